@@ -1,0 +1,292 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/authzed/grpcutil"
+	datastorecfg "github.com/authzed/spicedb/pkg/cmd/datastore"
+	"github.com/authzed/spicedb/pkg/cmd/server"
+	"github.com/authzed/spicedb/pkg/cmd/util"
+	"github.com/authzed/spicedb/pkg/datastore"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// EmbeddedConfig configures a SpiceDB server running inside this process.
+// The zero value runs the memory datastore, reachable only in process.
+type EmbeddedConfig struct {
+	// DatastoreURI selects the datastore. Empty means the memory datastore (not durable).
+	// postgres:// or postgresql:// selects PostgreSQL; cockroachdb:// selects CockroachDB
+	// (the scheme is rewritten to postgresql:// for the driver). The database is migrated
+	// to SpiceDB's head revision before serving.
+	DatastoreURI string
+
+	// ListenAddress, when set (for example "127.0.0.1:50051"), also serves the standard
+	// SpiceDB gRPC API on TCP so any SpiceDB client can connect. Empty serves in process only.
+	ListenAddress string
+
+	// PresharedKey authenticates gRPC clients. When empty a random key is generated;
+	// PresharedKey reports the one in use.
+	PresharedKey string
+
+	// TLSCertPath and TLSKeyPath, when both set, serve the TCP listener over TLS.
+	TLSCertPath string
+	TLSKeyPath  string
+
+	// MetricsAddress, when set, serves Prometheus metrics there. Empty disables them.
+	MetricsAddress string
+
+	// RevisionQuantization bounds how stale "fastest" reads may be. Zero keeps SpiceDB's 5s.
+	RevisionQuantization time.Duration
+
+	// ExpirySweepInterval is how often grants with an expiry are rescanned; zero means 30s.
+	ExpirySweepInterval time.Duration
+
+	// StartTimeout bounds how long to wait for the server to become ready; zero means 60s.
+	StartTimeout time.Duration
+}
+
+// ErrDatastoreUnavailable reports a datastore that cannot be reached or used.
+var ErrDatastoreUnavailable = errors.New("datastore unavailable")
+
+// Embedded is an Engine whose SpiceDB server runs in this process.
+type Embedded struct {
+	*Engine
+	presharedKey string
+	datastore    datastore.Datastore
+}
+
+// PresharedKey is the key gRPC clients must present as a bearer token.
+func (e *Embedded) PresharedKey() string { return e.presharedKey }
+
+// Ready reports whether the datastore is ready to serve, with the reason when it is not.
+func (e *Embedded) Ready(ctx context.Context) (bool, string, error) {
+	state, err := e.datastore.ReadyState(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	return state.IsReady, state.Message, nil
+}
+
+// DatastoreEngine parses a datastore URI into SpiceDB's engine name and the URI the driver takes.
+func DatastoreEngine(uri string) (engineName, driverURI string, err error) {
+	switch {
+	case uri == "" || uri == "memory" || uri == "memory://":
+		return datastorecfg.MemoryEngine, "", nil
+	case strings.HasPrefix(uri, "postgres://"), strings.HasPrefix(uri, "postgresql://"):
+		return datastorecfg.PostgresEngine, uri, nil
+	case strings.HasPrefix(uri, "cockroachdb://"):
+		return datastorecfg.CockroachEngine, "postgresql://" + strings.TrimPrefix(uri, "cockroachdb://"), nil
+	case strings.HasPrefix(uri, "crdb://"):
+		return datastorecfg.CockroachEngine, "postgresql://" + strings.TrimPrefix(uri, "crdb://"), nil
+	}
+	return "", "", fmt.Errorf("unknown datastore %q: use memory, postgres://USER@HOST:PORT/DB or cockroachdb://USER@HOST:PORT/DB", redactURI(uri))
+}
+
+// StartEmbedded starts SpiceDB in this process, waits until it serves, and writes the
+// accessgraph schema. Telemetry is always off; metrics are off unless MetricsAddress is set.
+// With the memory datastore every write is serialised, which avoids SpiceDB v1.56's missed
+// read-your-writes under concurrent writers on that datastore.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+	engineName, driverURI, err := DatastoreEngine(cfg.DatastoreURI)
+	if err != nil {
+		return nil, err
+	}
+	key := cfg.PresharedKey
+	if key == "" {
+		key, err = GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if engineName != datastorecfg.MemoryEngine {
+		if err := Migrate(ctx, cfg.DatastoreURI); err != nil {
+			return nil, err
+		}
+	}
+
+	dsOpts := []datastorecfg.ConfigOption{
+		datastorecfg.WithEngine(engineName),
+		datastorecfg.WithURI(driverURI),
+		datastorecfg.WithEnableDatastoreMetrics(false),
+	}
+	if cfg.RevisionQuantization > 0 {
+		dsOpts = append(dsOpts, datastorecfg.WithRevisionQuantization(cfg.RevisionQuantization))
+	}
+	ds, err := datastorecfg.NewDatastore(ctx, dsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening %s: %s", ErrDatastoreUnavailable, engineName, redactErr(err, cfg.DatastoreURI))
+	}
+
+	grpcCfg := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
+	target := ""
+	if cfg.ListenAddress != "" {
+		if _, _, err := net.SplitHostPort(cfg.ListenAddress); err != nil {
+			_ = ds.Close()
+			return nil, fmt.Errorf("invalid listen address %q: %w", cfg.ListenAddress, err)
+		}
+		grpcCfg = util.GRPCServerConfig{
+			Address: cfg.ListenAddress, Network: "tcp", Enabled: true,
+			TLSCertPath: cfg.TLSCertPath, TLSKeyPath: cfg.TLSKeyPath,
+		}
+		target = cfg.ListenAddress
+	}
+	metrics := util.HTTPServerConfig{HTTPEnabled: false}
+	if cfg.MetricsAddress != "" {
+		metrics = util.HTTPServerConfig{HTTPAddress: cfg.MetricsAddress, HTTPEnabled: true}
+	}
+
+	opts := []server.ConfigOption{
+		server.WithDatastore(ds),
+		server.WithGRPCServer(grpcCfg),
+		server.WithPresharedSecureKey(key),
+		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithMetricsAPI(metrics),
+		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
+		server.WithSilentlyDisableTelemetry(true),
+		server.WithTelemetryEndpoint(""),
+		server.WithDispatchMaxDepth(50),
+		server.WithDispatchClientMetricsEnabled(false),
+		server.WithDispatchClusterMetricsEnabled(false),
+		server.WithDisableGRPCLatencyHistogram(true),
+		server.WithEnableRelationshipExpiration(true),
+		server.WithNamespaceCacheConfig(server.CacheConfig{Name: "namespace", Enabled: true, MaxCost: "32MiB"}),
+		server.WithDispatchCacheConfig(server.CacheConfig{Name: "dispatch", Enabled: true, MaxCost: "30%"}),
+		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
+	}
+	if engineName == datastorecfg.MemoryEngine {
+		serial := newWriteSerializer()
+		opts = append(opts,
+			server.WithUnaryMiddlewareModification(serial.unaryModification()),
+			server.WithStreamingMiddlewareModification(serial.streamModification()),
+		)
+	}
+	srvCfg := server.NewConfigWithOptionsAndDefaults(opts...)
+	runnable, err := srvCfg.Complete(ctx)
+	if err != nil {
+		_ = ds.Close()
+		return nil, fmt.Errorf("configuring the embedded SpiceDB server: %w", err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- runnable.Run(runCtx) }()
+
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(key)}
+	if cfg.TLSCertPath != "" && target != "" {
+		tlsOpt, terr := grpcutil.WithCustomCerts(grpcutil.SkipVerifyCA, cfg.TLSCertPath)
+		if terr != nil {
+			cancel()
+			return nil, fmt.Errorf("loading TLS certificate for the local client: %w", terr)
+		}
+		dialOpts = []grpc.DialOption{tlsOpt, grpcutil.WithBearerToken(key)}
+	}
+	conn, err := runnable.NewClient(dialOpts...)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("connecting to the embedded SpiceDB server: %w", err)
+	}
+
+	stop := func() error {
+		cerr := conn.Close()
+		cancel()
+		select {
+		case <-runErr:
+		case <-time.After(10 * time.Second):
+		}
+		if derr := ds.Close(); derr != nil && cerr == nil {
+			cerr = derr
+		}
+		return cerr
+	}
+
+	kind := engineName
+	e := &Embedded{
+		Engine: &Engine{
+			conn:    conn,
+			kind:    kind,
+			target:  target,
+			tokens:  newTokenTracker(ds),
+			closeFn: stop,
+		},
+		presharedKey: key,
+		datastore:    ds,
+	}
+
+	timeout := cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	if err := waitServing(ctx, conn, runErr, timeout); err != nil {
+		_ = stop()
+		return nil, err
+	}
+	if err := e.EnsureSchema(ctx); err != nil {
+		_ = stop()
+		return nil, err
+	}
+	e.reaper = startExpiryReaper(e.Engine, cfg.ExpirySweepInterval)
+	return e, nil
+}
+
+func waitServing(ctx context.Context, conn *grpc.ClientConn, runErr <-chan error, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	health := healthpb.NewHealthClient(conn)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		resp, err := health.Check(cctx, &healthpb.HealthCheckRequest{Service: "authzed.api.v1.PermissionsService"})
+		cancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return nil
+		}
+		select {
+		case rerr := <-runErr:
+			return fmt.Errorf("embedded SpiceDB server stopped while starting: %w", rerr)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: the embedded server was not ready after %s (last health check: %v)", ErrDatastoreUnavailable, timeout, err)
+		}
+	}
+}
+
+// GenerateKey returns a random preshared key suitable for local use.
+func GenerateKey() (string, error) {
+	buf := make([]byte, 24)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("generating a preshared key: %w", err)
+	}
+	return "ag_" + hex.EncodeToString(buf), nil
+}
+
+// redactURI hides the password of a datastore URI so it can appear in errors and logs.
+func redactURI(uri string) string {
+	at := strings.LastIndex(uri, "@")
+	scheme := strings.Index(uri, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return uri
+	}
+	creds := uri[scheme+3 : at]
+	if colon := strings.Index(creds, ":"); colon >= 0 {
+		return uri[:scheme+3] + creds[:colon] + ":xxxxx" + uri[at:]
+	}
+	return uri
+}
+
+func redactErr(err error, uri string) string {
+	msg := err.Error()
+	if uri != "" {
+		msg = strings.ReplaceAll(msg, uri, redactURI(uri))
+	}
+	return msg
+}

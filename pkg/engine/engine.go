@@ -1,0 +1,136 @@
+// Package engine connects accessgraph to SpiceDB: an embedded server or a remote endpoint, behind one type.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/accessgraph/accessgraph/schema"
+)
+
+// Engine is a connection to SpiceDB through its standard gRPC API, whether the server
+// runs in this process or elsewhere. Every call the domain layer makes goes through it,
+// so embedded and remote deployments behave the same.
+//
+// An Engine is safe for concurrent use. Its zero value is not usable: build one with
+// StartEmbedded or Dial, and Close it when done.
+type Engine struct {
+	conn   *grpc.ClientConn
+	kind   string
+	target string
+
+	tokens *tokenTracker
+	reaper *expiryReaper
+
+	closeOnce sync.Once
+	closeFn   func() error
+	closeErr  error
+}
+
+// Permissions is SpiceDB's permissions service: checks, lookups and relationship reads and writes.
+func (e *Engine) Permissions() v1.PermissionsServiceClient {
+	return v1.NewPermissionsServiceClient(e.conn)
+}
+
+// Schemas is SpiceDB's schema service.
+func (e *Engine) Schemas() v1.SchemaServiceClient { return v1.NewSchemaServiceClient(e.conn) }
+
+// Watch is SpiceDB's watch service, the stream of every change.
+func (e *Engine) Watch() v1.WatchServiceClient { return v1.NewWatchServiceClient(e.conn) }
+
+// Experimental is SpiceDB's experimental service (bulk export and counting).
+func (e *Engine) Experimental() v1.ExperimentalServiceClient {
+	return v1.NewExperimentalServiceClient(e.conn)
+}
+
+// Conn is the underlying gRPC connection, for SpiceDB clients this package does not wrap.
+func (e *Engine) Conn() *grpc.ClientConn { return e.conn }
+
+// Kind names what the engine talks to: "memory", "postgres", "cockroachdb" or "remote".
+func (e *Engine) Kind() string { return e.kind }
+
+// Target is the gRPC address other SpiceDB clients can use, or "" when the embedded
+// server listens only in process.
+func (e *Engine) Target() string { return e.target }
+
+// Close stops the embedded server (if any) and closes the connection. It is safe to call twice.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		if e.reaper != nil {
+			e.reaper.stop()
+		}
+		if e.closeFn != nil {
+			e.closeErr = e.closeFn()
+		}
+	})
+	return e.closeErr
+}
+
+// ObserveToken records a revision token returned by a write made through this engine, so
+// that later reads can be at least as fresh as every write this process has made.
+func (e *Engine) ObserveToken(token *v1.ZedToken) { e.tokens.observe(token) }
+
+// FreshestToken returns the newer of the given token and the newest token this engine has
+// seen from its own writes (including expiry clean-up). A token the engine has never seen
+// (issued by another process) is returned unchanged, since it cannot be ordered.
+func (e *Engine) FreshestToken(token *v1.ZedToken) *v1.ZedToken { return e.tokens.freshest(token) }
+
+// WriteRelationships writes through SpiceDB and records the returned token.
+func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationshipsRequest) (*v1.ZedToken, error) {
+	resp, err := e.Permissions().WriteRelationships(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	e.tokens.observe(resp.GetWrittenAt())
+	if e.reaper != nil {
+		e.reaper.noteUpdates(req.GetUpdates())
+	}
+	return resp.GetWrittenAt(), nil
+}
+
+// DeleteRelationships deletes through SpiceDB and records the returned token.
+func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelationshipsRequest) (*v1.ZedToken, error) {
+	resp, err := e.Permissions().DeleteRelationships(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	e.tokens.observe(resp.GetDeletedAt())
+	return resp.GetDeletedAt(), nil
+}
+
+// ErrSchemaConflict reports a stored schema that cannot be replaced by this version's schema
+// without losing data (for example a relation that still has relationships was removed).
+var ErrSchemaConflict = errors.New("stored schema cannot be safely replaced")
+
+// EnsureSchema writes the accessgraph schema unless the stored one is already identical.
+// SpiceDB itself refuses a replacement that would orphan stored relationships; that refusal
+// is reported as ErrSchemaConflict.
+func (e *Engine) EnsureSchema(ctx context.Context) error {
+	return e.ensureSchemaText(ctx, schema.Text)
+}
+
+func (e *Engine) ensureSchemaText(ctx context.Context, text string) error {
+	current, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	switch {
+	case err == nil && current.GetSchemaText() == text:
+		return nil
+	case err != nil && status.Code(err) != codes.NotFound:
+		return fmt.Errorf("reading the stored schema: %w", err)
+	}
+	resp, err := e.Schemas().WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: text})
+	if err != nil {
+		if status.Code(err) == codes.InvalidArgument || status.Code(err) == codes.FailedPrecondition {
+			return fmt.Errorf("%w: %s (export the data, remove what the new schema no longer has, then start again)", ErrSchemaConflict, status.Convert(err).Message())
+		}
+		return fmt.Errorf("writing the schema: %w", err)
+	}
+	e.tokens.observe(resp.GetWrittenAt())
+	return nil
+}

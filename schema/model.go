@@ -1,0 +1,98 @@
+package schema
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
+	"github.com/authzed/spicedb/pkg/schemadsl/input"
+)
+
+// Definition describes one object type of the compiled schema.
+type Definition struct {
+	// Name is the object type, such as "account".
+	Name string
+	// Relations are the stored relations, in schema order.
+	Relations []string
+	// Permissions are the computed permissions, in schema order.
+	Permissions []string
+	// Expiring are the relations that accept relationships with an expiry.
+	Expiring []string
+	// SubjectTypes maps each relation to the subject types it accepts ("user", "partner#member", "user:*").
+	SubjectTypes map[string][]string
+}
+
+// HasRelation reports whether name is a stored relation of the type.
+func (d Definition) HasRelation(name string) bool { return slices.Contains(d.Relations, name) }
+
+// HasPermission reports whether name is a computed permission of the type.
+func (d Definition) HasPermission(name string) bool { return slices.Contains(d.Permissions, name) }
+
+var (
+	compileOnce sync.Once
+	compiled    []Definition
+	compileErr  error
+)
+
+// Definitions returns the object types of the embedded schema. The schema is compiled once.
+func Definitions() ([]Definition, error) {
+	compileOnce.Do(func() { compiled, compileErr = compileDefinitions(Text) })
+	return compiled, compileErr
+}
+
+// Lookup returns the definition of an object type.
+func Lookup(typeName string) (Definition, bool) {
+	defs, err := Definitions()
+	if err != nil {
+		return Definition{}, false
+	}
+	for _, d := range defs {
+		if d.Name == typeName {
+			return d, true
+		}
+	}
+	return Definition{}, false
+}
+
+func compileDefinitions(text string) ([]Definition, error) {
+	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source(FileName), SchemaString: text}, compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		return nil, fmt.Errorf("compiling the schema: %w", err)
+	}
+	defs := make([]Definition, 0, len(cs.ObjectDefinitions))
+	for _, nd := range cs.ObjectDefinitions {
+		d := Definition{Name: nd.GetName(), SubjectTypes: map[string][]string{}}
+		for _, rel := range nd.GetRelation() {
+			if rel.GetUsersetRewrite() != nil {
+				d.Permissions = append(d.Permissions, rel.GetName())
+				continue
+			}
+			d.Relations = append(d.Relations, rel.GetName())
+			expiring := false
+			for _, allowed := range rel.GetTypeInformation().GetAllowedDirectRelations() {
+				d.SubjectTypes[rel.GetName()] = append(d.SubjectTypes[rel.GetName()], allowedString(allowed))
+				if allowed.GetRequiredExpiration() != nil {
+					expiring = true
+				}
+			}
+			if expiring {
+				d.Expiring = append(d.Expiring, rel.GetName())
+			}
+		}
+		defs = append(defs, d)
+	}
+	return defs, nil
+}
+
+func allowedString(a *core.AllowedRelation) string {
+	switch {
+	case a.GetPublicWildcard() != nil:
+		return a.GetNamespace() + ":*"
+	case a.GetRelation() != "" && a.GetRelation() != "...":
+		return a.GetNamespace() + "#" + a.GetRelation()
+	default:
+		return a.GetNamespace()
+	}
+}
