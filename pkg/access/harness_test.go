@@ -1,0 +1,122 @@
+package access_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/engine"
+	"github.com/accessgraph/accessgraph/pkg/ref"
+)
+
+// world is a fresh embedded engine with a platform administrator (vera) and a Customer
+// Care agent (carol), and helpers that fail the test on unexpected errors.
+type world struct {
+	t   *testing.T
+	ctx context.Context
+	c   *access.Client
+	e   *engine.Embedded
+}
+
+const (
+	vendorAdmin = "vera"
+	careAgent   = "carol"
+)
+
+func newWorld(t *testing.T, opts ...access.Option) *world {
+	t.Helper()
+	ctx := context.Background()
+	e, err := engine.StartEmbedded(ctx, engineConfig())
+	if err != nil {
+		t.Fatalf("starting engine: %v", err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	w := &world{t: t, ctx: ctx, c: access.New(e.Engine, opts...), e: e}
+	w.must(w.c.Bootstrap(ctx, vendorAdmin, "test setup"))
+	w.must(w.c.AddPlatformRole(ctx, access.As(vendorAdmin), careAgent, access.PlatformCustomerCare))
+	return w
+}
+
+// must fails the test when a change fails.
+func (w *world) must(tok access.Token, err error) access.Token {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatalf("unexpected error: %v", err)
+	}
+	if tok == "" {
+		w.t.Fatal("a change returned no revision token")
+	}
+	return tok
+}
+
+// refuse fails the test unless the change fails with target.
+func (w *world) refuse(target error, tok access.Token, err error) {
+	w.t.Helper()
+	if err == nil {
+		w.t.Fatalf("change succeeded (token %s); want %v", tok, target)
+	}
+	if !errors.Is(err, target) {
+		w.t.Fatalf("error = %v; want %v", err, target)
+	}
+}
+
+func (w *world) can(user, permission, object string) bool {
+	w.t.Helper()
+	o, err := ref.Parse(object)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	d, err := w.c.Check(w.ctx, ref.Subject{Object: ref.Object{Type: "user", ID: user}}, permission, o, access.Fresh())
+	if err != nil {
+		w.t.Fatalf("check %s %s %s: %v", user, permission, object, err)
+	}
+	return d.Allowed
+}
+
+// expect asserts a table of checks: each row is user, permission, object, want.
+func (w *world) expect(rows ...check) {
+	w.t.Helper()
+	for _, r := range rows {
+		if got := w.can(r.user, r.perm, r.object); got != r.want {
+			w.t.Errorf("%s %s %s = %v, want %v", r.user, r.perm, r.object, got, r.want)
+		}
+	}
+}
+
+type check struct {
+	user, perm, object string
+	want               bool
+}
+
+func yes(user, perm, object string) check { return check{user, perm, object, true} }
+func no(user, perm, object string) check  { return check{user, perm, object, false} }
+
+// account creates account SID with admin and the given members (role per user).
+func (w *world) account(sid, admin string, members map[string]access.Role) {
+	w.t.Helper()
+	w.must(w.c.CreateAccount(w.ctx, access.As(careAgent), sid, admin))
+	for u, r := range members {
+		w.must(w.c.RequestAccess(w.ctx, access.As(u), sid, r))
+		approver := admin
+		if approver == "" {
+			approver = careAgent
+		}
+		w.must(w.c.Approve(w.ctx, access.As(approver), sid, u))
+	}
+}
+
+func (w *world) ids(seq func(func(ref.Object, error) bool)) []string {
+	w.t.Helper()
+	var out []string
+	for o, err := range seq {
+		if err != nil {
+			w.t.Fatalf("listing: %v", err)
+		}
+		out = append(out, o.ID)
+	}
+	return out
+}
+
+func engineConfig() engine.EmbeddedConfig { return engine.EmbeddedConfig{StartTimeout: 60 * time.Second} }

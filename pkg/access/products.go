@@ -1,0 +1,229 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/accessgraph/accessgraph/pkg/ref"
+)
+
+// CreateSoldProduct records a product sold to an account. Customer Care and platform administrators.
+func (c *Client) CreateSoldProduct(ctx context.Context, actor Actor, productID, supportID string) (Token, error) {
+	return c.createOwned(ctx, actor, "sold_product", productID, supportID, "")
+}
+
+// CreateInstallBase records an install base item owned by an account, optionally as an
+// instance of one of the account's sold products.
+func (c *Client) CreateInstallBase(ctx context.Context, actor Actor, itemID, supportID, soldProductID string) (Token, error) {
+	return c.createOwned(ctx, actor, "install_base", itemID, supportID, soldProductID)
+}
+
+func (c *Client) createOwned(ctx context.Context, actor Actor, typ, id, supportID, soldProductID string) (Token, error) {
+	a, err := actor.object()
+	if err != nil {
+		return "", err
+	}
+	o, err := objectOf(typ, id)
+	if err != nil {
+		return "", err
+	}
+	acct, err := c.accountOf(ctx, supportID)
+	if err != nil {
+		return "", err
+	}
+	m := &mutation{}
+	if soldProductID != "" {
+		sp, err := c.ownedBy(ctx, "sold_product", soldProductID, acct)
+		if err != nil {
+			return "", err
+		}
+		m.create(relationship(o, "sold_product", subj(sp)))
+	}
+	if err := c.require(ctx, a, "onboard_customers", Platform); err != nil {
+		return "", err
+	}
+	m.create(relationship(o, "account", subj(acct)))
+	m.mustNotMatch(existsFilter(o, "account"))
+	tok, err := c.write(ctx, a, actor.Reason, typ+".create", m)
+	if isPreconditionFailure(err) {
+		return "", fmt.Errorf("creating %s: %w: it already exists", o, ErrConflict)
+	}
+	return tok, engineError("creating "+o.String(), err)
+}
+
+// CreateServiceOrg registers a service organisation. Platform administrators only.
+func (c *Client) CreateServiceOrg(ctx context.Context, actor Actor, orgID string) (Token, error) {
+	a, err := actor.object()
+	if err != nil {
+		return "", err
+	}
+	o, err := objectOf("service_org", orgID)
+	if err != nil {
+		return "", err
+	}
+	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+		return "", err
+	}
+	m := &mutation{}
+	m.create(relationship(o, "platform", subj(Platform)))
+	m.mustNotMatch(existsFilter(o, "platform"))
+	tok, err := c.write(ctx, a, actor.Reason, "service_org.create", m)
+	if isPreconditionFailure(err) {
+		return "", fmt.Errorf("creating %s: %w: it already exists", o, ErrConflict)
+	}
+	return tok, engineError("creating "+o.String(), err)
+}
+
+// AddServiceOrgMember adds a person to a service organisation. Platform administrators only.
+func (c *Client) AddServiceOrgMember(ctx context.Context, actor Actor, orgID, user string) (Token, error) {
+	return c.setMembership(ctx, actor, "service_org", orgID, "direct_member", user, true)
+}
+
+// RemoveServiceOrgMember removes a person from a service organisation.
+func (c *Client) RemoveServiceOrgMember(ctx context.Context, actor Actor, orgID, user string) (Token, error) {
+	return c.setMembership(ctx, actor, "service_org", orgID, "direct_member", user, false)
+}
+
+// FunctionalRole is a predefined related-party role on a case, sold product or install base item.
+type FunctionalRole struct {
+	// Name is the role's public name, such as "install_base_authorized_contact".
+	Name string
+	// On is the object type the role is assigned on.
+	On string
+	// Relation is the schema relation that stores it.
+	Relation string
+	// PartyType is the type of party it is assigned to: user, account or service_org.
+	PartyType string
+}
+
+// FunctionalRoles lists the predefined functional roles.
+var FunctionalRoles = []FunctionalRole{
+	{"case_authorized_contact", "case", "authorized_contact", "user"},
+	{"case_authorized_consumer", "case", "authorized_consumer", "user"},
+	{"case_authorized_contributor", "case", "authorized_contributor", "user"},
+	{"sold_product_authorized_contact", "sold_product", "authorized_contact", "user"},
+	{"sold_product_authorized_consumer", "sold_product", "authorized_consumer", "user"},
+	{"install_base_authorized_contact", "install_base", "authorized_contact", "user"},
+	{"install_base_authorized_consumer", "install_base", "authorized_consumer", "user"},
+	{"install_base_authorized_contributor", "install_base", "authorized_contributor", "user"},
+	{"install_base_authorized_member", "install_base", "authorized_member", "user"},
+	{"install_base_authorized_account", "install_base", "authorized_account", "account"},
+	{"install_base_service_organization", "install_base", "service_organization", "service_org"},
+}
+
+// ParseFunctionalRole finds a functional role by name.
+func ParseFunctionalRole(name string) (FunctionalRole, error) {
+	for _, r := range FunctionalRoles {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	names := make([]string, 0, len(FunctionalRoles))
+	for _, r := range FunctionalRoles {
+		names = append(names, r.Name)
+	}
+	return FunctionalRole{}, fmt.Errorf("%w: unknown functional role %q (one of: %v)", ErrInvalidArgument, name, names)
+}
+
+// RelatedParty is a party holding a functional role on an object.
+type RelatedParty struct {
+	Role  string
+	Party ref.Object
+}
+
+// AssignFunctionalRole gives party a functional role on object. Needs
+// manage_related_parties on the object.
+func (c *Client) AssignFunctionalRole(ctx context.Context, actor Actor, object ref.Object, role FunctionalRole, party ref.Object) (Token, error) {
+	return c.setFunctionalRole(ctx, actor, object, role, party, true)
+}
+
+// RemoveFunctionalRole takes a functional role away.
+func (c *Client) RemoveFunctionalRole(ctx context.Context, actor Actor, object ref.Object, role FunctionalRole, party ref.Object) (Token, error) {
+	return c.setFunctionalRole(ctx, actor, object, role, party, false)
+}
+
+func (c *Client) setFunctionalRole(ctx context.Context, actor Actor, object ref.Object, role FunctionalRole, party ref.Object, add bool) (Token, error) {
+	a, err := actor.object()
+	if err != nil {
+		return "", err
+	}
+	if _, err := ParseFunctionalRole(role.Name); err != nil {
+		return "", err
+	}
+	if object.Type != role.On {
+		return "", fmt.Errorf("%w: %s is assigned on a %s, not on %s", ErrInvalidArgument, role.Name, role.On, object)
+	}
+	if _, err := ref.New(object.Type, object.ID); err != nil {
+		return "", err
+	}
+	if party.Type != role.PartyType {
+		return "", fmt.Errorf("%w: %s is for a %s, not %s", ErrInvalidArgument, role.Name, role.PartyType, party)
+	}
+	if _, err := ref.New(party.Type, party.ID); err != nil {
+		return "", err
+	}
+	if err := c.mustExist(ctx, object, "account"); err != nil {
+		return "", err
+	}
+	if err := c.require(ctx, a, "manage_related_parties", object); err != nil {
+		return "", err
+	}
+	m := &mutation{}
+	if add {
+		switch party.Type {
+		case "account":
+			if err := c.mustExist(ctx, party, "platform"); err != nil {
+				return "", err
+			}
+		case "service_org":
+			if err := c.mustExist(ctx, party, "platform"); err != nil {
+				return "", err
+			}
+		}
+		m.touch(relationship(object, role.Relation, subj(party)))
+	} else {
+		m.remove(relationship(object, role.Relation, subj(party)))
+	}
+	tok, err := c.write(ctx, a, actor.Reason, "related_party."+map[bool]string{true: "assign", false: "remove"}[add], m)
+	return tok, engineError(fmt.Sprintf("changing %s of %s on %s", role.Name, party, object), err)
+}
+
+// RelatedParties lists who holds functional roles on an object. Needs view on a case, or
+// view_related_parties on a sold product or install base item.
+func (c *Client) RelatedParties(ctx context.Context, actor Actor, object ref.Object) ([]RelatedParty, error) {
+	a, err := actor.object()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ref.New(object.Type, object.ID); err != nil {
+		return nil, err
+	}
+	perm := "view_related_parties"
+	if object.Type == "case" {
+		perm = "view"
+	}
+	if !slices.ContainsFunc(FunctionalRoles, func(r FunctionalRole) bool { return r.On == object.Type }) {
+		return nil, fmt.Errorf("%w: %s has no related parties (case, sold_product or install_base)", ErrInvalidArgument, object)
+	}
+	if err := c.mustExist(ctx, object, "account"); err != nil {
+		return nil, err
+	}
+	if err := c.require(ctx, a, perm, object); err != nil {
+		return nil, err
+	}
+	var out []RelatedParty
+	for _, r := range FunctionalRoles {
+		if r.On != object.Type {
+			continue
+		}
+		rels, err := c.collect(ctx, filterFor(object, r.Relation, nil))
+		if err != nil {
+			return nil, err
+		}
+		for _, rel := range rels {
+			out = append(out, RelatedParty{Role: r.Name, Party: ref.Object{Type: rel.GetSubject().GetObject().GetObjectType(), ID: rel.GetSubject().GetObject().GetObjectId()}})
+		}
+	}
+	return out, nil
+}
