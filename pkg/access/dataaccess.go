@@ -43,7 +43,7 @@ func (c *Client) LinkPartner(ctx context.Context, actor Actor, supportID, partne
 	if err := c.mustExist(ctx, p, "platform"); err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	link := linkOf(acct, partnerID)
@@ -72,7 +72,7 @@ func (c *Client) UnlinkPartner(ctx context.Context, actor Actor, supportID, part
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	members := ref.Subject{Object: ref.Object{Type: "partner", ID: partnerID}, Relation: "member"}
@@ -94,7 +94,7 @@ func (c *Client) SetSupportAccess(ctx context.Context, actor Actor, supportID, p
 
 // SetVendorManage records the vendor's side of the manage consent. Vendor side.
 func (c *Client) SetVendorManage(ctx context.Context, actor Actor, supportID, partnerID string, enabled bool) (Token, error) {
-	return c.setConsent(ctx, actor, supportID, partnerID, "vendor_manage", "administer_platform", enabled)
+	return c.setConsent(ctx, actor, supportID, partnerID, "vendor_manage", "administer", enabled)
 }
 
 // SetCustomerManage records the customer's side of the manage consent. Customer side.
@@ -108,7 +108,7 @@ func (c *Client) setConsent(ctx context.Context, actor Actor, supportID, partner
 		return "", err
 	}
 	target := acct
-	if permission == "administer_platform" {
+	if permission == "administer" {
 		target = Platform
 	}
 	if err := c.require(ctx, a, permission, target); err != nil {
@@ -163,7 +163,7 @@ func (c *Client) DataAccessAgreements(ctx context.Context, actor Actor, supportI
 		return nil, err
 	}
 	if err := c.require(ctx, a, "manage_partners", acct); err != nil {
-		if vendor, verr := c.checkAllowed(ctx, subj(a), "administer_platform", Platform); verr != nil || !vendor {
+		if vendor, verr := c.checkAllowed(ctx, subj(a), "administer", Platform); verr != nil || !vendor {
 			return nil, err
 		}
 	}

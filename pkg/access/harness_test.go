@@ -51,15 +51,29 @@ func (w *world) must(tok access.Token, err error) access.Token {
 	return tok
 }
 
-// refuse fails the test unless the change fails with target.
-func (w *world) refuse(target error, tok access.Token, err error) {
+// refuse returns a function that fails the test unless the call it wraps fails with target:
+// w.refuse(access.ErrPermissionDenied)(w.c.Approve(...)).
+func (w *world) refuse(target error) func(any, error) {
 	w.t.Helper()
-	if err == nil {
-		w.t.Fatalf("change succeeded (token %s); want %v", tok, target)
+	return func(result any, err error) {
+		w.t.Helper()
+		if err == nil {
+			w.t.Fatalf("call succeeded (%v); want %v", result, target)
+		}
+		if !errors.Is(err, target) {
+			w.t.Fatalf("error = %v; want %v", err, target)
+		}
 	}
-	if !errors.Is(err, target) {
-		w.t.Fatalf("error = %v; want %v", err, target)
+}
+
+func userSubj(id string) ref.Subject { return ref.Subject{Object: ref.Object{Type: "user", ID: id}} }
+
+func obj(s string) ref.Object {
+	o, err := ref.Parse(s)
+	if err != nil {
+		panic(err)
 	}
+	return o
 }
 
 func (w *world) can(user, permission, object string) bool {
@@ -119,4 +133,6 @@ func (w *world) ids(seq func(func(ref.Object, error) bool)) []string {
 	return out
 }
 
-func engineConfig() engine.EmbeddedConfig { return engine.EmbeddedConfig{StartTimeout: 60 * time.Second} }
+func engineConfig() engine.EmbeddedConfig {
+	return engine.EmbeddedConfig{StartTimeout: 60 * time.Second}
+}

@@ -333,8 +333,8 @@ func (c *Client) guardLastAdmin(ctx context.Context, a, acct ref.Object, leaving
 	return fmt.Errorf("removing admin role of user:%s on %s: %w: promote another admin first, or ask Customer Care", leaving, acct, ErrLastAdmin)
 }
 
-// ChangeRole changes a member's role. Holders of manage_members (and Customer Care when the
-// account has no admin); an admin cannot demote the last admin.
+// ChangeRole changes a member's role. Holders of manage_members and Customer Care; only
+// Customer Care may demote the last admin.
 func (c *Client) ChangeRole(ctx context.Context, actor Actor, supportID, user string, role Role) (Token, error) {
 	a, err := actor.object()
 	if err != nil {
@@ -350,7 +350,8 @@ func (c *Client) ChangeRole(ctx context.Context, actor Actor, supportID, user st
 	if err != nil {
 		return "", err
 	}
-	if err := c.requireApprover(ctx, a, acct, ""); err != nil {
+	// Customer Care may change roles on any account, even to leave it without an admin.
+	if err := c.requireApprover(ctx, a, acct, "care"); err != nil {
 		return "", err
 	}
 	return retryConflicts(ctx, "changing the role of user:"+user+" on "+acct.String(), func() (Token, error) {

@@ -155,7 +155,7 @@ func (c *Client) CreatePartner(ctx context.Context, actor Actor, partnerID, pare
 		}
 		m.create(relationship(p, "parent", subj(parent)))
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	m.create(relationship(p, "platform", subj(Platform)))
@@ -192,7 +192,7 @@ func (c *Client) setMembership(ctx context.Context, actor Actor, typ, id, relati
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	if err := c.mustExist(ctx, o, "platform"); err != nil {

@@ -70,7 +70,7 @@ func (c *Client) setPlatformRole(ctx context.Context, actor Actor, user string, 
 	if !add && role == PlatformAdministrator && u == a {
 		return "", fmt.Errorf("removing %s from platform administrators: %w: ask another administrator", u, ErrLastAdmin)
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	m := &mutation{}
@@ -107,7 +107,7 @@ func (c *Client) setParticipant(ctx context.Context, actor Actor, feature, user 
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	m := &mutation{}
@@ -131,7 +131,7 @@ func (c *Client) ReleaseToEveryone(ctx context.Context, actor Actor, feature str
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	m := &mutation{}

@@ -39,6 +39,7 @@ func (c *Client) createOwned(ctx context.Context, actor Actor, typ, id, supportI
 			return "", err
 		}
 		m.create(relationship(o, "sold_product", subj(sp)))
+		m.touch(relationship(sp, "install_base", subj(o)))
 	}
 	if err := c.require(ctx, a, "onboard_customers", Platform); err != nil {
 		return "", err
@@ -62,7 +63,7 @@ func (c *Client) CreateServiceOrg(ctx context.Context, actor Actor, orgID string
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	m := &mutation{}

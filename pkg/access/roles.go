@@ -78,7 +78,7 @@ func (c *Client) DefineRole(ctx context.Context, actor Actor, roleID string, pri
 			return "", fmt.Errorf("%w: unknown privilege %q", ErrInvalidArgument, string(p))
 		}
 	}
-	if err := c.require(ctx, a, "administer_platform", Platform); err != nil {
+	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
 	m := &mutation{}

@@ -1,0 +1,213 @@
+package access_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+)
+
+// partners adds to acme: partner integrator (pam, pete, piper) and a second partner.
+func partners(t *testing.T) *world {
+	w := acme(t)
+	w.must(w.c.CreatePartner(w.ctx, access.As(vendorAdmin), "integrator", ""))
+	for _, u := range []string{"pam", "pete", "piper"} {
+		w.must(w.c.AddPartnerMember(w.ctx, access.As(vendorAdmin), "integrator", u))
+	}
+	return w
+}
+
+// levelRows are the partner level table of the spec, for one user holding level on acme,
+// with c-sally as a case they were not added to.
+func levelRows(user string, level access.Level) []check {
+	row := func(perm, object string, from access.Level) check {
+		return check{user, perm, object, level != "" && level.AtLeast(from)}
+	}
+	never := func(perm, object string) check { return check{user, perm, object, false} }
+	return []check{
+		row("view_all_cases", "account:acme", access.LevelLook),
+		row("view", "case:c-sally", access.LevelLook),
+		row("update", "case:c-sally", access.LevelUpdate),
+		row("create_case", "account:acme", access.LevelCreate),
+		row("receive_notifications", "account:acme", access.LevelLook),
+		row("administer", "account:acme", access.LevelServiceAdmin),
+		row("manage_contacts", "account:acme", access.LevelFullAdmin),
+		row("manage_members", "account:acme", access.LevelFullAdmin),
+		never("manage_partners", "account:acme"),
+		never("remove_members", "account:acme"),
+		never("view_dashboard", "account:acme"),
+	}
+}
+
+func TestPartnerLevelTable(t *testing.T) {
+	t.Parallel()
+	for _, level := range access.Levels {
+		t.Run(string(level)+"/organisation", func(t *testing.T) {
+			t.Parallel()
+			w := partners(t)
+			w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), level, time.Time{}))
+			w.expect(levelRows("pam", level)...)
+			w.expect(levelRows("pete", level)...)
+			w.expect(levelRows("outsider", "")...)
+		})
+		t.Run(string(level)+"/individual", func(t *testing.T) {
+			t.Parallel()
+			w := partners(t)
+			w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pam"), level, time.Time{}))
+			w.expect(levelRows("pam", level)...)
+			w.expect(levelRows("pete", "")...)
+		})
+	}
+}
+
+func TestIndividualGrantTakesPrecedenceBothWays(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), access.LevelLook, time.Time{}))
+	// Narrowing: pete's individual cc beats the organisation's look.
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pete"), access.LevelCC, time.Time{}))
+	// Widening: piper's individual full_admin beats the organisation's look.
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("piper"), access.LevelFullAdmin, time.Time{}))
+	w.expect(levelRows("pam", access.LevelLook)...)
+	w.expect(levelRows("pete", access.LevelCC)...)
+	w.expect(levelRows("piper", access.LevelFullAdmin)...)
+	// Revoking the individual grant gives pete his organisation's level back.
+	w.must(w.c.RevokePartner(w.ctx, access.As("bill"), "acme", access.Individual("pete")))
+	w.expect(levelRows("pete", access.LevelLook)...)
+}
+
+func TestOnlyAccountAdminsGrantAndPartnersNeverRedelegate(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pam"), access.LevelFullAdmin, time.Time{}))
+	for _, actor := range []string{"pam", "sally", "joan", careAgent, "outsider"} {
+		w.refuse(access.ErrPermissionDenied)(w.c.GrantPartner(w.ctx, access.As(actor), "acme", access.Individual("pete"), access.LevelLook, time.Time{}))
+		w.refuse(access.ErrPermissionDenied)(w.c.RevokePartner(w.ctx, access.As(actor), "acme", access.Individual("pam")))
+	}
+	w.expect(levelRows("pete", "")...)
+}
+
+func TestRevocationIsVisibleToTheNextCheck(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), access.LevelUpdate, time.Time{}))
+	for i := 0; i < 20; i++ {
+		w.expect(yes("pam", "update", "case:c-sally"))
+		tok := w.must(w.c.RevokePartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator")))
+		d, err := w.c.Check(w.ctx, userSubj("pam"), "update", obj("case:c-sally"), access.AtLeast(tok))
+		if err != nil || d.Allowed {
+			t.Fatalf("round %d: check after revoke = %+v, %v", i, d, err)
+		}
+		w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), access.LevelUpdate, time.Time{}))
+	}
+}
+
+func TestExpiringGrantStopsAtItsExpiry(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	// Vendor staff consultant with a short grant; siblings on the same account keep theirs.
+	w.must(w.c.AddPlatformRole(w.ctx, access.As(vendorAdmin), "tara", access.PlatformStaff))
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), access.LevelLook, time.Time{}))
+	expires := time.Now().Add(2 * time.Second)
+	tok := w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("tara"), access.LevelUpdate, expires))
+	w.expect(yes("tara", "update", "case:c-sally"), yes("pam", "view", "case:c-sally"))
+	grants := listGrants(t, w)
+	i := slices.IndexFunc(grants, func(g access.PartnerGrant) bool { return g.Grantee == access.Individual("tara") })
+	if i < 0 || !grants[i].ExpiresAt.Equal(expires.Truncate(time.Microsecond)) && grants[i].ExpiresAt.Sub(expires).Abs() > time.Millisecond {
+		t.Fatalf("tara's grant and expiry not listed: %+v", grants)
+	}
+	time.Sleep(time.Until(expires) + 50*time.Millisecond)
+	for _, cons := range []access.Consistency{access.Fresh(), access.AtLeast(tok)} {
+		d, err := w.c.Check(w.ctx, userSubj("tara"), "view", obj("case:c-sally"), cons)
+		if err != nil || d.Allowed {
+			t.Fatalf("tara after expiry (%v): %+v, %v", cons, d, err)
+		}
+	}
+	w.expect(yes("pam", "view", "case:c-sally"), yes("bill", "view", "case:c-sally"))
+	// Past expiries are refused outright.
+	w.refuse(access.ErrInvalidArgument)(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("tara"), access.LevelLook, time.Now().Add(-time.Hour)))
+}
+
+func TestPartnerRequestsAreDecidedByAdmins(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	// Only members of the organisation ask on its behalf; individuals ask for themselves.
+	w.refuse(access.ErrPermissionDenied)(w.c.RequestPartnerLevel(w.ctx, access.As("outsider"), "acme", access.PartnerOrg("integrator"), access.LevelLook))
+	w.refuse(access.ErrPermissionDenied)(w.c.RequestPartnerLevel(w.ctx, access.As("pam"), "acme", access.Individual("pete"), access.LevelLook))
+	w.must(w.c.RequestPartnerLevel(w.ctx, access.As("pam"), "acme", access.PartnerOrg("integrator"), access.LevelUpdate))
+	w.must(w.c.RequestPartnerLevel(w.ctx, access.As("pete"), "acme", access.Individual("pete"), access.LevelFullAdmin))
+	w.expect(levelRows("pam", "")...)
+	reqs, err := w.c.PendingPartnerRequests(w.ctx, access.As("bill"), "acme")
+	if err != nil || len(reqs) != 2 {
+		t.Fatalf("pending partner requests = %+v, %v", reqs, err)
+	}
+	w.refuse(access.ErrPermissionDenied)(w.c.ApprovePartnerRequest(w.ctx, access.As("pam"), "acme", access.PartnerOrg("integrator")))
+	w.must(w.c.ApprovePartnerRequest(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator")))
+	w.must(w.c.DenyPartnerRequest(w.ctx, access.As("bill"), "acme", access.Individual("pete")))
+	w.expect(levelRows("pam", access.LevelUpdate)...)
+	w.expect(levelRows("pete", access.LevelUpdate)...)
+	w.refuse(access.ErrNotFound)(w.c.ApprovePartnerRequest(w.ctx, access.As("bill"), "acme", access.Individual("pete")))
+}
+
+func TestCaseContactsAndPartnerManagedCases(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pam"), access.LevelCC, time.Time{}))
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pete"), access.LevelUpdate, time.Time{}))
+	// cc partners see only cases they are added to, and may not be primary.
+	w.expect(no("pam", "view", "case:c-sally"))
+	w.refuse(access.ErrPermissionDenied)(w.c.AddCaseContact(w.ctx, access.As("sally"), "c-sally", "pam", true))
+	w.must(w.c.AddCaseContact(w.ctx, access.As("sally"), "c-sally", "pam", false))
+	w.expect(yes("pam", "view", "case:c-sally"), yes("pam", "update", "case:c-sally"), no("pam", "view", "case:c-joan"))
+	// A contact without any grant cannot be added; a viewer cannot add to another's case.
+	w.refuse(access.ErrPermissionDenied)(w.c.AddCaseContact(w.ctx, access.As("sally"), "c-sally", "piper", false))
+	w.refuse(access.ErrPermissionDenied)(w.c.AddCaseContact(w.ctx, access.As("joan"), "c-sally", "pete", false))
+	// update and above can be the primary point of contact.
+	w.must(w.c.AddCaseContact(w.ctx, access.As("bill"), "c-bill", "pete", true))
+	managed := w.ids(w.c.PartnerManagedCases(w.ctx, access.As("bill"), "acme"))
+	if !slices.Equal(managed, []string{"c-bill"}) {
+		t.Fatalf("partner-managed cases = %v", managed)
+	}
+	// Revoking the grant ends case-contact access too.
+	w.must(w.c.RevokePartner(w.ctx, access.As("bill"), "acme", access.Individual("pam")))
+	w.expect(no("pam", "view", "case:c-sally"))
+}
+
+func TestPartnerMemberSeesCasesAcrossCustomers(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	w.account("globex", "gina", nil)
+	w.must(w.c.CreateCase(w.ctx, access.As("gina"), access.NewCase{ID: "g-1", Account: "globex"}))
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), access.LevelLook, time.Time{}))
+	w.must(w.c.GrantPartner(w.ctx, access.As("gina"), "globex", access.PartnerOrg("integrator"), access.LevelCreate, time.Time{}))
+	got := w.ids(w.c.VisibleCases(w.ctx, access.As("pam"), "pam", access.StatusAll))
+	slices.Sort(got)
+	if want := []string{"c-bill", "c-joan", "c-sally", "g-1"}; !slices.Equal(got, want) {
+		t.Fatalf("pam's cases = %v, want %v", got, want)
+	}
+	// A partner creating on the customer's behalf is the primary contact, not the reporter,
+	// so revoking the grant ends their access to the case they opened.
+	w.must(w.c.CreateCase(w.ctx, access.As("pam"), access.NewCase{ID: "g-2", Account: "globex"}))
+	w.expect(yes("pam", "view", "case:g-2"))
+	w.must(w.c.RevokePartner(w.ctx, access.As("gina"), "globex", access.PartnerOrg("integrator")))
+	w.expect(no("pam", "view", "case:g-2"), yes("gina", "view", "case:g-2"))
+	// Nobody lists another user's cases except Customer Care.
+	for _, err := range w.c.VisibleCases(w.ctx, access.As("pete"), "pam", access.StatusAll) {
+		if err == nil {
+			t.Fatal("pete listed pam's cases")
+		}
+	}
+}
+
+func listGrants(t *testing.T, w *world) []access.PartnerGrant {
+	t.Helper()
+	var out []access.PartnerGrant
+	for g, err := range w.c.PartnerGrants(w.ctx, access.As("bill"), "acme") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g)
+	}
+	return out
+}
