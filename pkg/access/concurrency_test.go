@@ -72,7 +72,9 @@ func TestApproveDenyRace(t *testing.T) {
 		go func() { defer wg.Done(); _, approveErr = w.c.Approve(w.ctx, access.As("bill"), "acme", user) }()
 		go func() { defer wg.Done(); _, denyErr = w.c.Deny(w.ctx, access.As("bob"), "acme", user) }()
 		wg.Wait()
-		lost := func(err error) bool { return errors.Is(err, access.ErrAlreadyDecided) || errors.Is(err, access.ErrNotFound) }
+		lost := func(err error) bool {
+			return errors.Is(err, access.ErrAlreadyDecided) || errors.Is(err, access.ErrNotFound)
+		}
 		member := w.can(user, "create_case", "account:acme")
 		ok := (approveErr == nil && lost(denyErr) && member) || (denyErr == nil && lost(approveErr) && !member)
 		if !ok {

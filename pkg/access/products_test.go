@@ -31,8 +31,8 @@ func installBase(t *testing.T) *world {
 	}
 	assign(sp, "sold_product_authorized_contact", "user:sophie")
 	assign(sp, "sold_product_authorized_consumer", "user:conrad")
-	assign(ib, "install_base_authorized_contact", "user:sally")  // acme member
-	assign(ib, "install_base_authorized_contact", "user:olga")   // not an acme member
+	assign(ib, "install_base_authorized_contact", "user:sally")   // acme member
+	assign(ib, "install_base_authorized_contact", "user:olga")    // not an acme member
 	assign(ib, "install_base_authorized_consumer", "user:carmen") // outside consumer
 	assign(ib, "install_base_authorized_contributor", "user:ivan")
 	assign(ib, "install_base_authorized_member", "user:mia")
