@@ -61,6 +61,16 @@ func (c *Client) CreateCase(ctx context.Context, actor Actor, nc NewCase) (Token
 				return "", fmt.Errorf("%w: %s is not an instance of sold_product:%s", ErrInvalidArgument, ib, nc.SoldProduct)
 			}
 		}
+		if nc.SoldProduct == "" {
+			// Record the item's product too, so the product's related parties see the case.
+			products, err := c.subjectsOf(ctx, ib, "sold_product")
+			if err != nil {
+				return "", err
+			}
+			if len(products) > 0 {
+				m.create(relationship(cs, "sold_product", subj(ref.Object{Type: "sold_product", ID: products[0]})))
+			}
+		}
 		target = ib
 		m.create(relationship(cs, "install_base", subj(ib)))
 	}

@@ -125,6 +125,10 @@ func (c *Client) LookupResources(ctx context.Context, subject ref.Subject, permi
 		const page = 1000
 		consistency := c.consistency(cons)
 		var cursor *v1.Cursor
+		// Every page repeats the first request's arguments (SpiceDB refuses a cursor
+		// otherwise); the cursor itself pins the revision. SpiceDB may return a resource
+		// once per path that reaches it.
+		seen := map[string]struct{}{}
 		for {
 			stream, err := c.engine.Permissions().LookupResources(ctx, &v1.LookupResourcesRequest{
 				Consistency:        consistency,
@@ -150,13 +154,13 @@ func (c *Client) LookupResources(ctx context.Context, subject ref.Subject, permi
 				}
 				n++
 				cursor = resp.GetAfterResultCursor()
-				// Pin later pages to the first page's revision so the listing is one snapshot.
-				if at := resp.GetLookedUpAt(); at != nil {
-					consistency = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: at}}
-				}
 				if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
 					continue
 				}
+				if _, dup := seen[resp.GetResourceObjectId()]; dup {
+					continue
+				}
+				seen[resp.GetResourceObjectId()] = struct{}{}
 				if !yield(ref.Object{Type: resourceType, ID: resp.GetResourceObjectId()}, nil) {
 					return
 				}
@@ -194,6 +198,7 @@ func (c *Client) LookupSubjects(ctx context.Context, resource ref.Object, permis
 			yield(ref.Object{}, engineError("looking up subjects of "+resource.String(), err))
 			return
 		}
+		seen := map[string]struct{}{}
 		for {
 			resp, err := stream.Recv()
 			if errors.Is(err, io.EOF) {
@@ -207,6 +212,10 @@ func (c *Client) LookupSubjects(ctx context.Context, resource ref.Object, permis
 			if s.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
 				continue
 			}
+			if _, dup := seen[s.GetSubjectObjectId()]; dup {
+				continue
+			}
+			seen[s.GetSubjectObjectId()] = struct{}{}
 			if !yield(ref.Object{Type: subjectType, ID: s.GetSubjectObjectId()}, nil) {
 				return
 			}

@@ -236,9 +236,11 @@ func (c *Client) readRelationships(ctx context.Context, filter *v1.RelationshipF
 	return func(yield func(*v1.Relationship, error) bool) {
 		var cursor *v1.Cursor
 		const page = 1000
+		// A cursor is only valid with the exact arguments of the first page.
+		consistency := c.consistency(Fresh())
 		for {
 			stream, err := c.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-				Consistency:        c.consistency(Fresh()),
+				Consistency:        consistency,
 				RelationshipFilter: filter,
 				OptionalLimit:      page,
 				OptionalCursor:     cursor,

@@ -158,18 +158,28 @@ func (c *Client) SetGroupReadAccess(ctx context.Context, actor Actor, user, grou
 	if err != nil {
 		return "", err
 	}
-	m := &mutation{}
-	current, err := c.GroupReadAccess(ctx, user)
-	if err != nil {
-		return "", err
-	}
-	if current != "" && current != groupID {
-		m.remove(relationship(ref.Object{Type: "group", ID: current}, "reader", subj(u)))
-	}
-	m.touch(relationship(g, "reader", subj(u)))
-	m.mustMatch(existsFilter(g, "platform"))
-	tok, err := c.write(ctx, a, actor.Reason, "group.read_access", m)
-	return tok, engineError(fmt.Sprintf("giving %s read access over %s", u, g), err)
+	// Compare-and-swap on the user's current group, so two concurrent changes cannot leave
+	// them reading two groups.
+	return retryConflicts(ctx, fmt.Sprintf("giving %s read access over %s", u, g), func() (Token, error) {
+		current, err := c.GroupReadAccess(ctx, user)
+		if err != nil {
+			return "", err
+		}
+		m := &mutation{}
+		reader := subj(u)
+		if current == "" {
+			m.mustNotMatch(filterByType("group", "reader", &reader))
+		} else {
+			old := ref.Object{Type: "group", ID: current}
+			m.mustMatch(filterFor(old, "reader", &reader))
+			if current != groupID {
+				m.remove(relationship(old, "reader", reader))
+			}
+		}
+		m.touch(relationship(g, "reader", reader))
+		m.mustMatch(existsFilter(g, "platform"))
+		return c.write(ctx, a, actor.Reason, "group.read_access", m)
+	})
 }
 
 // ClearGroupReadAccess removes a user's group read access.

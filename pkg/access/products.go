@@ -96,21 +96,23 @@ type FunctionalRole struct {
 	Relation string
 	// PartyType is the type of party it is assigned to: user, account or service_org.
 	PartyType string
+	// ManagedBy is the permission on the object needed to assign or remove the role.
+	ManagedBy string
 }
 
 // FunctionalRoles lists the predefined functional roles.
 var FunctionalRoles = []FunctionalRole{
-	{"case_authorized_contact", "case", "authorized_contact", "user"},
-	{"case_authorized_consumer", "case", "authorized_consumer", "user"},
-	{"case_authorized_contributor", "case", "authorized_contributor", "user"},
-	{"sold_product_authorized_contact", "sold_product", "authorized_contact", "user"},
-	{"sold_product_authorized_consumer", "sold_product", "authorized_consumer", "user"},
-	{"install_base_authorized_contact", "install_base", "authorized_contact", "user"},
-	{"install_base_authorized_consumer", "install_base", "authorized_consumer", "user"},
-	{"install_base_authorized_contributor", "install_base", "authorized_contributor", "user"},
-	{"install_base_authorized_member", "install_base", "authorized_member", "user"},
-	{"install_base_authorized_account", "install_base", "authorized_account", "account"},
-	{"install_base_service_organization", "install_base", "service_organization", "service_org"},
+	{"case_authorized_contact", "case", "authorized_contact", "user", "manage_related_parties"},
+	{"case_authorized_consumer", "case", "authorized_consumer", "user", "manage_related_parties"},
+	{"case_authorized_contributor", "case", "authorized_contributor", "user", "manage_related_parties"},
+	{"sold_product_authorized_contact", "sold_product", "authorized_contact", "user", "manage_related_parties"},
+	{"sold_product_authorized_consumer", "sold_product", "authorized_consumer", "user", "manage_consumers"},
+	{"install_base_authorized_contact", "install_base", "authorized_contact", "user", "manage_related_parties"},
+	{"install_base_authorized_consumer", "install_base", "authorized_consumer", "user", "manage_related_parties"},
+	{"install_base_authorized_contributor", "install_base", "authorized_contributor", "user", "manage_related_parties"},
+	{"install_base_authorized_member", "install_base", "authorized_member", "user", "manage_related_parties"},
+	{"install_base_authorized_account", "install_base", "authorized_account", "account", "manage_related_parties"},
+	{"install_base_service_organization", "install_base", "service_organization", "service_org", "manage_related_parties"},
 }
 
 // ParseFunctionalRole finds a functional role by name.
@@ -149,7 +151,9 @@ func (c *Client) setFunctionalRole(ctx context.Context, actor Actor, object ref.
 	if err != nil {
 		return "", err
 	}
-	if _, err := ParseFunctionalRole(role.Name); err != nil {
+	// The canonical definition decides, whatever the caller's copy says.
+	role, err = ParseFunctionalRole(role.Name)
+	if err != nil {
 		return "", err
 	}
 	if object.Type != role.On {
@@ -167,7 +171,7 @@ func (c *Client) setFunctionalRole(ctx context.Context, actor Actor, object ref.
 	if err := c.mustExist(ctx, object, "account"); err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "manage_related_parties", object); err != nil {
+	if err := c.require(ctx, a, role.ManagedBy, object); err != nil {
 		return "", err
 	}
 	m := &mutation{}

@@ -67,7 +67,8 @@ func TestFunctionalRolesOnProductsAndInstallBase(t *testing.T) {
 	// The domain checks the same rule when opening a case on the item.
 	w.refuse(access.ErrPermissionDenied)(w.c.CreateCase(w.ctx, access.As("olga"), access.NewCase{ID: "ib-2", Account: "acme", InstallBase: "router_hq"}))
 	w.must(w.c.CreateCase(w.ctx, access.As("carmen"), access.NewCase{ID: "ib-3", Account: "acme", InstallBase: "router_hq"}))
-	w.expect(yes("carmen", "view", "case:ib-3"))
+	// A case opened on the item alone is still related to its product.
+	w.expect(yes("carmen", "view", "case:ib-3"), yes("sophie", "view", "case:ib-3"), no("joan", "view", "case:ib-3"))
 	// Only those who manage the item's related parties assign roles.
 	w.refuse(access.ErrPermissionDenied)(w.c.AssignFunctionalRole(w.ctx, access.As("sally"), obj("install_base:router_hq"), role(t, "install_base_authorized_consumer"), obj("user:x")))
 	parties, err := w.c.RelatedParties(w.ctx, access.As("bill"), obj("install_base:router_hq"))
@@ -120,6 +121,12 @@ func TestCustomRoleGivesExactlyItsBundle(t *testing.T) {
 	}
 	w.must(w.c.UnbindRole(w.ctx, access.As("bill"), "case_reader", obj("account:acme"), ref.Subject{Object: obj("group:leads"), Relation: "member"}))
 	w.expect(no("lena", "view", "case:c-sally"))
+	// consumer write lets its holder add consumers, and nothing else.
+	w.must(w.c.DefineRole(w.ctx, access.As(vendorAdmin), "consumer_admin", []access.Privilege{access.PrivSoldProductConsumerWrite}))
+	w.must(w.c.BindRole(w.ctx, access.As("bill"), "consumer_admin", obj("sold_product:router"), userSubj("cora")))
+	w.must(w.c.AssignFunctionalRole(w.ctx, access.As("cora"), obj("sold_product:router"), role(t, "sold_product_authorized_consumer"), obj("user:newbie")))
+	w.refuse(access.ErrPermissionDenied)(w.c.AssignFunctionalRole(w.ctx, access.As("cora"), obj("sold_product:router"), role(t, "sold_product_authorized_contact"), obj("user:newbie")))
+	w.expect(yes("newbie", "view", "sold_product:router"), yes("cora", "view_consumers", "sold_product:router"), no("cora", "view", "sold_product:router"))
 	// Only the vendor defines roles.
 	w.refuse(access.ErrPermissionDenied)(w.c.DefineRole(w.ctx, access.As("bill"), "mine", []access.Privilege{access.PrivCaseRead}))
 }

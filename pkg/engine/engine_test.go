@@ -138,3 +138,30 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestExpiryReaperFindsGrantsWrittenByOtherClients(t *testing.T) {
+	t.Parallel()
+	e, err := engine.StartEmbedded(context.Background(), engine.EmbeddedConfig{ExpirySweepInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	grant := rel("account", "acme", "individual_look", "user", "tam", "")
+	grant.OptionalExpiresAt = timestamppb.New(time.Now().Add(1500 * time.Millisecond))
+	// Written through the raw API, as another SpiceDB client would: the engine does not see it.
+	resp, err := e.Permissions().WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{
+		{Operation: v1.RelationshipUpdate_OPERATION_CREATE, Relationship: grant},
+		{Operation: v1.RelationshipUpdate_OPERATION_CREATE, Relationship: rel("case", "c1", "account", "account", "acme", "")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !check(t, e, resp.GetWrittenAt(), "case", "c1", "view", "tam") {
+		t.Fatal("tam should view c1 before the expiry")
+	}
+	time.Sleep(1600 * time.Millisecond)
+	if check(t, e, resp.GetWrittenAt(), "case", "c1", "view", "tam") {
+		t.Fatal("tam still views c1 after the grant expired")
+	}
+}

@@ -122,9 +122,12 @@ func (r *expiryReaper) scan(ctx context.Context) {
 	limit := time.Now().Add(r.horizon)
 	for _, t := range r.targets {
 		var cursor *v1.Cursor
+		// Full consistency: the sweep must see writes other clients made; a cursor needs the
+		// first page's exact arguments.
+		consistency := fullyConsistent
 		for {
 			stream, err := r.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-				Consistency:        freshest(r.engine),
+				Consistency:        consistency,
 				RelationshipFilter: &v1.RelationshipFilter{ResourceType: t.resourceType, OptionalRelation: t.relation},
 				OptionalLimit:      1000,
 				OptionalCursor:     cursor,
@@ -187,7 +190,7 @@ func (r *expiryReaper) remove(ctx context.Context, s scheduled) {
 			OptionalRelation:  &v1.SubjectFilter_RelationFilter{Relation: rel.GetSubject().GetOptionalRelation()},
 		},
 	}
-	stream, err := r.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: freshest(r.engine), RelationshipFilter: filter})
+	stream, err := r.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: fullyConsistent, RelationshipFilter: filter})
 	if err != nil {
 		return
 	}
@@ -207,10 +210,4 @@ func (r *expiryReaper) remove(ctx context.Context, s scheduled) {
 	})
 }
 
-// freshest reads at least as fresh as every write this engine has made.
-func freshest(e *Engine) *v1.Consistency {
-	if tok := e.FreshestToken(nil); tok != nil {
-		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: tok}}
-	}
-	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-}
+var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
