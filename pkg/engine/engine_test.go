@@ -165,3 +165,18 @@ func TestExpiryReaperFindsGrantsWrittenByOtherClients(t *testing.T) {
 		t.Fatal("tam still views c1 after the grant expired")
 	}
 }
+
+func TestUnreachableDatabaseIsAClearError(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Port 1 on loopback: nothing listens there.
+	_, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: "postgres://accessgraph:s3cret@127.0.0.1:1/accessgraph?connect_timeout=2"})
+	if !errors.Is(err, engine.ErrDatastoreUnavailable) {
+		t.Fatalf("error = %v, want ErrDatastoreUnavailable", err)
+	}
+	if contains(err.Error(), "s3cret") {
+		t.Fatalf("error leaks the password: %v", err)
+	}
+	t.Logf("reported as: %v", err)
+}

@@ -25,7 +25,7 @@ func Migrate(ctx context.Context, uri string) error {
 	}
 	cmd.SetContext(ctx)
 	if err := cmd.RunE(cmd, []string{"head"}); err != nil {
-		return fmt.Errorf("%w: migrating %s: %s", ErrDatastoreUnavailable, redactURI(uri), redactErr(err, driverURI))
+		return fmt.Errorf("%w: migrating %s: %s (is the database running, and does the URI name the right host, port, user and database?)", ErrDatastoreUnavailable, redactURI(uri), redactErr(err, driverURI))
 	}
 	return nil
 }
