@@ -61,10 +61,11 @@ func engineError(doing string, err error) error {
 		return fmt.Errorf("%s: %w: %s", doing, ErrConflict, st.Message())
 	case codes.NotFound:
 		return fmt.Errorf("%s: %w: %s", doing, ErrNotFound, st.Message())
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Unauthenticated:
+	case codes.Unavailable, codes.DeadlineExceeded:
 		return fmt.Errorf("%s: %w: %s", doing, ErrUnavailable, st.Message())
-	case codes.PermissionDenied:
-		return fmt.Errorf("%s: %w: %s", doing, ErrPermissionDenied, st.Message())
+	case codes.Unauthenticated, codes.PermissionDenied:
+		// SpiceDB itself authorises nothing: these come from a wrong or missing preshared key.
+		return fmt.Errorf("%s: %w: the server refused the preshared key (%s)", doing, ErrUnavailable, st.Message())
 	}
 	return fmt.Errorf("%s: %s", doing, st.Message())
 }
