@@ -178,6 +178,31 @@ func (c *Client) require(ctx context.Context, actor ref.Object, permission strin
 	return nil
 }
 
+// authorize resolves the acting user and requires permission on resource.
+func (c *Client) authorize(ctx context.Context, actor Actor, permission string, resource ref.Object) (ref.Object, error) {
+	a, err := actor.object()
+	if err != nil {
+		return ref.Object{}, err
+	}
+	return a, c.require(ctx, a, permission, resource)
+}
+
+// register creates an object the vendor keeps a record of (its platform relationship), with
+// the extra updates in m, refusing one that already exists.
+func (c *Client) register(ctx context.Context, actor Actor, o ref.Object, permission, op string, m *mutation) (Token, error) {
+	a, err := c.authorize(ctx, actor, permission, Platform)
+	if err != nil {
+		return "", err
+	}
+	m.create(relationship(o, "platform", subj(Platform)))
+	m.mustNotMatch(existsFilter(o, "platform"))
+	tok, err := c.write(ctx, a, actor.Reason, op, m)
+	if isPreconditionFailure(err) {
+		return "", fmt.Errorf("creating %s: %w: it already exists", o, ErrConflict)
+	}
+	return tok, engineError("creating "+o.String(), err)
+}
+
 // mutation is one write: updates applied atomically if every precondition holds.
 type mutation struct {
 	updates       []*v1.RelationshipUpdate
@@ -194,6 +219,15 @@ func (m *mutation) create(r *v1.Relationship) {
 
 func (m *mutation) remove(r *v1.Relationship) {
 	m.updates = append(m.updates, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: r})
+}
+
+// set touches r when on is true and deletes it otherwise.
+func (m *mutation) set(r *v1.Relationship, on bool) {
+	if on {
+		m.touch(r)
+	} else {
+		m.remove(r)
+	}
 }
 
 func (m *mutation) mustMatch(f *v1.RelationshipFilter) {

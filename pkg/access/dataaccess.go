@@ -116,11 +116,7 @@ func (c *Client) setConsent(ctx context.Context, actor Actor, supportID, partner
 	}
 	members := ref.Subject{Object: ref.Object{Type: "partner", ID: partnerID}, Relation: "member"}
 	m := &mutation{}
-	if enabled {
-		m.touch(relationship(link, relation, members))
-	} else {
-		m.remove(relationship(link, relation, members))
-	}
+	m.set(relationship(link, relation, members), enabled)
 	m.mustMatch(filterFor(link, "partner", nil))
 	tok, err := c.write(ctx, a, actor.Reason, "dataaccess."+relation, m)
 	if isPreconditionFailure(err) {

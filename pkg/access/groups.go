@@ -9,25 +9,11 @@ import (
 
 // CreateGroup registers a user group (user category). Customer Care and platform administrators.
 func (c *Client) CreateGroup(ctx context.Context, actor Actor, groupID string) (Token, error) {
-	a, err := actor.object()
-	if err != nil {
-		return "", err
-	}
 	g, err := objectOf("group", groupID)
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "onboard_customers", Platform); err != nil {
-		return "", err
-	}
-	m := &mutation{}
-	m.create(relationship(g, "platform", subj(Platform)))
-	m.mustNotMatch(existsFilter(g, "platform"))
-	tok, err := c.write(ctx, a, actor.Reason, "group.create", m)
-	if isPreconditionFailure(err) {
-		return "", fmt.Errorf("creating %s: %w: it already exists", g, ErrConflict)
-	}
-	return tok, engineError("creating "+g.String(), err)
+	return c.register(ctx, actor, g, "onboard_customers", "group.create", &mutation{})
 }
 
 // groupChange resolves the actor and group of a group change and authorises it.

@@ -133,10 +133,6 @@ type PartnerRequest struct {
 // CreatePartner registers a partner organisation, optionally under a parent partner.
 // Platform administrators only.
 func (c *Client) CreatePartner(ctx context.Context, actor Actor, partnerID, parentID string) (Token, error) {
-	a, err := actor.object()
-	if err != nil {
-		return "", err
-	}
 	p, err := objectOf("partner", partnerID)
 	if err != nil {
 		return "", err
@@ -154,17 +150,9 @@ func (c *Client) CreatePartner(ctx context.Context, actor Actor, partnerID, pare
 			return "", err
 		}
 		m.create(relationship(p, "parent", subj(parent)))
+		m.mustMatch(existsFilter(parent, "platform"))
 	}
-	if err := c.require(ctx, a, "administer", Platform); err != nil {
-		return "", err
-	}
-	m.create(relationship(p, "platform", subj(Platform)))
-	m.mustNotMatch(existsFilter(p, "platform"))
-	tok, err := c.write(ctx, a, actor.Reason, "partner.create", m)
-	if isPreconditionFailure(err) {
-		return "", fmt.Errorf("creating %s: %w: it already exists", p, ErrConflict)
-	}
-	return tok, engineError("creating "+p.String(), err)
+	return c.register(ctx, actor, p, "administer", "partner.create", m)
 }
 
 // AddPartnerMember adds a contact to a partner organisation. Platform administrators only.
@@ -199,11 +187,7 @@ func (c *Client) setMembership(ctx context.Context, actor Actor, typ, id, relati
 		return "", err
 	}
 	m := &mutation{}
-	if add {
-		m.touch(relationship(o, relation, subj(u)))
-	} else {
-		m.remove(relationship(o, relation, subj(u)))
-	}
+	m.set(relationship(o, relation, subj(u)), add)
 	m.mustMatch(existsFilter(o, "platform"))
 	tok, err := c.write(ctx, a, actor.Reason, typ+".member", m)
 	return tok, engineError(fmt.Sprintf("changing members of %s", o), err)

@@ -75,11 +75,7 @@ func (c *Client) setPlatformRole(ctx context.Context, actor Actor, user string, 
 	}
 	m := &mutation{}
 	r := relationship(Platform, string(role), subj(u))
-	if add {
-		m.touch(r)
-	} else {
-		m.remove(r)
-	}
+	m.set(r, add)
 	tok, err := c.write(ctx, a, actor.Reason, "platform.role", m)
 	return tok, engineError(fmt.Sprintf("changing %s of %s", role, u), err)
 }
@@ -95,62 +91,39 @@ func (c *Client) RemoveRolloutParticipant(ctx context.Context, actor Actor, feat
 }
 
 func (c *Client) setParticipant(ctx context.Context, actor Actor, feature, user string, add bool) (Token, error) {
-	a, err := actor.object()
-	if err != nil {
-		return "", err
-	}
-	f, err := objectOf("feature", feature)
-	if err != nil {
-		return "", err
-	}
 	u, err := objectOf("user", user)
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer", Platform); err != nil {
-		return "", err
-	}
-	m := &mutation{}
-	if add {
-		m.touch(relationship(f, "participant", subj(u)))
-	} else {
-		m.remove(relationship(f, "participant", subj(u)))
-	}
-	tok, err := c.write(ctx, a, actor.Reason, "feature.participant", m)
-	return tok, engineError(fmt.Sprintf("changing participants of %s", f), err)
+	return c.setRollout(ctx, actor, feature, subj(u), add, "feature.participant")
 }
 
 // ReleaseToEveryone opens (or, with open false, closes) a rollout to every user in one
 // relationship, leaving the per-user participants as they are.
 func (c *Client) ReleaseToEveryone(ctx context.Context, actor Actor, feature string, open bool) (Token, error) {
-	a, err := actor.object()
-	if err != nil {
-		return "", err
-	}
+	return c.setRollout(ctx, actor, feature, wildcard("user"), open, "feature.release")
+}
+
+// setRollout adds or removes one participant subject of a rollout. The wildcard is only
+// ever passed by ReleaseToEveryone, never taken from input.
+func (c *Client) setRollout(ctx context.Context, actor Actor, feature string, participant ref.Subject, on bool, op string) (Token, error) {
 	f, err := objectOf("feature", feature)
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer", Platform); err != nil {
+	a, err := c.authorize(ctx, actor, "administer", Platform)
+	if err != nil {
 		return "", err
 	}
 	m := &mutation{}
-	if open {
-		m.touch(relationship(f, "participant", wildcard("user")))
-	} else {
-		m.remove(relationship(f, "participant", wildcard("user")))
-	}
-	tok, err := c.write(ctx, a, actor.Reason, "feature.release", m)
-	return tok, engineError(fmt.Sprintf("releasing %s", f), err)
+	m.set(relationship(f, "participant", participant), on)
+	tok, err := c.write(ctx, a, actor.Reason, op, m)
+	return tok, engineError(fmt.Sprintf("changing participants of %s", f), err)
 }
 
 // CreateAccount creates a site with its Support ID, under the platform and the entitlement
 // rollout, optionally with a first administrator. Customer Care and platform administrators only.
 func (c *Client) CreateAccount(ctx context.Context, actor Actor, supportID, firstAdmin string) (Token, error) {
-	a, err := actor.object()
-	if err != nil {
-		return "", err
-	}
 	acct, err := objectOf("account", supportID)
 	if err != nil {
 		return "", err
@@ -163,17 +136,8 @@ func (c *Client) CreateAccount(ctx context.Context, actor Actor, supportID, firs
 		}
 		m.create(relationship(acct, "admin", subj(u)))
 	}
-	if err := c.require(ctx, a, "onboard_customers", Platform); err != nil {
-		return "", err
-	}
-	m.create(relationship(acct, "platform", subj(Platform)))
 	m.create(relationship(acct, "entitlement_rollout", subj(EntitlementRollout)))
-	m.mustNotMatch(filterFor(acct, "platform", nil))
-	tok, err := c.write(ctx, a, actor.Reason, "account.create", m)
-	if isPreconditionFailure(err) {
-		return "", fmt.Errorf("creating %s: %w: it already exists", acct, ErrConflict)
-	}
-	return tok, engineError(fmt.Sprintf("creating %s", acct), err)
+	return c.register(ctx, actor, acct, "onboard_customers", "account.create", m)
 }
 
 // accountOf validates a Support ID and checks that the account exists.

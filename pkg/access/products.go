@@ -55,25 +55,11 @@ func (c *Client) createOwned(ctx context.Context, actor Actor, typ, id, supportI
 
 // CreateServiceOrg registers a service organisation. Platform administrators only.
 func (c *Client) CreateServiceOrg(ctx context.Context, actor Actor, orgID string) (Token, error) {
-	a, err := actor.object()
-	if err != nil {
-		return "", err
-	}
 	o, err := objectOf("service_org", orgID)
 	if err != nil {
 		return "", err
 	}
-	if err := c.require(ctx, a, "administer", Platform); err != nil {
-		return "", err
-	}
-	m := &mutation{}
-	m.create(relationship(o, "platform", subj(Platform)))
-	m.mustNotMatch(existsFilter(o, "platform"))
-	tok, err := c.write(ctx, a, actor.Reason, "service_org.create", m)
-	if isPreconditionFailure(err) {
-		return "", fmt.Errorf("creating %s: %w: it already exists", o, ErrConflict)
-	}
-	return tok, engineError("creating "+o.String(), err)
+	return c.register(ctx, actor, o, "administer", "service_org.create", &mutation{})
 }
 
 // AddServiceOrgMember adds a person to a service organisation. Platform administrators only.
