@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -28,11 +29,12 @@ const (
 func newWorld(t *testing.T, opts ...access.Option) *world {
 	t.Helper()
 	ctx := context.Background()
-	e, err := engine.StartEmbedded(ctx, engineConfig())
+	e, err := engine.StartEmbedded(ctx, engineConfig(t))
 	if err != nil {
 		t.Fatalf("starting engine: %v", err)
 	}
 	t.Cleanup(func() { _ = e.Close() })
+	t.Logf("datastore: %s", e.Kind())
 	w := &world{t: t, ctx: ctx, c: access.New(e.Engine, opts...), e: e}
 	w.must(w.c.Bootstrap(ctx, vendorAdmin, "test setup"))
 	w.must(w.c.AddPlatformRole(ctx, access.As(vendorAdmin), careAgent, access.PlatformCustomerCare))
@@ -133,6 +135,12 @@ func (w *world) ids(seq func(func(ref.Object, error) bool)) []string {
 	return out
 }
 
-func engineConfig() engine.EmbeddedConfig {
-	return engine.EmbeddedConfig{StartTimeout: 60 * time.Second}
+// engineConfig runs each world on the memory datastore, or, when ACCESSGRAPH_TEST_POSTGRES
+// names a PostgreSQL server, on a fresh database of its own (see postgres_test.go).
+func engineConfig(t *testing.T) engine.EmbeddedConfig {
+	cfg := engine.EmbeddedConfig{StartTimeout: 60 * time.Second}
+	if base := os.Getenv(postgresEnv); base != "" {
+		cfg.DatastoreURI = freshDatabase(t, base)
+	}
+	return cfg
 }
