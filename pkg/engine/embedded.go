@@ -62,7 +62,12 @@ type Embedded struct {
 	*Engine
 	presharedKey string
 	datastore    datastore.Datastore
+	warnings     []string
 }
+
+// Warnings lists problems found at start-up that do not stop the server, such as database
+// settings that disable change history. Each names its fix.
+func (e *Embedded) Warnings() []string { return e.warnings }
 
 // PresharedKey is the key gRPC clients must present as a bearer token.
 func (e *Embedded) PresharedKey() string { return e.presharedKey }
@@ -107,7 +112,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 			return nil, err
 		}
 	}
-	if engineName != datastorecfg.MemoryEngine {
+	var warnings []string
+	switch engineName {
+	case datastorecfg.PostgresEngine:
+		if warnings, err = postgresWarnings(ctx, driverURI); err != nil {
+			return nil, err
+		}
+		fallthrough
+	case datastorecfg.CockroachEngine:
 		if err := Migrate(ctx, cfg.DatastoreURI); err != nil {
 			return nil, err
 		}
@@ -219,6 +231,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		},
 		presharedKey: key,
 		datastore:    ds,
+		warnings:     warnings,
 	}
 
 	timeout := cfg.StartTimeout
