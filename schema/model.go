@@ -38,7 +38,7 @@ var (
 
 // Definitions returns the object types of the embedded schema. The schema is compiled once.
 func Definitions() ([]Definition, error) {
-	compileOnce.Do(func() { compiled, compileErr = compileDefinitions(Text) })
+	compileOnce.Do(func() { compiled, compileErr = Compile(Text) })
 	return compiled, compileErr
 }
 
@@ -56,7 +56,8 @@ func Lookup(typeName string) (Definition, bool) {
 	return Definition{}, false
 }
 
-func compileDefinitions(text string) ([]Definition, error) {
+// Compile lists the object types of a schema text, such as the one a server has stored.
+func Compile(text string) ([]Definition, error) {
 	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source(FileName), SchemaString: text}, compiler.AllowUnprefixedObjectType())
 	if err != nil {
 		return nil, fmt.Errorf("compiling the schema: %w", err)

@@ -23,6 +23,10 @@ type RemoteConfig struct {
 	CACertPath string
 	// SkipSchema leaves the stored schema alone instead of writing accessgraph's.
 	SkipSchema bool
+	// SweepExpiries runs the expiry reaper (see ExpiryLead) in this client. Turn it on in a
+	// long-running service that talks to a plain SpiceDB; accessctl serve runs its own, so its
+	// clients leave it off.
+	SweepExpiries bool
 }
 
 // ErrNoEndpoint reports a remote connection asked for without an address.
@@ -65,6 +69,8 @@ func Dial(ctx context.Context, cfg RemoteConfig) (*Engine, error) {
 			return nil, fmt.Errorf("preparing %s: %w", cfg.Endpoint, err)
 		}
 	}
-	e.reaper = startExpiryReaper(e, 0)
+	if cfg.SweepExpiries {
+		e.reaper = startExpiryReaper(e, 0)
+	}
 	return e, nil
 }

@@ -1,0 +1,113 @@
+// Package cmdutil holds what every accessctl command shares: exit codes, usage errors,
+// the --as actor flags, argument parsing and confirmation of destructive changes.
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Exit codes. They are part of the command line contract.
+const (
+	ExitOK     = 0 // success (a check that says "denied" without --exit-code too)
+	ExitError  = 1 // the operation failed
+	ExitUsage  = 2 // the command line was wrong: flags, arguments, references, confirmation
+	ExitDenied = 3 // check --exit-code: the answer was "denied"
+)
+
+// UsageError is a mistake on the command line. It exits with ExitUsage.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a UsageError with a formatted message.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// AsUsage marks err (a bad argument value) as a usage error; nil stays nil.
+func AsUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return err
+	}
+	return &UsageError{Err: err}
+}
+
+// ExitCodeError ends the command with a code and no message (for example a denied check
+// with --exit-code). RunE returns it; main exits with the code.
+type ExitCodeError struct{ Code int }
+
+func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// ExitCode maps an error returned by a command to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ec *ExitCodeError
+	if errors.As(err, &ec) {
+		return ec.Code
+	}
+	if IsUsage(err) {
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// IsUsage reports whether err is a command-line mistake, including the errors cobra itself
+// returns for unknown commands and bad argument counts.
+func IsUsage(err error) bool {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return true
+	}
+	msg := err.Error()
+	for _, prefix := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument \"", "flag needs an argument", "required flag", "if any flags in the group"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsSilent reports whether err carries no message to print.
+func IsSilent(err error) bool {
+	var ec *ExitCodeError
+	return errors.As(err, &ec)
+}
+
+// RPCError turns a failed SpiceDB call made directly by a command into a short message
+// without gRPC framing ("rpc error: code = ... desc = ...").
+func RPCError(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.Unauthenticated, codes.DeadlineExceeded:
+		return &UnavailableError{Doing: doing, Code: st.Code(), Message: st.Message()}
+	}
+	return fmt.Errorf("%s: %s", doing, st.Message())
+}
+
+// UnavailableError is a server that could not be reached or refused the key. The root
+// command rewrites it into advice on starting or configuring a server.
+type UnavailableError struct {
+	Doing   string
+	Code    codes.Code
+	Message string
+}
+
+func (e *UnavailableError) Error() string { return fmt.Sprintf("%s: %s", e.Doing, e.Message) }

@@ -1,0 +1,170 @@
+package factory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/accessgraph/accessgraph/pkg/cli/profile"
+	"github.com/accessgraph/accessgraph/pkg/engine"
+)
+
+// Environment variables read for the connection.
+const (
+	EnvEndpoint = "ACCESSCTL_ENDPOINT"
+	EnvToken    = "ACCESSCTL_TOKEN"
+	EnvInsecure = "ACCESSCTL_INSECURE"
+	EnvCACert   = "ACCESSCTL_CA_CERT"
+)
+
+// StartAdvice tells a person how to get a server to talk to.
+const StartAdvice = "start one with `make run` (in the accessgraph folder) or `accessctl serve` in another terminal, " +
+	"or point --endpoint/--token (ACCESSCTL_ENDPOINT/ACCESSCTL_TOKEN) at a running server"
+
+// probeTimeout bounds the first call that checks the server answers.
+const probeTimeout = 5 * time.Second
+
+// Connection is a resolved way to reach the server.
+type Connection struct {
+	Endpoint string
+	Token    string
+	Insecure bool
+	CACert   string
+	// Source says where the endpoint came from: "--endpoint", "ACCESSCTL_ENDPOINT" or the profile path.
+	Source string
+}
+
+// ResolveConnection picks the endpoint from --endpoint, else ACCESSCTL_ENDPOINT, else the
+// profile written by `accessctl serve`. The key and transport come from the flags and
+// environment; the profile's key and transport are used only for the profile's own
+// endpoint, so a local key is never sent to another server.
+func (f *Factory) ResolveConnection() (Connection, error) {
+	c := Connection{Endpoint: f.Flags.Endpoint, Source: "--endpoint"}
+	if c.Endpoint == "" {
+		c.Endpoint, c.Source = f.Getenv(EnvEndpoint), EnvEndpoint
+	}
+	c.Token = firstNonEmpty(f.Flags.Token, f.Getenv(EnvToken))
+	c.CACert = firstNonEmpty(f.Flags.CACert, f.Getenv(EnvCACert))
+	c.Insecure = f.Flags.Insecure
+	if v := f.Getenv(EnvInsecure); v != "" && !c.Insecure {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Connection{}, fmt.Errorf("%s=%q is not true or false", EnvInsecure, v)
+		}
+		c.Insecure = b
+	}
+
+	path, perr := profile.Path(f.Getenv)
+	var p *profile.Profile
+	if perr == nil {
+		var err error
+		p, err = profile.Read(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return Connection{}, err
+		}
+	}
+	if c.Endpoint == "" && p != nil {
+		c.Endpoint, c.Source = p.Endpoint, path
+	}
+	if c.Endpoint == "" {
+		return Connection{}, &NoServerError{}
+	}
+	if p != nil && p.Endpoint == c.Endpoint {
+		if c.Token == "" {
+			c.Token = p.Token
+		}
+		if !c.Insecure && c.CACert == "" {
+			c.Insecure, c.CACert = p.Insecure, p.CACert
+		}
+	}
+	if c.Token == "" {
+		return Connection{}, fmt.Errorf("no preshared key for %s (from %s): pass --token or set %s", c.Endpoint, c.Source, EnvToken)
+	}
+	return c, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// errNoSchema marks a reachable server that holds no schema yet.
+var errNoSchema = errors.New("no schema")
+
+// NoSchemaError is a server without a schema, reported to commands that need the domain
+// model; `schema write` and `import` work on such a server.
+type NoSchemaError struct{ Endpoint string }
+
+func (e *NoSchemaError) Error() string {
+	return fmt.Sprintf("the server at %s has no schema yet: write it with `accessctl schema write schema/accessgraph.zed`, or start the server with `accessctl serve`", e.Endpoint)
+}
+
+// probe makes one cheap call so that an unreachable server or a wrong key is reported
+// once, clearly, before any command work. A server without a schema returns errNoSchema.
+func probe(ctx context.Context, e *engine.Engine, conn Connection) error {
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	_, err := e.Schemas().ReadSchema(pctx, &v1.ReadSchemaRequest{})
+	if err == nil {
+		return nil
+	}
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.NotFound:
+		return errNoSchema
+	case codes.Unauthenticated, codes.PermissionDenied:
+		hint := "pass the server's key with --token or " + EnvToken
+		if strings.HasSuffix(conn.Source, profile.FileName) {
+			hint = "the profile " + conn.Source + " is stale: restart `accessctl serve`, or " + hint
+		}
+		return fmt.Errorf("the server at %s refused the preshared key: %s", conn.Endpoint, hint)
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		return &ConnectError{Conn: conn, Detail: shortTransportError(st)}
+	}
+	return &ConnectError{Conn: conn, Detail: st.Message()}
+}
+
+// shortTransportError keeps the useful end of a gRPC transport error.
+func shortTransportError(st *status.Status) string {
+	msg := st.Message()
+	switch {
+	case st.Code() == codes.DeadlineExceeded:
+		return fmt.Sprintf("no answer within %s", probeTimeout)
+	case strings.Contains(msg, "connection refused"):
+		return "connection refused"
+	case strings.Contains(msg, "no such host"):
+		return "no such host"
+	case strings.Contains(msg, "authentication handshake failed"), strings.Contains(msg, "tls:"), strings.Contains(msg, "x509"):
+		return "TLS handshake failed (a plaintext local server needs --insecure; a TLS server with its own certificate needs --ca-cert)"
+	}
+	return msg
+}
+
+// NoServerError means no endpoint was configured anywhere.
+type NoServerError struct{}
+
+func (e *NoServerError) Error() string {
+	return "no access server configured: " + StartAdvice
+}
+
+// ConnectError is a server that could not be reached.
+type ConnectError struct {
+	Conn   Connection
+	Detail string
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("cannot reach an access server at %s (from %s): %s\n%s", e.Conn.Endpoint, e.Conn.Source, e.Detail, StartAdvice)
+}

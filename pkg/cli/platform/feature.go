@@ -1,0 +1,131 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/complete"
+	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+)
+
+// NewCmdFeature builds `accessctl feature`.
+func NewCmdFeature(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "feature <command>",
+		Short: "Feature rollouts: per-user participants, then a full release",
+		Long: `A rollout (such as feature:entitlement_view, which gates software downloads and licence
+keys for admins and standard members) starts with per-user participants and can later be
+released to everyone in one change, without touching the per-user data. Platform
+administrators only.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: cmdutil.GroupRun,
+	}
+	participant := &cobra.Command{
+		Use:   "participant <command>",
+		Short: "Add or remove one user from a rollout",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  cmdutil.GroupRun,
+	}
+	participant.AddCommand(NewCmdParticipant(f, true, nil), NewCmdParticipant(f, false, nil))
+	cmd.AddCommand(participant, NewCmdRelease(f, nil))
+	return cmd
+}
+
+// NewCmdParticipant builds `accessctl feature participant add` (add true) or `remove`.
+func NewCmdParticipant(f *factory.Factory, add bool, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{Factory: f}
+	verb, short, example := "add", "Add a user to a rollout",
+		`  # joan joins the entitlement view pilot
+  $ accessctl feature participant add feature:entitlement_view user:joan --as user:vera`
+	if !add {
+		verb, short, example = "remove", "Remove a user from a rollout",
+			`  # sally leaves the pilot
+  $ accessctl feature participant remove feature:entitlement_view user:sally --as user:vera`
+	}
+	cmd := &cobra.Command{
+		Use:               verb + " FEATURE USER --as USER",
+		Short:             short,
+		Example:           example,
+		Args:              cmdutil.ExactArgs(2, "FEATURE", "USER"),
+		ValidArgsFunction: complete.Positional(f, complete.Object("feature"), complete.Object("user")),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Feature, o.User = args[0], args[1]
+			return run(runF, func(ctx context.Context, o *Options) error { return runParticipant(ctx, o, add) }, cmd, o)
+		},
+	}
+	cmdutil.AddActorFlags(cmd, &o.Actor)
+	return cmd
+}
+
+func runParticipant(ctx context.Context, o *Options, add bool) error {
+	actor, err := o.Actor.Actor()
+	if err != nil {
+		return err
+	}
+	feature, err := cmdutil.ParseOfType(o.Feature, "feature")
+	if err != nil {
+		return err
+	}
+	user, err := cmdutil.ParseOfType(o.User, "user")
+	if err != nil {
+		return err
+	}
+	if add {
+		return o.Factory.Change(ctx, fmt.Sprintf("user:%s takes part in feature:%s", user, feature),
+			func(c *access.Client) (access.Token, error) {
+				return c.AddRolloutParticipant(ctx, actor, feature, user)
+			})
+	}
+	return o.Factory.Change(ctx, fmt.Sprintf("user:%s no longer takes part in feature:%s", user, feature),
+		func(c *access.Client) (access.Token, error) {
+			return c.RemoveRolloutParticipant(ctx, actor, feature, user)
+		})
+}
+
+// NewCmdRelease builds `accessctl feature release`.
+func NewCmdRelease(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "release FEATURE --as USER [--withdraw]",
+		Short: "Open a rollout to every user in one change (or withdraw the release)",
+		Long: `Open a rollout to every user in one change. The per-user participants stay as they
+are, so --withdraw returns to the pilot exactly as it was. This is the only way to grant
+something to everyone: wildcard subjects are refused everywhere else.`,
+		Example: `  # full release of the entitlement view
+  $ accessctl feature release feature:entitlement_view --as user:vera
+
+  # back to the pilot
+  $ accessctl feature release feature:entitlement_view --withdraw --as user:vera`,
+		Args:              cmdutil.ExactArgs(1, "FEATURE"),
+		ValidArgsFunction: complete.Positional(f, complete.Object("feature")),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Feature = args[0]
+			return run(runF, runRelease, cmd, o)
+		},
+	}
+	cmdutil.AddActorFlags(cmd, &o.Actor)
+	cmd.Flags().BoolVar(&o.Withdraw, "withdraw", false, "withdraw the full release (participants stay)")
+	return cmd
+}
+
+func runRelease(ctx context.Context, o *Options) error {
+	actor, err := o.Actor.Actor()
+	if err != nil {
+		return err
+	}
+	feature, err := cmdutil.ParseOfType(o.Feature, "feature")
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("feature:%s is released to every user", feature)
+	if o.Withdraw {
+		msg = fmt.Sprintf("feature:%s is back to its per-user participants", feature)
+	}
+	return o.Factory.Change(ctx, msg, func(c *access.Client) (access.Token, error) {
+		return c.ReleaseToEveryone(ctx, actor, feature, !o.Withdraw)
+	})
+}

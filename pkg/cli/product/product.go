@@ -1,0 +1,233 @@
+// Package product holds the commands for what a customer owns and who serves it:
+// `accessctl product`, `install-base`, `service-org` and `related-party` (functional roles).
+package product
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/complete"
+	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+)
+
+// Options are the inputs of the product, install-base and service-org commands.
+type Options struct {
+	Factory     *factory.Factory
+	Actor       cmdutil.ActorOptions
+	Object      string
+	Account     string
+	SoldProduct string
+	User        string
+}
+
+func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
+	if runF != nil {
+		return runF(cmd.Context(), o)
+	}
+	return def(cmd.Context(), o)
+}
+
+// NewCmdProduct builds `accessctl product`.
+func NewCmdProduct(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "product <command>",
+		Short: "Sold products of an account",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  cmdutil.GroupRun,
+	}
+	cmd.AddCommand(NewCmdProductCreate(f, nil))
+	return cmd
+}
+
+// NewCmdProductCreate builds `accessctl product create`.
+func NewCmdProductCreate(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "create SOLD_PRODUCT ACCOUNT --as USER",
+		Short: "Record a product sold to an account (Customer Care and platform administrators)",
+		Example: `  # acme bought a firewall
+  $ accessctl product create sold_product:firewall_f10 account:acme --as user:carol`,
+		Args:              cmdutil.ExactArgs(2, "SOLD_PRODUCT", "ACCOUNT"),
+		ValidArgsFunction: complete.Positional(f, complete.Object("sold_product"), complete.Object("account")),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Object, o.Account = args[0], args[1]
+			return run(runF, runProductCreate, cmd, o)
+		},
+	}
+	cmdutil.AddActorFlags(cmd, &o.Actor)
+	return cmd
+}
+
+func runProductCreate(ctx context.Context, o *Options) error {
+	actor, err := o.Actor.Actor()
+	if err != nil {
+		return err
+	}
+	id, err := cmdutil.ParseOfType(o.Object, "sold_product")
+	if err != nil {
+		return err
+	}
+	sid, err := cmdutil.ParseOfType(o.Account, "account")
+	if err != nil {
+		return err
+	}
+	return o.Factory.Change(ctx, fmt.Sprintf("recorded sold_product:%s for account:%s", id, sid),
+		func(c *access.Client) (access.Token, error) { return c.CreateSoldProduct(ctx, actor, id, sid) })
+}
+
+// NewCmdInstallBase builds `accessctl install-base`.
+func NewCmdInstallBase(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "install-base <command>",
+		Short: "Install base items (installed instances of sold products)",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  cmdutil.GroupRun,
+	}
+	cmd.AddCommand(NewCmdInstallBaseCreate(f, nil))
+	return cmd
+}
+
+// NewCmdInstallBaseCreate builds `accessctl install-base create`.
+func NewCmdInstallBaseCreate(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "create INSTALL_BASE ACCOUNT [--sold-product P] --as USER",
+		Short: "Record an install base item owned by an account (Customer Care and platform administrators)",
+		Example: `  # the firewall installed at the branch office
+  $ accessctl install-base create install_base:firewall_branch account:acme --sold-product sold_product:firewall_f10 --as user:carol`,
+		Args:              cmdutil.ExactArgs(2, "INSTALL_BASE", "ACCOUNT"),
+		ValidArgsFunction: complete.Positional(f, complete.Object("install_base"), complete.Object("account")),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Object, o.Account = args[0], args[1]
+			return run(runF, runInstallBaseCreate, cmd, o)
+		},
+	}
+	cmdutil.AddActorFlags(cmd, &o.Actor)
+	cmd.Flags().StringVar(&o.SoldProduct, "sold-product", "", "the account's sold product this item is an instance of, sold_product:ID")
+	return cmd
+}
+
+func runInstallBaseCreate(ctx context.Context, o *Options) error {
+	actor, err := o.Actor.Actor()
+	if err != nil {
+		return err
+	}
+	id, err := cmdutil.ParseOfType(o.Object, "install_base")
+	if err != nil {
+		return err
+	}
+	sid, err := cmdutil.ParseOfType(o.Account, "account")
+	if err != nil {
+		return err
+	}
+	sp := ""
+	if o.SoldProduct != "" {
+		if sp, err = cmdutil.ParseOfType(o.SoldProduct, "sold_product"); err != nil {
+			return err
+		}
+	}
+	return o.Factory.Change(ctx, fmt.Sprintf("recorded install_base:%s for account:%s", id, sid),
+		func(c *access.Client) (access.Token, error) { return c.CreateInstallBase(ctx, actor, id, sid, sp) })
+}
+
+// NewCmdServiceOrg builds `accessctl service-org`.
+func NewCmdServiceOrg(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "service-org <command>",
+		Short: "Service organisations (field-service contractors) and their members",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  cmdutil.GroupRun,
+	}
+	memberCmd := &cobra.Command{
+		Use:   "member <command>",
+		Short: "Add or remove a person in a service organisation (platform administrators)",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  cmdutil.GroupRun,
+	}
+	memberCmd.AddCommand(NewCmdServiceOrgMember(f, true, nil), NewCmdServiceOrgMember(f, false, nil))
+	cmd.AddCommand(NewCmdServiceOrgCreate(f, nil), memberCmd)
+	return cmd
+}
+
+// NewCmdServiceOrgCreate builds `accessctl service-org create`.
+func NewCmdServiceOrgCreate(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "create SERVICE_ORG --as USER",
+		Short: "Register a service organisation (platform administrators)",
+		Example: `  # a second field-service contractor
+  $ accessctl service-org create service_org:quickfix --as user:vera`,
+		Args:              cmdutil.ExactArgs(1, "SERVICE_ORG"),
+		ValidArgsFunction: complete.Positional(f, complete.Object("service_org")),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Object = args[0]
+			return run(runF, runServiceOrgCreate, cmd, o)
+		},
+	}
+	cmdutil.AddActorFlags(cmd, &o.Actor)
+	return cmd
+}
+
+func runServiceOrgCreate(ctx context.Context, o *Options) error {
+	actor, err := o.Actor.Actor()
+	if err != nil {
+		return err
+	}
+	id, err := cmdutil.ParseOfType(o.Object, "service_org")
+	if err != nil {
+		return err
+	}
+	return o.Factory.Change(ctx, fmt.Sprintf("created service_org:%s", id),
+		func(c *access.Client) (access.Token, error) { return c.CreateServiceOrg(ctx, actor, id) })
+}
+
+// NewCmdServiceOrgMember builds `accessctl service-org member add` (add true) or `remove`.
+func NewCmdServiceOrgMember(f *factory.Factory, add bool, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{Factory: f}
+	verb, short, example := "add", "Add a person to a service organisation",
+		`  # fay joins fieldfix
+  $ accessctl service-org member add service_org:fieldfix user:fay --as user:vera`
+	if !add {
+		verb, short, example = "remove", "Remove a person from a service organisation",
+			`  # finn left fieldfix
+  $ accessctl service-org member remove service_org:fieldfix user:finn --as user:vera`
+	}
+	cmd := &cobra.Command{
+		Use:               verb + " SERVICE_ORG USER --as USER",
+		Short:             short,
+		Example:           example,
+		Args:              cmdutil.ExactArgs(2, "SERVICE_ORG", "USER"),
+		ValidArgsFunction: complete.Positional(f, complete.Object("service_org"), complete.Object("user")),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Object, o.User = args[0], args[1]
+			return run(runF, func(ctx context.Context, o *Options) error { return runServiceOrgMember(ctx, o, add) }, cmd, o)
+		},
+	}
+	cmdutil.AddActorFlags(cmd, &o.Actor)
+	return cmd
+}
+
+func runServiceOrgMember(ctx context.Context, o *Options, add bool) error {
+	actor, err := o.Actor.Actor()
+	if err != nil {
+		return err
+	}
+	id, err := cmdutil.ParseOfType(o.Object, "service_org")
+	if err != nil {
+		return err
+	}
+	user, err := cmdutil.ParseOfType(o.User, "user")
+	if err != nil {
+		return err
+	}
+	if add {
+		return o.Factory.Change(ctx, fmt.Sprintf("user:%s is a member of service_org:%s", user, id),
+			func(c *access.Client) (access.Token, error) { return c.AddServiceOrgMember(ctx, actor, id, user) })
+	}
+	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is no longer a member of service_org:%s", user, id),
+		func(c *access.Client) (access.Token, error) { return c.RemoveServiceOrgMember(ctx, actor, id, user) })
+}

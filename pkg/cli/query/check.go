@@ -1,0 +1,219 @@
+// Package query holds the read-only questions: check and lookup.
+package query
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/complete"
+	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+)
+
+// CheckOptions are the inputs of `accessctl check`.
+type CheckOptions struct {
+	Factory     *factory.Factory
+	Subject     string
+	Permission  string
+	Resource    string
+	File        string
+	ExitCode    bool
+	Consistency cmdutil.ConsistencyOptions
+}
+
+// NewCmdCheck builds `accessctl check`. runF replaces the run function in tests.
+func NewCmdCheck(f *factory.Factory, runF func(context.Context, *CheckOptions) error) *cobra.Command {
+	o := &CheckOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "check SUBJECT PERMISSION RESOURCE",
+		Short: "Answer \"can SUBJECT do PERMISSION on RESOURCE\"",
+		Long: `Answer one permission question with "allowed" or "denied".
+
+Unknown types, permissions and malformed references are errors (exit 2), never a silent
+"denied". With --exit-code a "denied" answer exits with code 3, so scripts can branch on
+it; without it both answers exit 0.
+
+With --file, checks one question per line ("SUBJECT PERMISSION RESOURCE"; "-" reads
+standard input) in one round trip and prints a table; --exit-code then exits 3 if any
+answer is "denied".`,
+		Example: `  # can the viewer see every case of her site? (no: viewers see their own)
+  $ accessctl check user:joan view_all_cases account:acme
+
+  # in a script: exit code 3 means denied
+  $ accessctl check user:pete view case:101 --exit-code || echo "pete cannot see 101"
+
+  # at least as fresh as a change you just made
+  $ accessctl check user:dave create_case account:acme --revision "$REV"
+
+  # many questions at once
+  $ printf 'user:sue view case:201\nuser:sue view case:204\n' | accessctl check --file -`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.File != "" {
+				return cmdutil.ExactArgs(0)(cmd, args)
+			}
+			return cmdutil.ExactArgs(3, "SUBJECT", "PERMISSION", "RESOURCE")(cmd, args)
+		},
+		ValidArgsFunction: complete.Positional(f, complete.Object(), complete.PermissionOfNext(), complete.Object()),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 3 {
+				o.Subject, o.Permission, o.Resource = args[0], args[1], args[2]
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return runCheck(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.ExitCode, "exit-code", false, "exit with code 3 when the answer is denied")
+	cmd.Flags().StringVar(&o.File, "file", "", "check one \"SUBJECT PERMISSION RESOURCE\" per line of this file (- for standard input)")
+	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
+	return cmd
+}
+
+// parseCheck validates one question before any server call.
+func parseCheck(subject, permission, resource string) (access.CheckItem, error) {
+	s, err := cmdutil.ParseSubject(subject)
+	if err != nil {
+		return access.CheckItem{}, err
+	}
+	r, err := cmdutil.ParseObject(resource)
+	if err != nil {
+		return access.CheckItem{}, err
+	}
+	if err := cmdutil.ValidatePermission(r.Type, permission); err != nil {
+		return access.CheckItem{}, err
+	}
+	return access.CheckItem{Subject: s, Permission: permission, Resource: r}, nil
+}
+
+type checkResult struct {
+	Subject    string `json:"subject"`
+	Permission string `json:"permission"`
+	Resource   string `json:"resource"`
+	Allowed    bool   `json:"allowed"`
+	CheckedAt  string `json:"checked_at,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+func answer(allowed bool) string {
+	if allowed {
+		return "allowed"
+	}
+	return "denied"
+}
+
+func runCheck(ctx context.Context, o *CheckOptions) error {
+	if o.File != "" {
+		return runCheckMany(ctx, o)
+	}
+	item, err := parseCheck(o.Subject, o.Permission, o.Resource)
+	if err != nil {
+		return err
+	}
+	cons, err := o.Consistency.Consistency()
+	if err != nil {
+		return err
+	}
+	p, err := o.Factory.Printer()
+	if err != nil {
+		return err
+	}
+	c, err := o.Factory.Client(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := c.Check(ctx, item.Subject, item.Permission, item.Resource, cons)
+	if err != nil {
+		return err
+	}
+	res := checkResult{Subject: item.Subject.String(), Permission: item.Permission, Resource: item.Resource.String(), Allowed: d.Allowed, CheckedAt: string(d.CheckedAt)}
+	if err := p.Line(answer(d.Allowed), res); err != nil {
+		return err
+	}
+	if o.ExitCode && !d.Allowed {
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitDenied}
+	}
+	return nil
+}
+
+func runCheckMany(ctx context.Context, o *CheckOptions) error {
+	var in io.Reader = o.Factory.IOStreams.In
+	if o.File != "-" {
+		fh, err := os.Open(o.File)
+		if err != nil {
+			return cmdutil.AsUsage(fmt.Errorf("--file: %w", err))
+		}
+		defer fh.Close()
+		in = fh
+	}
+	var items []access.CheckItem
+	sc := bufio.NewScanner(in)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Fields(text)
+		if len(fields) != 3 {
+			return cmdutil.Usagef("%s:%d: want SUBJECT PERMISSION RESOURCE, got %q", o.File, line, text)
+		}
+		item, err := parseCheck(fields[0], fields[1], fields[2])
+		if err != nil {
+			return cmdutil.Usagef("%s:%d: %v", o.File, line, err)
+		}
+		items = append(items, item)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", o.File, err)
+	}
+	cons, err := o.Consistency.Consistency()
+	if err != nil {
+		return err
+	}
+	p, err := o.Factory.Printer()
+	if err != nil {
+		return err
+	}
+	c, err := o.Factory.Client(ctx)
+	if err != nil {
+		return err
+	}
+	decisions, errs, err := c.CheckMany(ctx, items, cons)
+	if err != nil {
+		return err
+	}
+	results := make([]checkResult, len(items))
+	rows := make([][]string, len(items))
+	denied, failed := false, false
+	for i, it := range items {
+		r := checkResult{Subject: it.Subject.String(), Permission: it.Permission, Resource: it.Resource.String()}
+		status := ""
+		if errs[i] != nil {
+			r.Error, status, failed = errs[i].Error(), "error: "+errs[i].Error(), true
+		} else {
+			r.Allowed, r.CheckedAt, status = decisions[i].Allowed, string(decisions[i].CheckedAt), answer(decisions[i].Allowed)
+			denied = denied || !decisions[i].Allowed
+		}
+		results[i] = r
+		rows[i] = []string{r.Subject, r.Permission, r.Resource, status}
+	}
+	if err := p.Table([]string{"SUBJECT", "PERMISSION", "RESOURCE", "ANSWER"}, rows, results); err != nil {
+		return err
+	}
+	if failed {
+		return fmt.Errorf("some checks failed")
+	}
+	if o.ExitCode && denied {
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitDenied}
+	}
+	return nil
+}

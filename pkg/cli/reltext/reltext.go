@@ -1,0 +1,90 @@
+// Package reltext reads and writes relationships in SpiceDB's tuple notation,
+// account:acme#admin@user:bill, with an expiry kept as [expiration:RFC3339].
+package reltext
+
+import (
+	"fmt"
+	"strings"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/tuple"
+
+	"github.com/accessgraph/accessgraph/pkg/ref"
+)
+
+// Format renders a relationship in tuple notation.
+func Format(rel *v1.Relationship) string {
+	s, err := tuple.V1StringRelationship(rel)
+	if err != nil {
+		return tuple.V1StringRelationshipWithoutCaveatOrExpiration(rel)
+	}
+	return s
+}
+
+// Parse reads one relationship in tuple notation and checks its types and ids against the
+// schema. Wildcard subjects (user:*) are accepted only when allowWildcard is set: they grant
+// to everyone and are written by the domain layer, never typed by a person.
+func Parse(s string, allowWildcard bool) (*v1.Relationship, error) {
+	s = strings.TrimSpace(s)
+	rel, err := tuple.ParseV1Rel(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q is not a relationship: write RESOURCE#RELATION@SUBJECT, for example account:acme#admin@user:bill", ref.ErrInvalid, s)
+	}
+	if rel.GetOptionalCaveat() != nil {
+		return nil, fmt.Errorf("%w: %q carries a caveat; the accessgraph schema has none", ref.ErrInvalid, s)
+	}
+	if _, err := ref.New(rel.GetResource().GetObjectType(), rel.GetResource().GetObjectId()); err != nil {
+		return nil, fmt.Errorf("%s: %w", s, err)
+	}
+	subj := rel.GetSubject().GetObject()
+	if subj.GetObjectId() == "*" {
+		if !allowWildcard {
+			return nil, fmt.Errorf("%w: %q has a wildcard subject, which grants to everyone and cannot be written by hand: use `accessctl feature release` to open a rollout to every user", ref.ErrInvalid, s)
+		}
+		if _, err := ref.New(subj.GetObjectType(), "wildcard"); err != nil {
+			return nil, fmt.Errorf("%s: %w", s, err)
+		}
+	} else if _, err := ref.New(subj.GetObjectType(), subj.GetObjectId()); err != nil {
+		return nil, fmt.Errorf("%s: %w", s, err)
+	}
+	return rel, nil
+}
+
+// Filter is a relationship filter written TYPE[:ID][#RELATION].
+type Filter struct {
+	Type     string
+	ID       string
+	Relation string
+}
+
+// ParseFilter reads TYPE, TYPE:ID, TYPE#RELATION or TYPE:ID#RELATION.
+func ParseFilter(s string) (Filter, error) {
+	head, rel, _ := strings.Cut(s, "#")
+	typ, id, hasID := strings.Cut(head, ":")
+	if hasID {
+		if _, err := ref.New(typ, id); err != nil {
+			return Filter{}, err
+		}
+	} else if _, err := ref.New(typ, "x"); err != nil {
+		return Filter{}, err
+	}
+	if rel != "" {
+		if err := ref.ValidatePermission(typ, rel); err != nil {
+			return Filter{}, err
+		}
+	}
+	return Filter{Type: typ, ID: id, Relation: rel}, nil
+}
+
+// RelationshipFilter is the filter for SpiceDB, optionally narrowed to a subject.
+func (f Filter) RelationshipFilter(subject *Filter) *v1.RelationshipFilter {
+	rf := &v1.RelationshipFilter{ResourceType: f.Type, OptionalResourceId: f.ID, OptionalRelation: f.Relation}
+	if subject != nil {
+		sf := &v1.SubjectFilter{SubjectType: subject.Type, OptionalSubjectId: subject.ID}
+		if subject.Relation != "" {
+			sf.OptionalRelation = &v1.SubjectFilter_RelationFilter{Relation: subject.Relation}
+		}
+		rf.OptionalSubjectFilter = sf
+	}
+	return rf
+}

@@ -1,0 +1,171 @@
+// Package root assembles the accessctl command tree and runs it.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/cli/account"
+	"github.com/accessgraph/accessgraph/pkg/cli/cases"
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/dataaccess"
+	"github.com/accessgraph/accessgraph/pkg/cli/democmd"
+	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/group"
+	"github.com/accessgraph/accessgraph/pkg/cli/member"
+	"github.com/accessgraph/accessgraph/pkg/cli/partner"
+	"github.com/accessgraph/accessgraph/pkg/cli/platform"
+	"github.com/accessgraph/accessgraph/pkg/cli/product"
+	"github.com/accessgraph/accessgraph/pkg/cli/query"
+	"github.com/accessgraph/accessgraph/pkg/cli/relationship"
+	"github.com/accessgraph/accessgraph/pkg/cli/role"
+	"github.com/accessgraph/accessgraph/pkg/cli/schemacmd"
+	"github.com/accessgraph/accessgraph/pkg/cli/serve"
+	"github.com/accessgraph/accessgraph/pkg/cli/transfer"
+	"github.com/accessgraph/accessgraph/pkg/cli/version"
+)
+
+// NewCmdRoot builds the accessctl command tree over f.
+func NewCmdRoot(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "accessctl <command> <subcommand> [flags]",
+		Short: "Administer and audit customer access on an accessgraph support portal",
+		Long: `accessctl administers and audits who can do what on an accessgraph support portal:
+sites and their members, partners, data access, user groups, cases, products and custom
+roles, on top of SpiceDB.
+
+Objects are named in SpiceDB notation everywhere: user:sally, account:acme, case:42,
+group:district#member. Every change names its actor with --as user:ID and may give a
+--reason; both land in the audit trail. A change prints its revision token on standard
+output; pass it to --revision to read your own write from another process.
+
+Connection: --endpoint/--token/--insecure/--ca-cert, else ACCESSCTL_ENDPOINT,
+ACCESSCTL_TOKEN, ACCESSCTL_INSECURE, ACCESSCTL_CA_CERT, else the profile written by a local
+"accessctl serve" (so after "make run" in one terminal, commands work in another with no
+flags). TLS is the default; --insecure is for a server on this machine.
+
+Output: an aligned table on a terminal, tab-separated lines without a header when piped,
+one JSON document with -o json. Data goes to standard output, status to standard error.
+
+Exit codes: 0 ok; 1 error; 2 usage error (bad flag, argument, reference, missing --as,
+unconfirmed destructive change); 3 "denied" from check --exit-code.`,
+		Example: `  # start a local server with the demo portal (or: make run)
+  $ accessctl serve --demo
+
+  # in another terminal: can joan see every case of her site?
+  $ accessctl check user:joan view_all_cases account:acme
+
+  # who is on the site
+  $ accessctl member list account:acme --as user:bill
+
+  # dave asks to join; bill approves
+  $ accessctl member request account:acme standard --as user:dave
+  $ accessctl member approve account:acme user:dave --as user:bill`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       f.Build.Version,
+	}
+	cmd.SetIn(f.IOStreams.In)
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetVersionTemplate("accessctl {{.Version}}\n")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.AsUsage(err) })
+
+	pf := cmd.PersistentFlags()
+	pf.StringVarP(&f.Output, "output", "o", "table", "output format: table (aligned on a terminal, tab-separated when piped) or json")
+	pf.StringVar(&f.Flags.Endpoint, "endpoint", "", "server address host:port (env ACCESSCTL_ENDPOINT; default: the local serve profile)")
+	pf.StringVar(&f.Flags.Token, "token", "", "preshared key (env ACCESSCTL_TOKEN)")
+	pf.BoolVar(&f.Flags.Insecure, "insecure", false, "plaintext connection, for a server on this machine (env ACCESSCTL_INSECURE)")
+	pf.StringVar(&f.Flags.CACert, "ca-cert", "", "trust this CA certificate instead of the system's (env ACCESSCTL_CA_CERT)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	addCommands(cmd, f)
+	return cmd
+}
+
+// Execute runs the command line, prints any error to standard error as "error: ..." and
+// returns it; cmdutil.ExitCode maps it to the exit code. It closes f's connection.
+func Execute(ctx context.Context, cmd *cobra.Command, f *factory.Factory, args []string) error {
+	cmd.SetArgs(args)
+	ran, err := cmd.ExecuteContextC(ctx)
+	_ = f.Close()
+	if err == nil || cmdutil.IsSilent(err) {
+		return err
+	}
+	fmt.Fprintf(f.IOStreams.ErrOut, "error: %s\n", Message(err))
+	if cmdutil.IsUsage(err) && ran != nil {
+		fmt.Fprintf(f.IOStreams.ErrOut, "Run '%s --help' for usage.\n", ran.CommandPath())
+	}
+	return err
+}
+
+// Message is what a person sees for err: the domain error's own message, with advice for
+// an unreachable server, never a stack of gRPC text.
+func Message(err error) string {
+	var ce *factory.ConnectError
+	var ns *factory.NoServerError
+	var ue *cmdutil.UnavailableError
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ns):
+		return err.Error()
+	case errors.As(err, &ue):
+		return fmt.Sprintf("%s: the server did not answer (%s)\n%s", ue.Doing, ue.Message, factory.StartAdvice)
+	case errors.Is(err, access.ErrUnavailable):
+		return fmt.Sprintf("%v\nis the server still running? %s", err, factory.StartAdvice)
+	case errors.Is(err, cmdutil.ErrCancelled):
+		return "cancelled: nothing was changed"
+	}
+	return err.Error()
+}
+
+// Command groups, in the order help lists them.
+var groups = []*cobra.Group{
+	{ID: "domain", Title: "Portal administration (every change takes --as user:ID):"},
+	{ID: "query", Title: "Questions:"},
+	{ID: "operator", Title: "Operators:"},
+}
+
+func addCommands(cmd *cobra.Command, f *factory.Factory) {
+	cmd.AddGroup(groups...)
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
+			cmd.AddCommand(c)
+		}
+	}
+	add("domain",
+		platform.NewCmdPlatform(f),
+		platform.NewCmdFeature(f),
+		account.NewCmdAccount(f),
+		member.NewCmdMember(f),
+		partner.NewCmdPartner(f),
+		dataaccess.NewCmdDataAccess(f),
+		group.NewCmdGroup(f),
+		cases.NewCmdCase(f),
+		product.NewCmdProduct(f),
+		product.NewCmdInstallBase(f),
+		product.NewCmdServiceOrg(f),
+		product.NewCmdRelatedParty(f),
+		role.NewCmdRole(f),
+	)
+	add("query",
+		query.NewCmdCheck(f, nil),
+		query.NewCmdLookup(f),
+	)
+	add("operator",
+		serve.NewCmdServe(f, nil),
+		schemacmd.NewCmdSchema(f),
+		relationship.NewCmdRelationship(f),
+		transfer.NewCmdExport(f, nil),
+		transfer.NewCmdImport(f, nil),
+		democmd.NewCmdDemo(f),
+		version.NewCmdVersion(f),
+		newCmdCompletion(f),
+	)
+	cmd.SetHelpCommandGroupID("operator")
+	cmd.SetCompletionCommandGroupID("operator")
+}

@@ -1,0 +1,278 @@
+// Package serve holds `accessctl serve`: a SpiceDB server with the accessgraph schema,
+// running in this process, and the local connection profile other commands use.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
+	"github.com/accessgraph/accessgraph/pkg/cli/profile"
+	"github.com/accessgraph/accessgraph/pkg/demo"
+	"github.com/accessgraph/accessgraph/pkg/engine"
+)
+
+// DefaultAddr is where serve listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:50051"
+
+// Options are the inputs of `accessctl serve`.
+type Options struct {
+	Factory   *factory.Factory
+	Addr      string
+	Datastore string
+	TLSCert   string
+	TLSKey    string
+	Demo      bool
+	LogLevel  string
+}
+
+// NewCmdServe builds `accessctl serve`.
+func NewCmdServe(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	o := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "serve [--addr HOST:PORT] [--datastore URI] [--demo]",
+		Short: "Run an access server (SpiceDB with the accessgraph schema) in this process",
+		Long: `Run SpiceDB with the accessgraph schema in this process, serving its standard gRPC API,
+until SIGINT or SIGTERM.
+
+The memory datastore is the default: it is not durable (everything is lost when the server
+stops) and suits demos and tests. --datastore postgres://USER:PASS@HOST:PORT/DB or
+cockroachdb://... keeps data; the database is migrated first.
+
+Clients authenticate with a preshared key (--token or ACCESSCTL_TOKEN). On a loopback
+address a key is generated when none is given; any other address requires one, and should
+use --tls-cert and --tls-key. --addr with port 0 picks a free port.
+
+Once serving, a connection profile (endpoint, key, transport) is written to
+$ACCESSCTL_CONFIG_DIR/profile.json (else $XDG_CONFIG_HOME/accessctl, else
+~/.config/accessctl), readable by its owner only, so other accessctl commands on this
+machine connect with no flags. It is removed on clean shutdown if it still holds this
+server's key. The key is never logged: it is shown on a terminal, and otherwise only
+stored in the profile.
+
+Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
+		Example: `  # the demo portal on 127.0.0.1:50051 (what "make run" does)
+  $ accessctl serve --demo
+
+  # durable, on PostgreSQL
+  $ accessctl serve --datastore postgres://accessgraph:secret@localhost:5432/accessgraph
+
+  # reachable from other machines: a key and TLS are required
+  $ ACCESSCTL_TOKEN=$(openssl rand -hex 24) accessctl serve --addr 0.0.0.0:50051 --tls-cert server.crt --tls-key server.key`,
+		Args: cmdutil.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return runServe(cmd.Context(), o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Addr, "addr", DefaultAddr, "gRPC listen address (port 0 picks a free port)")
+	fl.StringVar(&o.Datastore, "datastore", "memory", "memory, postgres://... or cockroachdb://...")
+	fl.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file (with --tls-key)")
+	fl.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (with --tls-cert)")
+	fl.BoolVar(&o.Demo, "demo", false, "load the demo portal once serving (see examples/demo/README.md)")
+	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// IsLoopback reports whether host only accepts connections from this machine.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runServe(ctx context.Context, o *Options) error {
+	ios := o.Factory.IOStreams
+	host, port, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return cmdutil.Usagef("--addr %q: %v", o.Addr, err)
+	}
+	key := o.Factory.Flags.Token
+	if key == "" {
+		key = o.Factory.Getenv(factory.EnvToken)
+	}
+	loopback := IsLoopback(host)
+	if !loopback && key == "" {
+		return cmdutil.Usagef("refusing to serve on %s without a preshared key: pass --token or set %s (a key is generated only for loopback addresses such as 127.0.0.1)", o.Addr, factory.EnvToken)
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return cmdutil.Usagef("--tls-cert and --tls-key go together")
+	}
+	engineName, _, err := engine.DatastoreEngine(o.Datastore)
+	if err != nil {
+		return cmdutil.AsUsage(err)
+	}
+	log, err := newLogger(ios, o.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	addr := o.Addr
+	if port == "0" {
+		if addr, err = freePort(host); err != nil {
+			return err
+		}
+	}
+	generated := key == ""
+	if generated {
+		if key, err = engine.GenerateKey(); err != nil {
+			return err
+		}
+	}
+	tls := o.TLSCert != ""
+	if engineName == "memory" {
+		log.Warn("the memory datastore is not durable: every relationship is lost when this server stops; use --datastore postgres://... to keep them")
+	}
+	if !loopback && !tls {
+		log.Warn("serving plaintext on a non-loopback address: the preshared key and all data cross the network unencrypted; pass --tls-cert and --tls-key")
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	log.Info("starting the access server", zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls))
+	emb, err := o.Factory.StartEmbedded(ctx, engine.EmbeddedConfig{
+		DatastoreURI:  o.Datastore,
+		ListenAddress: addr,
+		PresharedKey:  key,
+		TLSCertPath:   o.TLSCert,
+		TLSKeyPath:    o.TLSKey,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("interrupted while starting")
+			return nil
+		}
+		return fmt.Errorf("starting the access server: %w", err)
+	}
+	defer emb.Close()
+
+	if o.Demo {
+		sum, err := demo.Load(ctx, access.New(emb.Engine), demo.Options{
+			Now:      o.Factory.Now,
+			Progress: func(story string) { log.Debug("loading demo story", zap.String("story", story)) },
+		})
+		switch {
+		case errors.Is(err, demo.ErrNotEmpty):
+			log.Warn("demo data not loaded: the store already has data", zap.Error(err))
+		case err != nil:
+			return fmt.Errorf("loading the demo: %w", err)
+		default:
+			log.Info("demo portal loaded", zap.Int("stories", sum.Stories), zap.Int("changes", sum.Changes))
+		}
+	}
+
+	endpoint := connectable(addr)
+	path, perr := profile.Path(o.Factory.Getenv)
+	if perr == nil {
+		caCert := ""
+		if tls {
+			caCert, _ = filepath.Abs(o.TLSCert)
+		}
+		perr = profile.Write(path, &profile.Profile{
+			Endpoint:  endpoint,
+			Token:     key,
+			Insecure:  !tls,
+			CACert:    caCert,
+			PID:       os.Getpid(),
+			StartedAt: o.Factory.Now().UTC(),
+		})
+	}
+	if perr != nil {
+		log.Warn("connection profile not written; clients need --endpoint and --token", zap.Error(perr))
+		path = ""
+	}
+	log.Info("serving", zap.String("endpoint", endpoint), zap.String("profile", path))
+	printConnectHelp(ios, endpoint, key, generated, tls, path)
+
+	<-ctx.Done()
+	log.Info("stopping")
+	if err := emb.Close(); err != nil {
+		log.Warn("stopping the engine", zap.Error(err))
+	}
+	if path != "" {
+		removed, err := profile.RemoveIfOwned(path, key)
+		if err != nil {
+			log.Warn("removing the connection profile", zap.Error(err))
+		}
+		log.Info("stopped", zap.Bool("profile_removed", removed))
+	}
+	return nil
+}
+
+// connectable turns a listen address into one a local client can dial.
+func connectable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}
+
+// freePort asks the system for a free port on host. Another process could take it before
+// the server binds it; the start then fails with a clear error.
+func freePort(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("finding a free port on %s: %w", host, err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr, nil
+}
+
+// printConnectHelp tells the person how to connect. It is not logged: the key is shown
+// only when generated and standard error is a terminal.
+func printConnectHelp(ios *iostreams.IOStreams, endpoint, key string, generated, tls bool, profilePath string) {
+	w := ios.ErrOut
+	transport := "plaintext"
+	if tls {
+		transport = "TLS"
+	}
+	fmt.Fprintf(w, "\naccessctl is serving on %s (%s)\n", endpoint, transport)
+	switch {
+	case generated && ios.IsStderrTTY():
+		fmt.Fprintf(w, "  preshared key: %s (generated for this run)\n", key)
+	case generated:
+		fmt.Fprintf(w, "  preshared key: generated; stored in the connection profile, not printed (standard error is not a terminal)\n")
+	default:
+		fmt.Fprintf(w, "  preshared key: the one you gave\n")
+	}
+	if profilePath != "" {
+		fmt.Fprintf(w, "  profile:       %s\n", profilePath)
+	}
+	insecure := ""
+	if !tls {
+		insecure = " --insecure"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nIn another terminal on this machine, commands connect through the profile:\n")
+	fmt.Fprintf(&b, "  $ accessctl check user:bill view_all_cases account:acme\n")
+	fmt.Fprintf(&b, "From elsewhere, or another user:\n")
+	fmt.Fprintf(&b, "  $ accessctl --endpoint %s%s --token KEY member list account:acme --as user:bill\n", endpoint, insecure)
+	fmt.Fprintf(&b, "Stop with Ctrl-C.\n\n")
+	fmt.Fprint(w, b.String())
+}

@@ -1,0 +1,94 @@
+package transfer_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/internal/clitest"
+)
+
+// Export, import into an empty store, export again: the same relationships. Importing the
+// same file a second time changes nothing (TOUCH batches).
+func TestExportImportRoundTrip(t *testing.T) {
+	t.Parallel()
+	src := clitest.NewDemo(t)
+	file := filepath.Join(t.TempDir(), "demo.rels")
+	r := src.Run("export", "--file", file)
+	if r.Code != 0 || r.Stdout != "" || !strings.HasPrefix(r.Stderr, "exported ") {
+		t.Fatalf("export: code %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	first := src.Run("export").Stdout
+	if !strings.Contains(first, "account:acme#individual_update@user:tara[expiration:") {
+		t.Errorf("the export lost the consultant's expiry")
+	}
+	if !strings.Contains(first, "case:101#open@user:*\n") {
+		t.Errorf("the export lost the open status of case 101")
+	}
+
+	dst := clitest.New(t)
+	r = dst.Run("import", "--file", file)
+	n := strings.Count(first, "\n")
+	if r.Code != 0 || !strings.HasPrefix(r.Stderr, "imported ") || !strings.Contains(r.Stderr, "imported "+itoa(n)+" relationships") {
+		t.Fatalf("import: code %d, stderr %q (want %d relationships)", r.Code, r.Stderr, n)
+	}
+	if got := dst.Run("export").Stdout; got != first {
+		t.Errorf("the imported store differs from the exported one")
+	}
+
+	r = dst.Run("import", "--file", file)
+	want := "error: import into a non-empty store needs confirmation: pass --yes when not running interactively\nRun 'accessctl import --help' for usage.\n"
+	if r.Code != cmdutil.ExitUsage || r.Stderr != want {
+		t.Errorf("import into a non-empty store: code %d, stderr %q", r.Code, r.Stderr)
+	}
+	r = dst.RunWith(clitest.Options{Stdin: first}, "import", "--yes", "--as", "user:vera")
+	if r.Code != 0 {
+		t.Fatalf("re-import: code %d, stderr %q", r.Code, r.Stderr)
+	}
+	if got := dst.Run("export").Stdout; got != first {
+		t.Errorf("re-importing changed the store")
+	}
+	// The imported portal works like the original.
+	if c := dst.Run("check", "user:sue", "view", "case:203", "--exit-code"); c.Code != 0 {
+		t.Errorf("after import, sue cannot view case:203: %q", c.Stderr)
+	}
+}
+
+func TestImportReportsTheLine(t *testing.T) {
+	t.Parallel()
+	env := clitest.New(t)
+	stdin := "# two good lines, then a bad one\naccount:acme#platform@platform:main\naccount:acme#admin@user:bill\nacount:acme#admin@user:bill\n"
+	r := env.RunWith(clitest.Options{Stdin: stdin}, "import")
+	if r.Code != cmdutil.ExitError || !strings.Contains(r.Stderr, "error: standard input:4: ") || !strings.Contains(r.Stderr, "unknown object type \"acount\"") {
+		t.Errorf("code %d, stderr %q", r.Code, r.Stderr)
+	}
+}
+
+func TestExportJSON(t *testing.T) {
+	t.Parallel()
+	env := clitest.New(t)
+	r := env.RunWith(clitest.Options{Stdin: "account:acme#platform@platform:main\n"}, "import")
+	if r.Code != 0 {
+		t.Fatal(r.Stderr)
+	}
+	r = env.Run("export", "-o", "json")
+	want := `[
+  {"relationship":"account:acme#platform@platform:main","resource":"account:acme","relation":"platform","subject":"platform:main","expires_at":null}
+]
+`
+	if r.Stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", r.Stdout, want)
+	}
+}
+
+func itoa(n int) string {
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	if s == "" {
+		return "0"
+	}
+	return s
+}
