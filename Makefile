@@ -8,13 +8,16 @@ BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help run build test test-race lint e2e
+.PHONY: help run run-postgres build test test-race test-postgres lint e2e
 
 help: ## List the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 run: ## Serve the demo portal on 127.0.0.1:50051 (memory datastore, not durable); Ctrl-C stops it
 	$(GO) run ./cmd/accessctl serve --demo
+
+run-postgres: ## Serve the demo portal durably on a private PostgreSQL (deploy/local-postgres/pg.sh)
+	@uri=$$(deploy/local-postgres/pg.sh start) && $(GO) run ./cmd/accessctl serve --demo --datastore "$$uri"
 
 build: ## Build bin/accessctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/accessctl
@@ -24,6 +27,11 @@ test: ## Run every test (go test ./...)
 
 test-race: ## Run every test with the race detector
 	$(GO) test -race -timeout 30m ./...
+
+test-postgres: ## Run the domain, durability and audit-log suites on a private PostgreSQL, then stop it
+	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
+	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/...; \
+	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
 lint: ## Check formatting (gofmt -l must print nothing) and run go vet
 	@unformatted=$$(gofmt -l .); \

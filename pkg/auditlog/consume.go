@@ -13,17 +13,45 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/engine"
 )
 
-// Consume copies SpiceDB's change stream into the store until ctx ends, resuming after the
-// last stored revision and reconnecting (with back-off) when the stream breaks. Entries are
-// idempotent per revision, so a restart loses and duplicates nothing as long as SpiceDB
-// still has the history since the last stored revision (its GC window, 24 h by default).
-func Consume(ctx context.Context, e *engine.Engine, s *Store, log *zap.Logger) error {
+// Consumer copies SpiceDB's change stream into a store. Build it with NewConsumer, which
+// fixes where the copy starts, then Run it.
+type Consumer struct {
+	engine *engine.Engine
+	store  *Store
+}
+
+// NewConsumer prepares a consumer. The first consumer of a store records the current
+// revision as where the log starts, so every change made after NewConsumer returns is
+// recorded however late Run connects, even if it is stopped before recording anything; later
+// consumers resume after the last entry.
+func NewConsumer(ctx context.Context, e *engine.Engine, s *Store) (*Consumer, error) {
+	start, err := s.resumeAfter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if start == "" {
+		resp, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+		if err != nil {
+			return nil, fmt.Errorf("finding where the audit log starts: %w", err)
+		}
+		if err := s.setStartRevision(ctx, resp.GetReadAt().GetToken()); err != nil {
+			return nil, err
+		}
+	}
+	return &Consumer{engine: e, store: s}, nil
+}
+
+// Run copies changes until ctx ends, reconnecting with back-off when the stream breaks.
+// Entries are idempotent per revision, so a restart loses and duplicates nothing as long as
+// SpiceDB still has the history since the last stored revision (its GC window, 24 h by
+// default).
+func (c *Consumer) Run(ctx context.Context, log *zap.Logger) error {
 	if log == nil {
 		log = zap.NewNop()
 	}
 	backoff := 100 * time.Millisecond
 	for {
-		err := consumeOnce(ctx, e, s, log)
+		err := c.consumeOnce(ctx, log)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -37,8 +65,8 @@ func Consume(ctx context.Context, e *engine.Engine, s *Store, log *zap.Logger) e
 	}
 }
 
-func consumeOnce(ctx context.Context, e *engine.Engine, s *Store, log *zap.Logger) error {
-	last, err := s.LastRevision(ctx)
+func (c *Consumer) consumeOnce(ctx context.Context, log *zap.Logger) error {
+	last, err := c.store.resumeAfter(ctx)
 	if err != nil {
 		return err
 	}
@@ -46,7 +74,7 @@ func consumeOnce(ctx context.Context, e *engine.Engine, s *Store, log *zap.Logge
 	if last != "" {
 		req.OptionalStartCursor = &v1.ZedToken{Token: last}
 	}
-	stream, err := e.Watch().Watch(ctx, req)
+	stream, err := c.engine.Watch().Watch(ctx, req)
 	if err != nil {
 		return fmt.Errorf("opening the change stream: %w", err)
 	}
@@ -62,7 +90,7 @@ func consumeOnce(ctx context.Context, e *engine.Engine, s *Store, log *zap.Logge
 			continue
 		}
 		entry := EntryFromWatch(resp)
-		added, err := s.Append(ctx, entry)
+		added, err := c.store.Append(ctx, entry)
 		if err != nil {
 			return err
 		}

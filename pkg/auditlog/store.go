@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS audit_log (
 	objects     TEXT[] NOT NULL,
 	changes     JSONB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_log_start (
+	id       INT PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+	revision TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, seq);
 CREATE INDEX IF NOT EXISTS audit_log_objects ON audit_log USING GIN (objects);
 `
@@ -115,6 +119,37 @@ func (s *Store) LastRevision(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("reading the last audit revision: %w", err)
 	}
 	return rev, nil
+}
+
+// StartRevision returns where the log began, set once by the first consumer ("" if unset).
+func (s *Store) StartRevision(ctx context.Context) (string, error) {
+	var rev string
+	err := s.pool.QueryRow(ctx, `SELECT revision FROM audit_log_start WHERE id = 1`).Scan(&rev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading where the audit log starts: %w", err)
+	}
+	return rev, nil
+}
+
+// setStartRevision records where the log begins, unless that is already recorded.
+func (s *Store) setStartRevision(ctx context.Context, rev string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log_start (id, revision) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, rev)
+	if err != nil {
+		return fmt.Errorf("recording where the audit log starts: %w", err)
+	}
+	return nil
+}
+
+// resumeAfter is the revision the change stream resumes after: the last entry, else the start.
+func (s *Store) resumeAfter(ctx context.Context) (string, error) {
+	last, err := s.LastRevision(ctx)
+	if err != nil || last != "" {
+		return last, err
+	}
+	return s.StartRevision(ctx)
 }
 
 // Filter narrows a listing. Zero fields match everything.

@@ -195,11 +195,12 @@ func (r *expiryReaper) remove(ctx context.Context, s scheduled) {
 		return
 	}
 	current, err := stream.Recv()
+	// Datastores round expiries (PostgreSQL keeps microseconds), so compare loosely.
 	if err != nil || current.GetRelationship().GetOptionalExpiresAt() == nil ||
-		!current.GetRelationship().GetOptionalExpiresAt().AsTime().Equal(s.expiresAt) {
+		current.GetRelationship().GetOptionalExpiresAt().AsTime().Sub(s.expiresAt).Abs() >= time.Millisecond {
 		return
 	}
-	meta, _ := structpb.NewStruct(map[string]any{"actor": "system:expiry", "reason": "grant reached its expiry"})
+	meta, _ := structpb.NewStruct(map[string]any{"actor": "system:expiry", "reason": "grant reached its expiry", "operation": "grant.expire"})
 	_, _ = r.engine.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{
 		Updates: []*v1.RelationshipUpdate{{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: current.GetRelationship()}},
 		OptionalPreconditions: []*v1.Precondition{{

@@ -17,6 +17,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/group"
 	"github.com/accessgraph/accessgraph/pkg/cli/member"
+	"github.com/accessgraph/accessgraph/pkg/cli/migrate"
 	"github.com/accessgraph/accessgraph/pkg/cli/partner"
 	"github.com/accessgraph/accessgraph/pkg/cli/platform"
 	"github.com/accessgraph/accessgraph/pkg/cli/product"
@@ -158,6 +159,7 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 	)
 	add("operator",
 		serve.NewCmdServe(f, nil),
+		migrate.NewCmdMigrate(f, nil),
 		schemacmd.NewCmdSchema(f),
 		relationship.NewCmdRelationship(f),
 		transfer.NewCmdExport(f, nil),

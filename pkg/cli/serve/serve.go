@@ -37,6 +37,8 @@ type Options struct {
 	TLSKey    string
 	Demo      bool
 	LogLevel  string
+	// NoAuditLog turns off copying the change stream into the audit_log table.
+	NoAuditLog bool
 }
 
 // NewCmdServe builds `accessctl serve`.
@@ -50,7 +52,9 @@ until SIGINT or SIGTERM.
 
 The memory datastore is the default: it is not durable (everything is lost when the server
 stops) and suits demos and tests. --datastore postgres://USER:PASS@HOST:PORT/DB or
-cockroachdb://... keeps data; the database is migrated first.
+cockroachdb://... keeps data; the database is migrated first, and every change (with its
+actor and reason) is also kept in the database's audit_log table, which outlives SpiceDB's
+24-hour change history (--no-audit-log turns that off).
 
 Clients authenticate with a preshared key (--token or ACCESSCTL_TOKEN). On a loopback
 address a key is generated when none is given; any other address requires one, and should
@@ -87,6 +91,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (with --tls-cert)")
 	fl.BoolVar(&o.Demo, "demo", false, "load the demo portal once serving (see examples/demo/README.md)")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "with a SQL datastore, do not keep the change history in its audit_log table")
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -166,6 +171,16 @@ func runServe(ctx context.Context, o *Options) error {
 		return fmt.Errorf("starting the access server: %w", err)
 	}
 	defer emb.Close()
+	for _, w := range emb.Warnings() {
+		log.Warn(w)
+	}
+	if engineName != "memory" && !o.NoAuditLog {
+		stopAudit, err := startAuditLog(ctx, emb.Engine, o.Datastore, log)
+		if err != nil {
+			return err
+		}
+		defer stopAudit()
+	}
 
 	if o.Demo {
 		sum, err := demo.Load(ctx, access.New(emb.Engine), demo.Options{

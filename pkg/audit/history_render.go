@@ -1,0 +1,65 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteChangeText writes one change: a header line (time, actor, operation, reason) and
+// one indented line per relationship. Times are UTC with milliseconds; a time marked "~"
+// is when the change was received rather than committed.
+func WriteChangeText(w io.Writer, c Change) error {
+	var b strings.Builder
+	mark := ""
+	if !c.TimeFromRevision {
+		mark = "~"
+	}
+	fmt.Fprintf(&b, "%s%s  %s  %s  %q\n", mark, c.Time.UTC().Format("2006-01-02T15:04:05.000Z"), orDash(c.Actor), orDash(c.Operation), c.Reason)
+	for _, u := range c.Updates {
+		line := fmt.Sprintf("    %-6s %s", u.Operation, u.Relationship)
+		if !u.ExpiresAt.IsZero() {
+			line += " (expires " + u.ExpiresAt.Format(time.RFC3339) + ")"
+		}
+		b.WriteString(line + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// changeJSON is the JSON form of a change.
+type changeJSON struct {
+	Revision         string         `json:"revision"`
+	Time             time.Time      `json:"time"`
+	TimeFromRevision bool           `json:"time_from_revision"`
+	Actor            string         `json:"actor"`
+	Reason           string         `json:"reason"`
+	Operation        string         `json:"operation"`
+	Metadata         map[string]any `json:"metadata,omitempty"`
+	Updates          []updateJSON   `json:"updates"`
+}
+
+type updateJSON struct {
+	Operation    string    `json:"operation"`
+	Relationship string    `json:"relationship"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+}
+
+// MarshalJSON uses lower-case field names and SpiceDB notation for relationships.
+func (c Change) MarshalJSON() ([]byte, error) {
+	out := changeJSON{string(c.Revision), c.Time, c.TimeFromRevision, c.Actor, c.Reason, c.Operation, c.Metadata, []updateJSON{}}
+	for _, u := range c.Updates {
+		out.Updates = append(out.Updates, updateJSON{u.Operation, u.Relationship, u.ExpiresAt})
+	}
+	return marshalJSON(out)
+}
+
+// WriteChangeJSON writes one change as one line of JSON (JSON Lines), so a stream of
+// changes can be appended to a file and read back line by line.
+func WriteChangeJSON(w io.Writer, c Change) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(c)
+}
