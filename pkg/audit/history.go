@@ -69,8 +69,8 @@ type Update struct {
 // History comes from SpiceDB's Watch API and is bounded by what the datastore keeps: the
 // memory datastore keeps changes for the life of the process (within its garbage-collection
 // window), PostgreSQL and CockroachDB for their GC window (24 hours by default in SpiceDB,
-// CockroachDB's gc.ttlseconds). A durable audit log must copy the stream out (Follow) into
-// storage of its own; that is future work.
+// CockroachDB's gc.ttlseconds). For longer, read the durable copy pkg/auditlog keeps in
+// the datastore's audit_log table.
 func (a *Auditor) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
 	return a.watch(ctx, filter, false)
 }
