@@ -28,9 +28,9 @@ test: ## Run every test (go test ./...)
 test-race: ## Run every test with the race detector
 	$(GO) test -race -timeout 30m ./...
 
-test-postgres: ## Run the domain, durability and audit-log suites on a private PostgreSQL, then stop it
+test-postgres: ## Run the domain, durability and audit-log suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
-	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/...; \
+	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/cli/auditcmd/...; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
 lint: ## Check formatting (gofmt -l must print nothing) and run go vet

@@ -87,7 +87,7 @@ var requiredHeaderPhrases = map[string][]string{
 		"What it creates", "Prerequisites", "Apply", "Connect", "Tear down",
 		"kubectl apply -k deploy/kubernetes", "kubectl delete -k deploy/kubernetes",
 	},
-	"kubernetes/audit-consumer.yaml": {"PLANNED", "accessctl audit consume"},
+	"kubernetes/audit-consumer.yaml": {"accessctl audit consume --datastore", "audit_log", "SIGTERM"},
 	"kubernetes/spicedbcluster.yaml": {spicedbVersion, "cockroachdb", "tlsSecretName"},
 	"compose/crdb-init.sql":          {"kv.rangefeed.enabled", "gc.ttlseconds", "RANGE default"},
 	dockerfile:                       {"docker build -f deploy/compose/Dockerfile"},

@@ -383,6 +383,55 @@ grep -q '"allowed": true' <<<"$OUT" || fail "JSON check output lacks \"allowed\"
 ok member list account:acme --as user:bill -o json
 grep -q '"user": "user:bill"' <<<"$OUT" || fail "JSON member list lacks bill"
 
+# ---------------------------------------------------------------------------- auditing
+
+section "Auditing: why, who, through what, and who changed what"
+ok explain user:pam view case:102
+[[ $(head -1 <<<"$OUT") == "allowed: user:pam view case:102" ]] || fail "pam should be allowed to view case:102"
+grep -qF "[partner organisation] pam is a member of partner:integrator, which account:acme granted look" <<<"$OUT" || fail "the explanation lacks pam's partner path"
+say "✓ $(sed -n 2p <<<"$OUT" | sed 's/^ *//')"
+code 3 explain user:pete view_all_cases account:acme --exit-code
+[[ $(head -1 <<<"$OUT") == "denied: user:pete view_all_cases account:acme" ]] || fail "pete should be denied view_all_cases on acme"
+grep -qF "but pete's individual grant takes precedence over the organisation grant" <<<"$OUT" || fail "the explanation does not say why pete is denied"
+say "✓ pete may not view_all_cases on acme: his individual grant takes precedence over integrator's"
+code 2 explain user:pete view_al_cases account:acme
+err_has 'did you mean "view_all_cases"'
+ok who-can case:105 view
+has $'olga\tfunctional role, reporter'
+has $'finn\tfunctional role'
+has $'pam\tpartner organisation'
+has $'tara\tvendor staff'
+say "✓ case:105 is visible to: $(cut -f1 <<<"$OUT" | tr '\n' ' ')"
+ok expand case:203 update --format mermaid
+[[ $(head -1 <<<"$OUT") == "flowchart LR" ]] || fail "expand --format mermaid should start a flowchart"
+grep -qF '(["user:sue"])' <<<"$OUT" || fail "the expand tree of case:203 update lacks sue"
+say "expand case:203 update --format mermaid | head -4:"
+head -4 <<<"$OUT" | sed 's/^/     /'
+ok access-review account:acme --as user:bill --format csv
+[[ $(head -1 <<<"$OUT") == "section,subject,access,object,expires_at,detail" ]] || fail "the CSV review has no header"
+has "member,bill,role:admin,account:acme,,"
+has "partner,partner:integrator,organisation look,account:acme,,members: pam pete"
+grep -q '^flag,user:pete,narrowing,' <<<"$OUT" || fail "the review does not flag pete's narrowing grant"
+say "✓ acme's review: $(($(wc -l <<<"$OUT") - 1)) rows, $(grep -c '^flag,' <<<"$OUT") flags"
+code 1 access-review account:acme --as user:sally
+err_has "permission denied"
+say "the current revision, then two changes, then their history:"
+ok check user:bill view_all_cases account:acme --consistency full -o json
+since=$(sed -n 's/.*"checked_at": "\(.*\)".*/\1/p' <<<"$OUT")
+[[ -n $since ]] || fail "check -o json printed no checked_at"
+hal="user:hal_${run_id}"
+ok member request account:acme viewer --as "$hal" --reason "auditing walkthrough"
+ok member deny account:acme "$hal" --as user:bill --reason "not an Acme employee"
+ok history --object "$hal" --since "$since"
+[[ $(grep -c '^[0-9~]' <<<"$OUT") -eq 2 ]] || fail "the history of $hal should hold two changes"
+grep -qF "  $hal  member.request  \"auditing walkthrough\"" <<<"$OUT" || fail "the history lacks the request with its actor and reason"
+grep -qF "  user:bill  member.deny  \"not an Acme employee\"" <<<"$OUT" || fail "the history lacks bill's denial with its reason"
+grep -qF "    delete account:acme#join_request_viewer@$hal" <<<"$OUT" || fail "the history lacks the deleted request"
+sed 's/^/     /' <<<"$OUT"
+ok history --object "$hal" --since "$since" --actor user:bill -o json
+[[ $(wc -l <<<"$OUT") -eq 1 ]] && grep -qF '"operation":"member.deny"' <<<"$OUT" || fail "history --actor -o json should print bill's change only"
+say "✓ history filters by object and actor, as text or JSON Lines"
+
 # ---------------------------------------------------------------------------- operators
 
 section "Operators: relationships, export and import, validation"

@@ -2,6 +2,7 @@ package auditlog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -142,6 +143,16 @@ func TestConsumerRestartLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	if n != 2 {
 		t.Fatalf("entries touching user:u3 = %d, want 2 (request and approval)", n)
+	}
+	// Look-ups by revision and of the newest entry.
+	if seq, err := store.SeqOf(ctx, last.Revision); err != nil || seq != last.Seq {
+		t.Fatalf("SeqOf(last) = %d, %v; want %d", seq, err, last.Seq)
+	}
+	if seq, err := store.LastSeq(ctx); err != nil || seq != entries[len(entries)-1].Seq {
+		t.Fatalf("LastSeq = %d, %v", seq, err)
+	}
+	if _, err := store.SeqOf(ctx, "no-such-revision"); !errors.Is(err, auditlog.ErrNotFound) {
+		t.Fatalf("SeqOf(unknown) = %v", err)
 	}
 	// Appending an entry again adds nothing.
 	if added, err := store.Append(ctx, last); err != nil || added {

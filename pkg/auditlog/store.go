@@ -121,6 +121,32 @@ func (s *Store) LastRevision(ctx context.Context) (string, error) {
 	return rev, nil
 }
 
+// SeqOf returns the sequence number of the entry recorded for a revision, with ErrNotFound
+// when the log holds none.
+func (s *Store) SeqOf(ctx context.Context, revision string) (int64, error) {
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT seq FROM audit_log WHERE revision = $1`, revision).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("%w: no audit entry for revision %s", ErrNotFound, revision)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("looking up revision %s: %w", revision, err)
+	}
+	return seq, nil
+}
+
+// LastSeq returns the sequence number of the newest entry, or 0 for an empty log.
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_log`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("reading the newest audit entry: %w", err)
+	}
+	return seq, nil
+}
+
+// ErrNotFound reports a revision the audit log does not hold.
+var ErrNotFound = errors.New("not in the audit log")
+
 // StartRevision returns where the log began, set once by the first consumer ("" if unset).
 func (s *Store) StartRevision(ctx context.Context) (string, error) {
 	var rev string

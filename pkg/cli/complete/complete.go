@@ -211,3 +211,12 @@ func ids(ctx context.Context, f *factory.Factory, typ string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Flag completes a flag's value with spec; args are the command's positional arguments.
+func Flag(f *factory.Factory, spec Spec) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		ctx, cancel := context.WithTimeout(contextOf(cmd), timeout)
+		defer cancel()
+		return spec(ctx, f, args, toComplete)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/cli/account"
+	"github.com/accessgraph/accessgraph/pkg/cli/auditcmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/cases"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/dataaccess"
@@ -50,10 +51,11 @@ ACCESSCTL_TOKEN, ACCESSCTL_INSECURE, ACCESSCTL_CA_CERT, else the profile written
 flags). TLS is the default; --insecure is for a server on this machine.
 
 Output: an aligned table on a terminal, tab-separated lines without a header when piped,
-one JSON document with -o json. Data goes to standard output, status to standard error.
+one JSON document with -o json (history: one JSON object per change). Data goes to
+standard output, status to standard error.
 
 Exit codes: 0 ok; 1 error; 2 usage error (bad flag, argument, reference, missing --as,
-unconfirmed destructive change); 3 "denied" from check --exit-code.`,
+unconfirmed destructive change); 3 "denied" from check or explain --exit-code.`,
 		Example: `  # start a local server with the demo portal (or: make run)
   $ accessctl serve --demo
 
@@ -62,6 +64,10 @@ unconfirmed destructive change); 3 "denied" from check --exit-code.`,
 
   # who is on the site
   $ accessctl member list account:acme --as user:bill
+
+  # why can't joan see every case? who can, and through what?
+  $ accessctl explain user:joan view_all_cases account:acme
+  $ accessctl who-can account:acme view_all_cases
 
   # dave asks to join; bill approves
   $ accessctl member request account:acme standard --as user:dave
@@ -127,6 +133,7 @@ func Message(err error) string {
 var groups = []*cobra.Group{
 	{ID: "domain", Title: "Portal administration (every change takes --as user:ID):"},
 	{ID: "query", Title: "Questions:"},
+	{ID: "audit", Title: "Auditing (why, who, what changed):"},
 	{ID: "operator", Title: "Operators:"},
 }
 
@@ -156,6 +163,14 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 	add("query",
 		query.NewCmdCheck(f, nil),
 		query.NewCmdLookup(f),
+	)
+	add("audit",
+		auditcmd.NewCmdExplain(f, nil),
+		auditcmd.NewCmdExpand(f, nil),
+		auditcmd.NewCmdWhoCan(f, nil),
+		auditcmd.NewCmdAccessReview(f, nil),
+		auditcmd.NewCmdHistory(f, nil),
+		auditcmd.NewCmdAudit(f),
 	)
 	add("operator",
 		serve.NewCmdServe(f, nil),

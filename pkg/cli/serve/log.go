@@ -2,29 +2,12 @@ package serve
 
 import (
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
-	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
+	"github.com/accessgraph/accessgraph/pkg/cli/logging"
 )
 
 // newLogger logs to standard error: console lines on a terminal, JSON otherwise.
 func newLogger(ios *iostreams.IOStreams, level string) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if err != nil {
-		return nil, cmdutil.Usagef("--log-level %q: use debug, info, warn or error", level)
-	}
-	var enc zapcore.Encoder
-	if ios.IsStderrTTY() {
-		cfg := zap.NewDevelopmentEncoderConfig()
-		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
-		cfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		enc = zapcore.NewConsoleEncoder(cfg)
-	} else {
-		cfg := zap.NewProductionEncoderConfig()
-		cfg.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewJSONEncoder(cfg)
-	}
-	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(ios.ErrOut)), lvl)
-	return zap.New(core).Named("accessctl"), nil
+	return logging.New(ios, level)
 }

@@ -4,6 +4,7 @@ package clitest
 
 import (
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -65,6 +66,9 @@ type Options struct {
 	Factory func(*factory.Factory)
 	// Ctx is the command's context (context.Background when nil).
 	Ctx context.Context
+	// Stdout, when set, receives standard output instead of Result.Stdout: a test of a
+	// command that streams until cancelled (history --follow) reads it while it runs.
+	Stdout io.Writer
 }
 
 // Run runs one command line with piped (non-terminal) streams.
@@ -83,6 +87,9 @@ func (e *Env) RunWith(o Options, args ...string) Result {
 		o.Factory(f)
 	}
 	out, errOut := ios.Out.(*strings.Builder), ios.ErrOut.(*strings.Builder)
+	if o.Stdout != nil {
+		ios.Out = o.Stdout
+	}
 	ctx := o.Ctx
 	if ctx == nil {
 		ctx = context.Background()

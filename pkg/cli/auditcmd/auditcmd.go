@@ -1,0 +1,49 @@
+// Package auditcmd holds the auditor's commands: explain, expand, who-can, access-review,
+// history and `audit consume`. Each is a thin layer over pkg/audit (or pkg/auditlog):
+// parse and validate the arguments, make one call, render the answer with the package's
+// renderers.
+package auditcmd
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+)
+
+// auditor returns an Auditor over the factory's domain client, with the factory's clock.
+func auditor(ctx context.Context, f *factory.Factory) (*audit.Auditor, error) {
+	c, err := f.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return audit.New(c, audit.WithClock(f.Now)), nil
+}
+
+// resolveFormat settles --format against the global -o: "-o json" means the json format,
+// and a --format given explicitly that says otherwise is a usage error.
+func resolveFormat(format string, explicit bool, allowed []string, outputJSON bool) (string, error) {
+	if !slices.Contains(allowed, format) {
+		return "", cmdutil.Usagef("--format %q: use %s", format, strings.Join(allowed, ", "))
+	}
+	if !outputJSON {
+		return format, nil
+	}
+	if explicit && format != "json" {
+		return "", cmdutil.Usagef("-o json and --format %s disagree: give one of them", format)
+	}
+	return "json", nil
+}
+
+// validateQuestion checks a resource reference and one of its permissions before any
+// server call, as check does: mistakes are usage errors, never a silent no.
+func validateQuestion(resource, permission string) error {
+	r, err := cmdutil.ParseObject(resource)
+	if err != nil {
+		return err
+	}
+	return cmdutil.ValidatePermission(r.Type, permission)
+}

@@ -1,0 +1,194 @@
+package auditcmd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/cli/complete"
+	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/ref"
+)
+
+// HistoryOptions are the inputs of `accessctl history`.
+type HistoryOptions struct {
+	Factory   *factory.Factory
+	Object    string
+	Actor     string
+	Since     string
+	Follow    bool
+	Datastore string
+	// PollInterval is how often --follow reads the audit log for new entries (1s).
+	PollInterval time.Duration
+}
+
+// NewCmdHistory builds `accessctl history`.
+func NewCmdHistory(f *factory.Factory, runF func(context.Context, *HistoryOptions) error) *cobra.Command {
+	o := &HistoryOptions{Factory: f, PollInterval: time.Second}
+	cmd := &cobra.Command{
+		Use:   "history [--object TYPE:ID] [--actor user:ID] [--since TOKEN] [--follow] [--datastore URI]",
+		Short: "Show who changed what, when and why",
+		Long: `Show the write transactions, oldest first: when, who (the actor), the operation, the
+reason given with --reason, and every relationship written ("touch") or deleted.
+
+Two sources, with the same output:
+
+  - By default, SpiceDB's change stream (the Watch API) on the server accessctl connects
+    to. It holds what the datastore still keeps: everything since the server started on the
+    memory datastore, SpiceDB's garbage-collection window (24 hours by default) on
+    PostgreSQL and CockroachDB, where --since is needed.
+  - With --datastore postgres://... or cockroachdb://..., the durable audit_log table in
+    that database, kept by "accessctl serve" on a SQL datastore or by "accessctl audit
+    consume". It outlives the GC window. No server connection is needed.
+
+--object keeps the relationships whose resource or subject is the object (a change
+touching it shows only those); --actor keeps one actor's changes (user:ID, or
+system:expiry for the expiry sweep); --since starts after the change with that revision
+token (the "revision" of a change, or the token a change command printed). --follow keeps
+printing new changes as they happen (from now, or after --since) until interrupted.
+
+Each change is a header line "TIME  ACTOR  OPERATION  "REASON"" and one indented line per
+relationship. A time marked "~" is when the change was received or recorded, not when it
+committed. With -o json each change is one JSON object per line (JSON Lines): revision,
+time, time_from_revision, actor, reason, operation, metadata, updates.`,
+		Example: `  # everything that touched pete, from the server's change stream
+  $ accessctl history --object user:pete
+
+  # what bill did, as JSON Lines
+  $ accessctl history --actor user:bill -o json
+
+  # watch changes as they happen (Ctrl-C stops)
+  $ accessctl history --follow
+
+  # the durable audit log, after a revision you noted earlier
+  $ accessctl history --datastore postgres://auditor@db:5432/accessgraph --since "$REV" --object account:acme
+
+  # follow the audit log, polling every second
+  $ accessctl history --datastore cockroachdb://auditor@crdb:26257/audit --follow`,
+		Args: cmdutil.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return runHistory(cmd.Context(), o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Object, "object", "", "only changes touching this object, TYPE:ID")
+	fl.StringVar(&o.Actor, "actor", "", "only changes made by this actor: user:ID, or system:expiry")
+	fl.StringVar(&o.Since, "since", "", "start after the change with this revision token")
+	fl.BoolVarP(&o.Follow, "follow", "f", false, "keep printing new changes until interrupted")
+	fl.StringVar(&o.Datastore, "datastore", "", "read the durable audit log in this database (postgres://... or cockroachdb://...) instead of the server's change stream")
+	_ = cmd.RegisterFlagCompletionFunc("object", complete.Flag(f, complete.Object()))
+	_ = cmd.RegisterFlagCompletionFunc("actor", complete.Flag(f, func(ctx context.Context, f *factory.Factory, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		out, dir := complete.Object("user")(ctx, f, args, toComplete)
+		if strings.HasPrefix("system:expiry", toComplete) {
+			out = append(out, "system:expiry")
+		}
+		return out, dir
+	}))
+	return cmd
+}
+
+// historyFilter is a validated filter: the object and actor in SpiceDB notation.
+type historyFilter struct {
+	object ref.Object
+	actor  string
+}
+
+func parseHistoryFilter(o *HistoryOptions) (historyFilter, error) {
+	var hf historyFilter
+	if o.Object != "" {
+		obj, err := cmdutil.ParseObject(o.Object)
+		if err != nil {
+			return hf, cmdutil.Usagef("--object: %v", err)
+		}
+		hf.object = obj
+	}
+	switch {
+	case o.Actor == "":
+	case o.Actor == "system:expiry":
+		hf.actor = o.Actor
+	default:
+		u, err := ref.ParseOfType(o.Actor, "user")
+		if err != nil {
+			return hf, cmdutil.Usagef("--actor: %v (or system:expiry for the expiry sweep)", err)
+		}
+		hf.actor = u.String()
+	}
+	return hf, nil
+}
+
+func runHistory(ctx context.Context, o *HistoryOptions) error {
+	hf, err := parseHistoryFilter(o)
+	if err != nil {
+		return err
+	}
+	p, err := o.Factory.Printer()
+	if err != nil {
+		return err
+	}
+	write := audit.WriteChangeText
+	if p.JSON() {
+		write = audit.WriteChangeJSON
+	}
+	if o.Follow {
+		// Following ends on Ctrl-C or SIGTERM, as a normal end: what was printed is the answer.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	var changes iter.Seq2[audit.Change, error]
+	if o.Datastore != "" {
+		changes, err = logChanges(ctx, o, hf)
+		if err != nil {
+			return err
+		}
+	} else {
+		a, err := auditor(ctx, o.Factory)
+		if err != nil {
+			return err
+		}
+		f := audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Since: access.Token(o.Since)}
+		changes = a.History(ctx, f)
+		if o.Follow {
+			changes = a.Follow(ctx, f)
+		}
+	}
+	return printChanges(o, changes, write)
+}
+
+func printChanges(o *HistoryOptions, changes iter.Seq2[audit.Change, error], write func(io.Writer, audit.Change) error) error {
+	out := o.Factory.IOStreams.Out
+	for c, err := range changes {
+		if err != nil {
+			return historyError(o, err)
+		}
+		if err := write(out, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// historyError turns the change stream's refusals into advice on the flags.
+func historyError(o *HistoryOptions, err error) error {
+	if o.Datastore != "" || !errors.Is(err, access.ErrInvalidArgument) {
+		return err
+	}
+	if o.Since == "" {
+		return cmdutil.Usagef("this server's datastore cannot list its changes from the start: pass --since TOKEN (a revision printed by a change), or read the durable audit log with --datastore URI")
+	}
+	return cmdutil.Usagef("--since %q: %v", o.Since, err)
+}
