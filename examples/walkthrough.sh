@@ -271,7 +271,7 @@ denied user:rita view_dashboard "account:wt${run_id}"
 # ---------------------------------------------------------------------------- story 4
 
 section "Story 4: the school district"
-ok group read-access show user:sue
+ok group read-access show user:sue --as user:sue
 has "group:district"
 say "sue reads the district: almond and birch schools, and classroom almond_class_3 (depth 2)"
 allowed user:sue view case:201

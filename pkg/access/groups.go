@@ -147,7 +147,7 @@ func (c *Client) SetGroupReadAccess(ctx context.Context, actor Actor, user, grou
 	// Compare-and-swap on the user's current group, so two concurrent changes cannot leave
 	// them reading two groups.
 	return retryConflicts(ctx, fmt.Sprintf("giving %s read access over %s", u, g), func() (Token, error) {
-		current, err := c.GroupReadAccess(ctx, user)
+		current, err := c.groupReadAccess(ctx, u)
 		if err != nil {
 			return "", err
 		}
@@ -181,7 +181,7 @@ func (c *Client) ClearGroupReadAccess(ctx context.Context, actor Actor, user str
 	if err := c.require(ctx, a, "onboard_customers", Platform); err != nil {
 		return "", err
 	}
-	current, err := c.GroupReadAccess(ctx, user)
+	current, err := c.groupReadAccess(ctx, u)
 	if err != nil {
 		return "", err
 	}
@@ -194,12 +194,27 @@ func (c *Client) ClearGroupReadAccess(ctx context.Context, actor Actor, user str
 	return tok, engineError(fmt.Sprintf("clearing group read access of %s", u), err)
 }
 
-// GroupReadAccess returns the group a user has read access over, or "".
-func (c *Client) GroupReadAccess(ctx context.Context, user string) (string, error) {
+// GroupReadAccess returns the group a user has read access over, or "". The actor must be
+// that user, or Customer Care or a platform administrator (who manage groups).
+func (c *Client) GroupReadAccess(ctx context.Context, actor Actor, user string) (string, error) {
+	a, err := actor.object()
+	if err != nil {
+		return "", err
+	}
 	u, err := objectOf("user", user)
 	if err != nil {
 		return "", err
 	}
+	if a != u {
+		if err := c.require(ctx, a, "onboard_customers", Platform); err != nil {
+			return "", err
+		}
+	}
+	return c.groupReadAccess(ctx, u)
+}
+
+// groupReadAccess returns the group a user has read access over, or "".
+func (c *Client) groupReadAccess(ctx context.Context, u ref.Object) (string, error) {
 	s := subj(u)
 	for rel, err := range c.readRelationships(ctx, filterByType("group", "reader", &s)) {
 		if err != nil {

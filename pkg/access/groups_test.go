@@ -82,9 +82,14 @@ func TestGroupReadAccessIsOneGroupAndMembershipChangesApply(t *testing.T) {
 	t.Parallel()
 	w := district(t)
 	w.must(w.c.SetGroupReadAccess(w.ctx, access.As(careAgent), "amy", "birch"))
-	if g, err := w.c.GroupReadAccess(w.ctx, "amy"); err != nil || g != "birch" {
+	if g, err := w.c.GroupReadAccess(w.ctx, access.As("amy"), "amy"); err != nil || g != "birch" {
 		t.Fatalf("amy reads %q, %v", g, err)
 	}
+	if g, err := w.c.GroupReadAccess(w.ctx, access.As(careAgent), "amy"); err != nil || g != "birch" {
+		t.Fatalf("customer care sees amy reading %q, %v", g, err)
+	}
+	// Another customer may not ask who reads what.
+	w.refuse(access.ErrPermissionDenied)(w.c.GroupReadAccess(w.ctx, access.As("al"), "amy"))
 	w.expect(yes("amy", "view", "case:bea-1"), no("amy", "view", "case:al-1"))
 	// Removing al from almond hides al's cases from the district reader.
 	w.must(w.c.RemoveGroupMember(w.ctx, access.As(careAgent), "almond", "al"))

@@ -260,10 +260,10 @@ func runReadClear(ctx context.Context, o *Options) error {
 func NewCmdReadShow(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "show USER",
+		Use:   "show USER --as USER",
 		Short: "Show the group a user has read access over",
-		Example: `  # which group does sue read?
-  $ accessctl group read-access show user:sue`,
+		Example: `  # which group does sue read? (sue herself, Customer Care or a platform administrator may ask)
+  $ accessctl group read-access show user:sue --as user:sue`,
 		Args:              cmdutil.ExactArgs(1, "USER"),
 		ValidArgsFunction: complete.Positional(f, complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -271,10 +271,15 @@ func NewCmdReadShow(f *factory.Factory, runF func(context.Context, *Options) err
 			return run(runF, runReadShow, cmd, o)
 		},
 	}
+	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
 }
 
 func runReadShow(ctx context.Context, o *Options) error {
+	actor, err := o.Actor.Actor()
+	if err != nil {
+		return err
+	}
 	user, err := cmdutil.ParseOfType(o.User, "user")
 	if err != nil {
 		return err
@@ -287,7 +292,7 @@ func runReadShow(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	g, err := c.GroupReadAccess(ctx, user)
+	g, err := c.GroupReadAccess(ctx, actor, user)
 	if err != nil {
 		return err
 	}

@@ -9,14 +9,15 @@ import (
 func TestDistrict(t *testing.T) {
 	t.Parallel()
 	env := clitest.NewDemo(t)
-	r := env.Must("group", "read-access", "show", "user:sue")
+	r := env.Must("group", "read-access", "show", "user:sue", "--as", "user:sue")
 	if r.Stdout != "group:district\n" {
 		t.Errorf("read-access show = %q", r.Stdout)
 	}
-	r = env.Must("group", "read-access", "show", "user:amy", "-o", "json")
+	r = env.Must("group", "read-access", "show", "user:amy", "-o", "json", "--as", "user:carol")
 	if r.Stdout != "{\n  \"group\": null,\n  \"user\": \"user:amy\"\n}\n" {
 		t.Errorf("read-access show json = %q", r.Stdout)
 	}
+	env.Expect(1, "permission denied", "group", "read-access", "show", "user:sue", "--as", "user:amy")
 	env.Expect(1, "group cycle", "group", "nest", "group:district", "group:almond_class_3", "--as", "user:carol")
 	env.Expect(1, "group cycle", "group", "nest", "group:district", "group:district", "--as", "user:carol")
 
