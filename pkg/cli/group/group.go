@@ -12,6 +12,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/pairs"
 )
 
 // Options are the inputs of the group commands.
@@ -50,7 +51,7 @@ again replaces the previous group. Customer Care and platform administrators man
 		Args:  cobra.ArbitraryArgs,
 		RunE:  cmdutil.GroupRun,
 	}
-	memberCmd.AddCommand(NewCmdMember(f, true, nil), NewCmdMember(f, false, nil))
+	memberCmd.AddCommand(pairs.Commands(f, memberSpec))
 	readCmd := &cobra.Command{
 		Use:   "read-access <command>",
 		Short: "Group read access: set, clear or show the one group a user reads",
@@ -94,51 +95,22 @@ func runCreate(ctx context.Context, o *Options) error {
 		func(c *access.Client) (access.Token, error) { return c.CreateGroup(ctx, actor, g) })
 }
 
-// NewCmdMember builds `accessctl group member add` (add true) or `member remove`.
-func NewCmdMember(f *factory.Factory, add bool, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{Factory: f}
-	verb, short, example := "add", "Put a user in a group",
-		`  # a new teacher at birch school
-  $ accessctl group member add group:birch_school user:bea --as user:carol`
-	if !add {
-		verb, short, example = "remove", "Take a user out of a group",
-			`  # ben moved away
-  $ accessctl group member remove group:birch_school user:ben --as user:carol`
-	}
-	cmd := &cobra.Command{
-		Use:               verb + " GROUP USER --as USER",
-		Short:             short,
-		Example:           example,
-		Args:              cmdutil.ExactArgs(2, "GROUP", "USER"),
-		ValidArgsFunction: complete.Positional(f, complete.Object("group"), complete.Object("user")),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Group, o.User = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runMember(ctx, o, add) }, cmd, o)
-		},
-	}
-	cmdutil.AddActorFlags(cmd, &o.Actor)
-	return cmd
-}
-
-func runMember(ctx context.Context, o *Options, add bool) error {
-	actor, err := o.Actor.Actor()
-	if err != nil {
-		return err
-	}
-	g, err := cmdutil.ParseOfType(o.Group, "group")
-	if err != nil {
-		return err
-	}
-	user, err := cmdutil.ParseOfType(o.User, "user")
-	if err != nil {
-		return err
-	}
-	if add {
-		return o.Factory.Change(ctx, fmt.Sprintf("user:%s is in group:%s", user, g),
-			func(c *access.Client) (access.Token, error) { return c.AddGroupMember(ctx, actor, g, user) })
-	}
-	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is no longer in group:%s", user, g),
-		func(c *access.Client) (access.Token, error) { return c.RemoveGroupMember(ctx, actor, g, user) })
+// memberSpec is `accessctl group member add|remove`.
+var memberSpec = pairs.Spec{
+	Container: "group", Member: "user",
+	AddShort: "Put a user in a group", RemoveShort: "Take a user out of a group",
+	AddExample: `  # a new teacher at birch school
+  $ accessctl group member add group:birch_school user:bea --as user:carol`,
+	RemoveExample: `  # ben moved away
+  $ accessctl group member remove group:birch_school user:ben --as user:carol`,
+	Added:   func(m, c string) string { return m + " is in " + c },
+	Removed: func(m, c string) string { return m + " is no longer in " + c },
+	Add: func(ctx context.Context, c *access.Client, a access.Actor, g, u string) (access.Token, error) {
+		return c.AddGroupMember(ctx, a, g, u)
+	},
+	Remove: func(ctx context.Context, c *access.Client, a access.Actor, g, u string) (access.Token, error) {
+		return c.RemoveGroupMember(ctx, a, g, u)
+	},
 }
 
 // NewCmdNest builds `accessctl group nest` (nest true) or `group unnest`.

@@ -13,6 +13,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/output"
+	"github.com/accessgraph/accessgraph/pkg/cli/pairs"
 )
 
 var levels = []string{"cc", "look", "update", "create", "service_admin", "full_admin"}
@@ -59,7 +60,7 @@ organisation's level is higher. Grants may expire. Partners never re-delegate.`,
 		Args:  cobra.ArbitraryArgs,
 		RunE:  cmdutil.GroupRun,
 	}
-	memberCmd.AddCommand(NewCmdMember(f, true, nil), NewCmdMember(f, false, nil))
+	memberCmd.AddCommand(pairs.Commands(f, memberSpec))
 	cmd.AddCommand(
 		NewCmdCreate(f, nil),
 		memberCmd,
@@ -116,51 +117,22 @@ func runCreate(ctx context.Context, o *Options) error {
 	})
 }
 
-// NewCmdMember builds `accessctl partner member add` (add true) or `member remove`.
-func NewCmdMember(f *factory.Factory, add bool, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{Factory: f}
-	verb, short, example := "add", "Add a contact to a partner organisation",
-		`  # paul joins the integrator; he gets its organisation grants at once
-  $ accessctl partner member add partner:integrator user:paul --as user:vera`
-	if !add {
-		verb, short, example = "remove", "Remove a contact from a partner organisation",
-			`  # pam leaves the integrator; its organisation grants stop for her at once
-  $ accessctl partner member remove partner:integrator user:pam --as user:vera`
-	}
-	cmd := &cobra.Command{
-		Use:               verb + " PARTNER USER --as USER",
-		Short:             short,
-		Example:           example,
-		Args:              cmdutil.ExactArgs(2, "PARTNER", "USER"),
-		ValidArgsFunction: complete.Positional(f, complete.Object("partner"), complete.Object("user")),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Partner, o.User = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runMember(ctx, o, add) }, cmd, o)
-		},
-	}
-	cmdutil.AddActorFlags(cmd, &o.Actor)
-	return cmd
-}
-
-func runMember(ctx context.Context, o *Options, add bool) error {
-	actor, err := o.Actor.Actor()
-	if err != nil {
-		return err
-	}
-	id, err := cmdutil.ParseOfType(o.Partner, "partner")
-	if err != nil {
-		return err
-	}
-	user, err := cmdutil.ParseOfType(o.User, "user")
-	if err != nil {
-		return err
-	}
-	if add {
-		return o.Factory.Change(ctx, fmt.Sprintf("user:%s is a member of partner:%s", user, id),
-			func(c *access.Client) (access.Token, error) { return c.AddPartnerMember(ctx, actor, id, user) })
-	}
-	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is no longer a member of partner:%s", user, id),
-		func(c *access.Client) (access.Token, error) { return c.RemovePartnerMember(ctx, actor, id, user) })
+// memberSpec is `accessctl partner member add|remove`.
+var memberSpec = pairs.Spec{
+	Container: "partner", Member: "user",
+	AddShort: "Add a contact to a partner organisation", RemoveShort: "Remove a contact from a partner organisation",
+	AddExample: `  # paul joins the integrator; he gets its organisation grants at once
+  $ accessctl partner member add partner:integrator user:paul --as user:vera`,
+	RemoveExample: `  # pam leaves the integrator; its organisation grants stop for her at once
+  $ accessctl partner member remove partner:integrator user:pam --as user:vera`,
+	Added:   func(m, c string) string { return m + " is a member of " + c },
+	Removed: func(m, c string) string { return m + " is no longer a member of " + c },
+	Add: func(ctx context.Context, c *access.Client, a access.Actor, p, u string) (access.Token, error) {
+		return c.AddPartnerMember(ctx, a, p, u)
+	},
+	Remove: func(ctx context.Context, c *access.Client, a access.Actor, p, u string) (access.Token, error) {
+		return c.RemovePartnerMember(ctx, a, p, u)
+	},
 }
 
 // parseGrant validates the account and grantee.

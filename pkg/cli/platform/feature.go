@@ -10,6 +10,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/pairs"
 )
 
 // NewCmdFeature builds `accessctl feature`.
@@ -30,60 +31,27 @@ administrators only.`,
 		Args:  cobra.ArbitraryArgs,
 		RunE:  cmdutil.GroupRun,
 	}
-	participant.AddCommand(NewCmdParticipant(f, true, nil), NewCmdParticipant(f, false, nil))
+	participant.AddCommand(pairs.Commands(f, participantSpec))
 	cmd.AddCommand(participant, NewCmdRelease(f, nil))
 	return cmd
 }
 
-// NewCmdParticipant builds `accessctl feature participant add` (add true) or `remove`.
-func NewCmdParticipant(f *factory.Factory, add bool, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{Factory: f}
-	verb, short, example := "add", "Add a user to a rollout",
-		`  # joan joins the entitlement view pilot
-  $ accessctl feature participant add feature:entitlement_view user:joan --as user:vera`
-	if !add {
-		verb, short, example = "remove", "Remove a user from a rollout",
-			`  # sally leaves the pilot
-  $ accessctl feature participant remove feature:entitlement_view user:sally --as user:vera`
-	}
-	cmd := &cobra.Command{
-		Use:               verb + " FEATURE USER --as USER",
-		Short:             short,
-		Example:           example,
-		Args:              cmdutil.ExactArgs(2, "FEATURE", "USER"),
-		ValidArgsFunction: complete.Positional(f, complete.Object("feature"), complete.Object("user")),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Feature, o.User = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runParticipant(ctx, o, add) }, cmd, o)
-		},
-	}
-	cmdutil.AddActorFlags(cmd, &o.Actor)
-	return cmd
-}
-
-func runParticipant(ctx context.Context, o *Options, add bool) error {
-	actor, err := o.Actor.Actor()
-	if err != nil {
-		return err
-	}
-	feature, err := cmdutil.ParseOfType(o.Feature, "feature")
-	if err != nil {
-		return err
-	}
-	user, err := cmdutil.ParseOfType(o.User, "user")
-	if err != nil {
-		return err
-	}
-	if add {
-		return o.Factory.Change(ctx, fmt.Sprintf("user:%s takes part in feature:%s", user, feature),
-			func(c *access.Client) (access.Token, error) {
-				return c.AddRolloutParticipant(ctx, actor, feature, user)
-			})
-	}
-	return o.Factory.Change(ctx, fmt.Sprintf("user:%s no longer takes part in feature:%s", user, feature),
-		func(c *access.Client) (access.Token, error) {
-			return c.RemoveRolloutParticipant(ctx, actor, feature, user)
-		})
+// participantSpec is `accessctl feature participant add|remove`.
+var participantSpec = pairs.Spec{
+	Container: "feature", Member: "user",
+	AddShort: "Add a user to a rollout", RemoveShort: "Remove a user from a rollout",
+	AddExample: `  # joan joins the entitlement view pilot
+  $ accessctl feature participant add feature:entitlement_view user:joan --as user:vera`,
+	RemoveExample: `  # sally leaves the pilot
+  $ accessctl feature participant remove feature:entitlement_view user:sally --as user:vera`,
+	Added:   func(m, c string) string { return m + " takes part in " + c },
+	Removed: func(m, c string) string { return m + " no longer takes part in " + c },
+	Add: func(ctx context.Context, c *access.Client, a access.Actor, feature, u string) (access.Token, error) {
+		return c.AddRolloutParticipant(ctx, a, feature, u)
+	},
+	Remove: func(ctx context.Context, c *access.Client, a access.Actor, feature, u string) (access.Token, error) {
+		return c.RemoveRolloutParticipant(ctx, a, feature, u)
+	},
 }
 
 // NewCmdRelease builds `accessctl feature release`.

@@ -12,6 +12,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/pairs"
 )
 
 // Options are the inputs of the product, install-base and service-org commands.
@@ -148,7 +149,7 @@ func NewCmdServiceOrg(f *factory.Factory) *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  cmdutil.GroupRun,
 	}
-	memberCmd.AddCommand(NewCmdServiceOrgMember(f, true, nil), NewCmdServiceOrgMember(f, false, nil))
+	memberCmd.AddCommand(pairs.Commands(f, serviceOrgMemberSpec))
 	cmd.AddCommand(NewCmdServiceOrgCreate(f, nil), memberCmd)
 	return cmd
 }
@@ -185,49 +186,20 @@ func runServiceOrgCreate(ctx context.Context, o *Options) error {
 		func(c *access.Client) (access.Token, error) { return c.CreateServiceOrg(ctx, actor, id) })
 }
 
-// NewCmdServiceOrgMember builds `accessctl service-org member add` (add true) or `remove`.
-func NewCmdServiceOrgMember(f *factory.Factory, add bool, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{Factory: f}
-	verb, short, example := "add", "Add a person to a service organisation",
-		`  # fay joins fieldfix
-  $ accessctl service-org member add service_org:fieldfix user:fay --as user:vera`
-	if !add {
-		verb, short, example = "remove", "Remove a person from a service organisation",
-			`  # finn left fieldfix
-  $ accessctl service-org member remove service_org:fieldfix user:finn --as user:vera`
-	}
-	cmd := &cobra.Command{
-		Use:               verb + " SERVICE_ORG USER --as USER",
-		Short:             short,
-		Example:           example,
-		Args:              cmdutil.ExactArgs(2, "SERVICE_ORG", "USER"),
-		ValidArgsFunction: complete.Positional(f, complete.Object("service_org"), complete.Object("user")),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Object, o.User = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runServiceOrgMember(ctx, o, add) }, cmd, o)
-		},
-	}
-	cmdutil.AddActorFlags(cmd, &o.Actor)
-	return cmd
-}
-
-func runServiceOrgMember(ctx context.Context, o *Options, add bool) error {
-	actor, err := o.Actor.Actor()
-	if err != nil {
-		return err
-	}
-	id, err := cmdutil.ParseOfType(o.Object, "service_org")
-	if err != nil {
-		return err
-	}
-	user, err := cmdutil.ParseOfType(o.User, "user")
-	if err != nil {
-		return err
-	}
-	if add {
-		return o.Factory.Change(ctx, fmt.Sprintf("user:%s is a member of service_org:%s", user, id),
-			func(c *access.Client) (access.Token, error) { return c.AddServiceOrgMember(ctx, actor, id, user) })
-	}
-	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is no longer a member of service_org:%s", user, id),
-		func(c *access.Client) (access.Token, error) { return c.RemoveServiceOrgMember(ctx, actor, id, user) })
+// serviceOrgMemberSpec is `accessctl service-org member add|remove`.
+var serviceOrgMemberSpec = pairs.Spec{
+	Container: "service_org", Member: "user",
+	AddShort: "Add a person to a service organisation", RemoveShort: "Remove a person from a service organisation",
+	AddExample: `  # fay joins fieldfix
+  $ accessctl service-org member add service_org:fieldfix user:fay --as user:vera`,
+	RemoveExample: `  # finn left fieldfix
+  $ accessctl service-org member remove service_org:fieldfix user:finn --as user:vera`,
+	Added:   func(m, c string) string { return m + " is a member of " + c },
+	Removed: func(m, c string) string { return m + " is no longer a member of " + c },
+	Add: func(ctx context.Context, c *access.Client, a access.Actor, o, u string) (access.Token, error) {
+		return c.AddServiceOrgMember(ctx, a, o, u)
+	},
+	Remove: func(ctx context.Context, c *access.Client, a access.Actor, o, u string) (access.Token, error) {
+		return c.RemoveServiceOrgMember(ctx, a, o, u)
+	},
 }
