@@ -8,7 +8,7 @@ BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help run run-postgres build test test-race test-postgres lint e2e
+.PHONY: help run run-postgres build test test-race test-postgres bench lint e2e
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -31,6 +31,11 @@ test-race: ## Run every test with the race detector
 test-postgres: ## Run the domain, durability and audit-log suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
 	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/cli/auditcmd/...; \
+	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
+
+bench: ## Benchmark at medium scale (~1M relationships) on a private PostgreSQL (docs/performance.md)
+	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
+	$(GO) run ./cmd/accessctl bench --scale medium --datastore "$$uri" --json-file bench.json; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
 lint: ## Check formatting (gofmt -l must print nothing) and run go vet

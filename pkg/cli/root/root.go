@@ -15,6 +15,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/dataaccess"
 	"github.com/accessgraph/accessgraph/pkg/cli/democmd"
+	"github.com/accessgraph/accessgraph/pkg/cli/devcmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/group"
 	"github.com/accessgraph/accessgraph/pkg/cli/member"
@@ -180,6 +181,7 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 		transfer.NewCmdExport(f, nil),
 		transfer.NewCmdImport(f, nil),
 		democmd.NewCmdDemo(f),
+		devcmd.NewCmdBench(f, nil), devcmd.NewCmdDev(f),
 		version.NewCmdVersion(f),
 		newCmdCompletion(f),
 	)

@@ -1,0 +1,123 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/accessgraph/accessgraph/pkg/bench"
+	"github.com/accessgraph/accessgraph/pkg/gen"
+)
+
+// TestBenchSmall runs the whole suite at small scale on the memory datastore, briefly. It
+// asserts that every figure is produced and every answer is right, never timings.
+func TestBenchSmall(t *testing.T) {
+	rep, err := bench.Run(context.Background(), bench.Options{
+		Scale: "small", Duration: 50 * time.Millisecond, MinOps: 10, Writes: 5,
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rep.Wrong() != 0 || rep.Errors() != 0 {
+		t.Fatalf("%d wrong answers, %d errors", rep.Wrong(), rep.Errors())
+	}
+	if rep.Import.Relationships == 0 || rep.Import.PerSecond <= 0 || rep.RSSEnd <= 0 || rep.PeakRSS <= 0 {
+		t.Errorf("missing import or memory figures: %+v rss %v/%v", rep.Import, rep.RSSEnd, rep.PeakRSS)
+	}
+	for _, kind := range append(gen.PathKinds, "mixed") {
+		for _, clients := range []int{1, 8} {
+			for _, group := range []string{"check", "check_raw", "check_first"} {
+				f, ok := rep.Find(group, kind, clients)
+				if !ok || f.Ops < 10 || (group == "check_first" && f.Ops != 500) || f.P50ms <= 0 || f.P99ms < f.P50ms || f.PerSec <= 0 {
+					t.Errorf("%s %s %d clients: figure missing or empty: %+v", group, kind, clients, f)
+				}
+			}
+		}
+	}
+	for _, want := range []struct {
+		group, name string
+		results     int
+	}{
+		{"bulk_check", "100_items", 0}, {"bulk_check_raw", "100_items", 0},
+		{"lookup", "admin_cases", 200}, {"lookup_raw", "admin_cases", 200}, {"lookup_first", "admin_cases", 200},
+		{"lookup", "district_open_cases", -1}, {"lookup", "partner_member_cases", -1},
+		{"write", "grant_partner", 0}, {"write", "revoke_partner", 0}, {"write", "approve_join_request", 0},
+	} {
+		f, ok := rep.Find(want.group, want.name, 1)
+		if !ok || f.Ops == 0 || f.P50ms <= 0 {
+			t.Errorf("%s %s: figure missing or empty: %+v", want.group, want.name, f)
+		}
+		if want.results > 0 && f.Results != want.results {
+			t.Errorf("%s %s: %d results, want %d", want.group, want.name, f.Results, want.results)
+		}
+		if want.results < 0 && f.Results <= 0 {
+			t.Errorf("%s %s: no results", want.group, want.name)
+		}
+	}
+	if len(rep.Overheads) == 0 {
+		t.Error("no domain overhead figures")
+	}
+	var table, js bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "admin_cases") || !strings.Contains(table.String(), "domain overhead") {
+		t.Errorf("table lacks rows:\n%s", table.String())
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back["figures"] == nil {
+		t.Errorf("JSON does not read back: %v", err)
+	}
+	t.Logf("\n%s", table.String())
+}
+
+// TestBenchScale runs the suite at a real scale when asked, until `accessctl bench` is
+// registered: ACCESSGRAPH_BENCH_SCALE=medium and ACCESSGRAPH_TEST_POSTGRES=postgres://...
+// (a fresh database is created there and dropped afterwards); the table goes to the test
+// log and, with ACCESSGRAPH_BENCH_OUT=PATH, the JSON to PATH.
+func TestBenchScale(t *testing.T) {
+	scale, base := os.Getenv("ACCESSGRAPH_BENCH_SCALE"), os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
+	if scale == "" || base == "" {
+		t.Skip("set ACCESSGRAPH_BENCH_SCALE and ACCESSGRAPH_TEST_POSTGRES to run")
+	}
+	ctx := context.Background()
+	uri, drop, err := bench.FreshDatabase(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := drop(); err != nil {
+			t.Errorf("dropping the benchmark database: %v", err)
+		}
+	}()
+	d := 3 * time.Second
+	if s := os.Getenv("ACCESSGRAPH_BENCH_DURATION"); s != "" {
+		if d, err = time.ParseDuration(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := bench.Run(ctx, bench.Options{Scale: scale, DatastoreURI: uri, Duration: d, Progress: os.Stderr})
+	if rep != nil {
+		var table bytes.Buffer
+		_ = rep.WriteTable(&table)
+		t.Logf("\n%s", table.String())
+		if out := os.Getenv("ACCESSGRAPH_BENCH_OUT"); out != "" {
+			var js bytes.Buffer
+			_ = rep.WriteJSON(&js)
+			if werr := os.WriteFile(out, js.Bytes(), 0o644); werr != nil {
+				t.Error(werr)
+			}
+			_ = os.WriteFile(out+".txt", table.Bytes(), 0o644)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
