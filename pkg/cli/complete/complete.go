@@ -188,7 +188,8 @@ func ids(ctx context.Context, f *factory.Factory, typ string) []string {
 		return nil
 	}
 	stream, err := e.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}},
+		// Full consistency: an id created a moment ago should complete too.
+		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
 		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
 		OptionalLimit:      1000,
 	})

@@ -119,7 +119,7 @@ func TestLookupResources(t *testing.T) {
 		{"terminal", true, nil, "RESOURCE\ncase:201\ncase:202\ncase:203\n"},
 		{"piped", false, nil, "case:201\ncase:202\ncase:203\n"},
 		{"json", false, []string{"-o", "json"}, "[\n  \"case:201\",\n  \"case:202\",\n  \"case:203\"\n]\n"},
-		{"open only", false, []string{"--consistency", "fastest"}, "case:201\ncase:202\ncase:203\n"},
+		{"fully consistent", false, []string{"--consistency", "full"}, "case:201\ncase:202\ncase:203\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
