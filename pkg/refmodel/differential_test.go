@@ -27,7 +27,7 @@ var (
 // defaultWorlds is sized so that `go test ./pkg/refmodel/` takes about a minute on a
 // 2-core machine (see docs/reliability.md for the figures of the latest run).
 const (
-	defaultWorlds = 32
+	defaultWorlds = 24
 	shortWorlds   = 12
 )
 
