@@ -173,21 +173,30 @@ func (c *Client) Approvers(ctx context.Context, actor Actor, supportID, user str
 			return nil, err
 		}
 	}
+	req, _, err := c.pendingRequest(ctx, acct, user)
+	if err != nil {
+		return nil, err
+	}
 	admins, err := c.subjectsOf(ctx, acct, "admin")
 	if err != nil {
 		return nil, err
 	}
+	// Nobody approves their own request, and partners never approve an admin request.
 	var out []Approver
 	for _, u := range admins {
-		out = append(out, Approver{User: u, Via: "admin"})
+		if u != user {
+			out = append(out, Approver{User: u, Via: "admin"})
+		}
 	}
-	managers, err := c.lookupSubjectIDs(ctx, acct, "manage_members")
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range managers {
-		if !slices.Contains(admins, u) {
-			out = append(out, Approver{User: u, Via: "partner full_admin"})
+	if req == nil || req.Role != RoleAdmin {
+		managers, err := c.lookupSubjectIDs(ctx, acct, "manage_members")
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range managers {
+			if !slices.Contains(admins, u) && u != user {
+				out = append(out, Approver{User: u, Via: "partner full_admin"})
+			}
 		}
 	}
 	if len(admins) == 0 {
@@ -196,7 +205,9 @@ func (c *Client) Approvers(ctx context.Context, actor Actor, supportID, user str
 			return nil, err
 		}
 		for _, u := range care {
-			out = append(out, Approver{User: u, Via: "customer care"})
+			if u != user {
+				out = append(out, Approver{User: u, Via: "customer care"})
+			}
 		}
 	}
 	return out, nil
@@ -266,6 +277,11 @@ func (c *Client) decide(ctx context.Context, actor Actor, supportID, user string
 		if req == nil {
 			return "", fmt.Errorf("%s the request of user:%s on %s: %w: there is no pending request (it was decided, withdrawn or expired)", verb, user, acct, ErrNotFound)
 		}
+		if approve {
+			if err := c.requireRoleGrantor(ctx, a, acct, user, req.Role); err != nil {
+				return "", err
+			}
+		}
 		m := &mutation{}
 		m.remove(rel)
 		pending := userSubject(user)
@@ -287,6 +303,34 @@ func (c *Client) decide(ctx context.Context, actor Actor, supportID, user string
 		}
 		return tok, err
 	})
+}
+
+// requireRoleGrantor refuses approvals that would let an approver raise themselves or hand
+// out the admin role without being an admin: nobody approves their own request, and only an
+// account admin or Customer Care makes someone an admin.
+func (c *Client) requireRoleGrantor(ctx context.Context, a, acct ref.Object, user string, role Role) error {
+	if a.Type == "user" && a.ID == user {
+		return fmt.Errorf("approving the request of user:%s on %s: %w: nobody approves their own request; another approver must decide it", user, acct, ErrPermissionDenied)
+	}
+	if role == RoleAdmin {
+		return c.requireAdminGrantor(ctx, a, acct, user)
+	}
+	return nil
+}
+
+// requireAdminGrantor allows the admin role to be given only by an account admin or by
+// Customer Care. A full_admin partner manages contacts but must not mint admins: the admin
+// role carries manage_partners and would outlive the partner's own grant (no re-delegation).
+func (c *Client) requireAdminGrantor(ctx context.Context, a, acct ref.Object, user string) error {
+	isAdmin, err := c.exists(ctx, filterFor(acct, string(RoleAdmin), &ref.Subject{Object: a}))
+	if err != nil || isAdmin {
+		return err
+	}
+	isCare, err := c.checkAllowed(ctx, ref.Subject{Object: a}, "care", acct)
+	if err != nil || isCare {
+		return err
+	}
+	return fmt.Errorf("making user:%s an admin of %s: %w: only the account's admins or Customer Care give the admin role; partners manage contacts but cannot create admins", user, acct, ErrPermissionDenied)
 }
 
 // assignRole adds to m the updates that give user the role, and the last-admin guard when
@@ -361,6 +405,11 @@ func (c *Client) ChangeRole(ctx context.Context, actor Actor, supportID, user st
 		}
 		if current == "" {
 			return "", fmt.Errorf("changing the role of user:%s on %s: %w: not a member (they must request access first)", user, acct, ErrNotFound)
+		}
+		if role == RoleAdmin && current != RoleAdmin {
+			if err := c.requireAdminGrantor(ctx, a, acct, user); err != nil {
+				return "", err
+			}
 		}
 		m := &mutation{}
 		if err := c.assignRole(ctx, a, acct, user, role, m); err != nil {

@@ -207,3 +207,39 @@ func collectMembers(t *testing.T, w *world, actor, sid string) []access.Member {
 	}
 	return out
 }
+
+// A full_admin partner manages contacts but cannot mint admins (the admin role carries
+// manage_partners and would outlive the partner's grant), and nobody approves their own
+// request.
+func TestPartnersNeverMakeAdminsAndNobodyApprovesTheirOwnRequest(t *testing.T) {
+	t.Parallel()
+	w := acme(t)
+	w.must(w.c.CreatePartner(w.ctx, access.As(vendorAdmin), "integrator", ""))
+	w.must(w.c.AddPartnerMember(w.ctx, access.As(vendorAdmin), "integrator", "pam"))
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pam"), access.LevelFullAdmin, time.Time{}))
+
+	// pam asks to become an admin and tries to approve it herself.
+	w.must(w.c.RequestAccess(w.ctx, access.As("pam"), "acme", access.RoleAdmin))
+	w.refuse(access.ErrPermissionDenied)(w.c.Approve(w.ctx, access.As("pam"), "acme", "pam"))
+	got, err := w.c.Approvers(w.ctx, access.As("pam"), "acme", "pam")
+	if err != nil || !slices.Equal(got, []access.Approver{{User: "bill", Via: "admin"}}) {
+		t.Fatalf("approvers of pam's admin request = %+v, %v; want only bill", got, err)
+	}
+	w.expect(no("pam", "manage_partners", "account:acme"), no("pam", "bind_roles", "account:acme"))
+
+	// Nor may she approve someone else's admin request, or promote a contact to admin.
+	w.must(w.c.RequestAccess(w.ctx, access.As("dave"), "acme", access.RoleAdmin))
+	w.refuse(access.ErrPermissionDenied)(w.c.Approve(w.ctx, access.As("pam"), "acme", "dave"))
+	w.refuse(access.ErrPermissionDenied)(w.c.ChangeRole(w.ctx, access.As("pam"), "acme", "sally", access.RoleAdmin))
+	w.expect(no("dave", "manage_members", "account:acme"), no("sally", "manage_members", "account:acme"))
+
+	// Standard and viewer roles stay hers to decide, and admins still decide admin requests.
+	w.must(w.c.ChangeRole(w.ctx, access.As("pam"), "acme", "joan", access.RoleStandard))
+	w.must(w.c.Approve(w.ctx, access.As("bill"), "acme", "dave"))
+	w.expect(yes("dave", "manage_partners", "account:acme"))
+
+	// An admin asking for a role change does not decide it either.
+	w.must(w.c.RequestAccess(w.ctx, access.As("dave"), "acme", access.RoleViewer))
+	w.refuse(access.ErrPermissionDenied)(w.c.Approve(w.ctx, access.As("dave"), "acme", "dave"))
+	w.must(w.c.Approve(w.ctx, access.As("bill"), "acme", "dave"))
+}

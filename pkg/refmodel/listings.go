@@ -51,15 +51,31 @@ func (w *World) PartnerManagedCases(accountID string) []string {
 	})
 }
 
-// Approvers lists, sorted, who may decide join and role-change requests on the account:
-// the holders of manage_members (its admins and full_admin partners), and Customer Care
-// when the account has no admin (contract section 1).
-func (w *World) Approvers(accountID string) []string {
+// Approvers lists, sorted, who may decide the pending join or role-change request of user on
+// the account: the holders of manage_members (its admins and full_admin partners), and
+// Customer Care when the account has no admin (contract section 1). The requester is never
+// their own approver, and partners never decide a request for the admin role (contract
+// section 2, no re-delegation; docs/model.md section 1).
+func (w *World) Approvers(accountID, user string) []string {
 	a := w.accounts[accountID]
 	if a == nil {
 		return nil
 	}
 	out := set{}
+	if a.pending[user] == RoleAdmin {
+		for u, r := range a.roles {
+			if r == RoleAdmin {
+				out.add(u)
+			}
+		}
+		if !a.hasAdmin() {
+			for u := range w.platform[PlatformCustomerCare] {
+				out.add(u)
+			}
+		}
+		delete(out, user)
+		return out.sorted()
+	}
 	for u, r := range a.roles {
 		if r == RoleAdmin {
 			out.add(u)
@@ -87,5 +103,6 @@ func (w *World) Approvers(accountID string) []string {
 			out.add(u)
 		}
 	}
+	delete(out, user)
 	return out.sorted()
 }

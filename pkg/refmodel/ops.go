@@ -337,6 +337,11 @@ func (w *World) authorize(op Op) Result {
 			return NotFound
 		}
 		if op.Kind == OpApprove {
+			// Contract section 2, no re-delegation (docs/model.md section 1): nobody approves
+			// their own request, and only admins or Customer Care give the admin role.
+			if op.User == u || (want == RoleAdmin && !w.mayGiveAdmin(a, u)) {
+				return Denied
+			}
 			return w.lastAdminGuard(a, u, op.User, want)
 		}
 		return OK
@@ -354,6 +359,9 @@ func (w *World) authorize(op Op) Result {
 		}
 		if a.roles[op.User] == "" {
 			return NotFound
+		}
+		if op.SiteRole == RoleAdmin && a.roles[op.User] != RoleAdmin && !w.mayGiveAdmin(a, u) {
+			return Denied
 		}
 		return w.lastAdminGuard(a, u, op.User, op.SiteRole)
 	case OpRemoveMember:
@@ -558,6 +566,13 @@ func (w *World) approver(id string, a *account, u string) Result {
 		return OK
 	}
 	return Denied
+}
+
+// mayGiveAdmin reports whether u may make someone an admin of the account: its admins and
+// Customer Care. A full_admin partner manages contacts but never hands out the admin role,
+// which carries manage_partners (contract section 2: no re-delegation, never manage_partners).
+func (w *World) mayGiveAdmin(a *account, u string) bool {
+	return a.roles[u] == RoleAdmin || w.isCare(u)
 }
 
 // lastAdminGuard refuses a change that would take the admin role away from the account's

@@ -408,7 +408,7 @@ func (r *runner) compareListings(users int) (*mismatch, error) {
 				got = append(got, a.User)
 			}
 			r.stats.listings++
-			if mm := r.compareListing(fmt.Sprintf("Approvers(%s, %s)", acct.ID, u), got, func(w *refmodel.World) []string { return w.Approvers(acct.ID) }); mm != nil {
+			if mm := r.compareListing(fmt.Sprintf("Approvers(%s, %s)", acct.ID, u), got, func(w *refmodel.World) []string { return w.Approvers(acct.ID, u) }); mm != nil {
 				return mm, nil
 			}
 		}
