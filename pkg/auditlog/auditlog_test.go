@@ -160,3 +160,28 @@ func TestConsumerRestartLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	t.Logf("audit log: %d changes recorded across a consumer restart, 0 lost, 0 duplicated", len(domain))
 }
+
+// Reading the audit log creates nothing, so auditors need read rights only.
+func TestOpenReaderCreatesNothing(t *testing.T) {
+	uri := database(t)
+	ctx := context.Background()
+	if _, err := auditlog.OpenReader(ctx, uri); !errors.Is(err, auditlog.ErrNoAuditLog) {
+		t.Fatalf("OpenReader on an empty database: %v; want ErrNoAuditLog", err)
+	}
+	if _, err := auditlog.OpenReader(ctx, uri); !errors.Is(err, auditlog.ErrNoAuditLog) {
+		t.Fatalf("the first OpenReader created the table: %v", err)
+	}
+	w, err := auditlog.Open(ctx, uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r, err := auditlog.OpenReader(ctx, uri)
+	if err != nil {
+		t.Fatalf("OpenReader after the table exists: %v", err)
+	}
+	defer r.Close()
+	if n, err := r.LastSeq(ctx); err != nil || n != 0 {
+		t.Fatalf("LastSeq of an empty log = %d, %v", n, err)
+	}
+}

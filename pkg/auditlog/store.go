@@ -80,6 +80,28 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	return &Store{pool: pool}, nil
 }
 
+// ErrNoAuditLog reports a database without an audit_log table: nothing has recorded there yet.
+var ErrNoAuditLog = errors.New("no audit log in this database")
+
+// OpenReader connects to the database at uri to read the audit log, creating nothing, so a
+// user with read rights only can audit. It fails with ErrNoAuditLog when the table is absent.
+func OpenReader(ctx context.Context, uri string) (*Store, error) {
+	pool, err := pgxpool.New(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log database: %w", err)
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('audit_log') IS NOT NULL`).Scan(&exists); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("looking for the audit_log table: %w", err)
+	}
+	if !exists {
+		pool.Close()
+		return nil, fmt.Errorf("%w: the audit_log table is missing; it is created by \"accessctl serve\" on this database or by \"accessctl audit consume\"", ErrNoAuditLog)
+	}
+	return &Store{pool: pool}, nil
+}
+
 // Close releases the store's connections.
 func (s *Store) Close() { s.pool.Close() }
 

@@ -42,7 +42,7 @@ func logChanges(ctx context.Context, o *HistoryOptions, hf historyFilter) (iter.
 	if err != nil {
 		return nil, err
 	}
-	store, err := auditlog.Open(ctx, driverURI)
+	store, err := auditlog.OpenReader(ctx, driverURI)
 	if err != nil {
 		return nil, err
 	}
