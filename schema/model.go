@@ -33,12 +33,19 @@ func (d Definition) HasPermission(name string) bool { return slices.Contains(d.P
 var (
 	compileOnce sync.Once
 	compiled    []Definition
+	byName      map[string]int // index into compiled: Lookup runs on every check
 	compileErr  error
 )
 
 // Definitions returns the object types of the embedded schema. The schema is compiled once.
 func Definitions() ([]Definition, error) {
-	compileOnce.Do(func() { compiled, compileErr = Compile(Text) })
+	compileOnce.Do(func() {
+		compiled, compileErr = Compile(Text)
+		byName = make(map[string]int, len(compiled))
+		for i, d := range compiled {
+			byName[d.Name] = i
+		}
+	})
 	return compiled, compileErr
 }
 
@@ -48,12 +55,11 @@ func Lookup(typeName string) (Definition, bool) {
 	if err != nil {
 		return Definition{}, false
 	}
-	for _, d := range defs {
-		if d.Name == typeName {
-			return d, true
-		}
+	i, ok := byName[typeName]
+	if !ok {
+		return Definition{}, false
 	}
-	return Definition{}, false
+	return defs[i], true
 }
 
 // Compile lists the object types of a schema text, such as the one a server has stored.
