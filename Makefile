@@ -8,13 +8,13 @@ BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help run run-postgres build test test-race test-postgres bench lint e2e
+.PHONY: help run run-postgres build test test-race test-postgres test-local bench lint e2e fuzz
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-run: ## Serve the demo portal on 127.0.0.1:50051 (memory datastore, not durable); Ctrl-C stops it
-	$(GO) run ./cmd/accessctl serve --demo
+run: ## Serve the demo portal on 127.0.0.1:50051, kept durably in .data/demo (delete it to start over); Ctrl-C stops it
+	$(GO) run ./cmd/accessctl serve --demo --data-dir .data/demo
 
 run-postgres: ## Serve the demo portal durably on a private PostgreSQL (deploy/local-postgres/pg.sh)
 	@uri=$$(deploy/local-postgres/pg.sh start) && $(GO) run ./cmd/accessctl serve --demo --datastore "$$uri"
@@ -33,10 +33,28 @@ test-postgres: ## Run the domain, durability and audit-log suites (and history -
 	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/cli/auditcmd/...; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
-bench: ## Benchmark at medium scale (~1M relationships) on a private PostgreSQL (docs/performance.md)
+test-local: ## Run the domain scenario suite and the reference-model differential test on the local datastore
+	ACCESSGRAPH_TEST_DATASTORE=local $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/refmodel/...
+
+bench: ## Benchmark at medium scale (~1M relationships): the local datastore and a private PostgreSQL, side by side (docs/performance.md)
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
-	$(GO) run ./cmd/accessctl bench --scale medium --datastore "$$uri" --json-file bench.json; \
+	$(GO) run ./cmd/accessctl bench --scale medium --datastore file:.data/bench --datastore "$$uri" --json-file bench.json; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
+
+# FUZZTIME is how long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 15s
+
+fuzz: ## Run every fuzz target (found by grep, one per go test -fuzz) for FUZZTIME (15s) each
+	@targets=$$(grep -rl --exclude-dir=.git --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do \
+		sed -n "s|^func \(Fuzz[A-Za-z0-9_]*\)([a-z]* \*testing\.F).*|./$$(dirname "$${file#./}") \1|p" "$$file"; done); \
+	if [ -z "$$targets" ]; then echo "no fuzz targets found"; exit 1; fi; \
+	declared=$$(grep -rh --exclude-dir=.git --include='*_test.go' '^func Fuzz' . | wc -l); \
+	if [ "$$(echo "$$targets" | wc -l)" -ne "$$declared" ]; then \
+		echo "make fuzz: $$declared 'func Fuzz' lines but these targets:"; echo "$$targets"; exit 1; fi; \
+	echo "$$targets" | while read -r pkg name; do \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$pkg" || exit 1; \
+	done
 
 lint: ## Check formatting (gofmt -l must print nothing) and run go vet
 	@unformatted=$$(gofmt -l .); \

@@ -3,7 +3,8 @@
 #
 # 1. builds bin/accessctl;
 # 2. starts `accessctl serve --demo` on a free loopback port, with a private configuration
-#    folder (ACCESSCTL_CONFIG_DIR) so it neither reads nor replaces your own profile;
+#    folder (ACCESSCTL_CONFIG_DIR) so it neither reads nor replaces your own profile, and a
+#    private data directory for the default, durable local datastore;
 # 3. waits until the server has written its connection profile and answers;
 # 4. runs examples/walkthrough.sh against it (connection from the profile, no flags);
 # 5. stops the server with SIGTERM and checks it removed its profile.
@@ -48,7 +49,7 @@ export ACCESSCTL_CONFIG_DIR="$work/config"
 profile="$ACCESSCTL_CONFIG_DIR/profile.json"
 
 echo "e2e: starting accessctl serve --demo on a free loopback port"
-"$accessctl" serve --demo --addr 127.0.0.1:0 >"$work/server.out" 2>"$work/server.log" &
+"$accessctl" serve --demo --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 
 ready=""

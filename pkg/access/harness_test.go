@@ -141,6 +141,12 @@ func engineConfig(t *testing.T) engine.EmbeddedConfig {
 	cfg := engine.EmbeddedConfig{StartTimeout: 60 * time.Second}
 	if base := os.Getenv(postgresEnv); base != "" {
 		cfg.DatastoreURI = freshDatabase(t, base)
+	} else if os.Getenv(datastoreEnv) == "local" {
+		cfg.DatastoreURI = engine.LocalURI(t.TempDir())
 	}
 	return cfg
 }
+
+// datastoreEnv set to "local" runs the scenario suite on the durable local datastore
+// (pkg/localstore), each test in its own directory; `make test-local` sets it.
+const datastoreEnv = "ACCESSGRAPH_TEST_DATASTORE"

@@ -188,9 +188,14 @@ func TestLastAdminCannotLeaveOrBeDemotedByAnAdmin(t *testing.T) {
 	w.must(w.c.ChangeRole(w.ctx, access.As("bill"), "acme", "sally", access.RoleAdmin))
 	w.must(w.c.Leave(w.ctx, access.As("bill"), "acme"))
 	w.expect(no("bill", "create_case", "account:acme"), yes("sally", "manage_members", "account:acme"))
-	// A self-service downgrade request of the last admin is refused at approval too.
+	// A downgrade request of the last admin: she cannot approve it herself, and a full_admin
+	// partner's approval is refused by the last-admin rule.
 	w.must(w.c.RequestAccess(w.ctx, access.As("sally"), "acme", access.RoleViewer))
-	w.refuse(access.ErrLastAdmin)(w.c.Approve(w.ctx, access.As("sally"), "acme", "sally"))
+	w.refuse(access.ErrPermissionDenied)(w.c.Approve(w.ctx, access.As("sally"), "acme", "sally"))
+	w.must(w.c.CreatePartner(w.ctx, access.As(vendorAdmin), "integrator", ""))
+	w.must(w.c.AddPartnerMember(w.ctx, access.As(vendorAdmin), "integrator", "pam"))
+	w.must(w.c.GrantPartner(w.ctx, access.As("sally"), "acme", access.Individual("pam"), access.LevelFullAdmin, time.Time{}))
+	w.refuse(access.ErrLastAdmin)(w.c.Approve(w.ctx, access.As("pam"), "acme", "sally"))
 	// Customer Care may leave the account without an admin.
 	w.must(w.c.ChangeRole(w.ctx, access.As(careAgent), "acme", "sally", access.RoleStandard))
 	w.expect(no("sally", "manage_members", "account:acme"))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,7 +29,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "machine: %s, %d CPUs, %s memory, %s %s\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.MemTotal, r.Machine.GoVersion, r.Machine.OS)
 	fmt.Fprintf(w, "import: %d relationships in %.1fs = %.0f relationships/s (batches of %d)\n",
 		r.Import.Relationships, r.Import.Seconds, r.Import.PerSecond, r.Import.BatchSize)
-	fmt.Fprintf(w, "resident memory: %.0f MiB after import, %.0f MiB at the end, peak %.0f MiB\n\n", r.RSSAfterLoad, r.RSSEnd, r.PeakRSS)
+	fmt.Fprintf(w, "resident memory: %.0f MiB before the engine, %.0f MiB after import (+%.0f MiB per million relationships), %.0f MiB at the end, peak %.0f MiB\n", r.RSSBefore, r.RSSAfterLoad, r.RSSPerMillion(), r.RSSEnd, r.PeakRSS)
+	if r.Restart != nil {
+		fmt.Fprintf(w, "restart on the same data until the first correct check: %.1fs\n", r.Restart.Seconds)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "group\tname\tclients\tops\tresults\tp50 ms\tp95 ms\tp99 ms\tper s\terrors\twrong\t")
 	for _, f := range r.Figures {
@@ -49,6 +54,52 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%+.1f%%\t\n", o.Name, o.DomainP50, o.RawP50, o.Percent)
 	}
 	return tw.Flush()
+}
+
+// WriteComparison writes runs of the same scale on different datastores side by side: per
+// figure, p50, p99 and throughput for each datastore, then import, restart and memory.
+func WriteComparison(w io.Writer, reps []*Report) error {
+	if len(reps) == 0 {
+		return nil
+	}
+	first := reps[0]
+	fmt.Fprintf(w, "accessgraph benchmark comparison, %s, scale %s (%d relationships)\n", first.Date, first.Scale, first.Relationships)
+	fmt.Fprintf(w, "machine: %s, %d CPUs, %s memory, %s %s\n\n", first.Machine.CPU, first.Machine.CPUs, first.Machine.MemTotal, first.Machine.GoVersion, first.Machine.OS)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := "group\tname\tclients\t"
+	for _, r := range reps {
+		head += fmt.Sprintf("%s p50 ms\t%s p99 ms\t%s per s\t", r.Datastore, r.Datastore, r.Datastore)
+	}
+	fmt.Fprintln(tw, head)
+	for _, f := range first.Figures {
+		row := fmt.Sprintf("%s\t%s\t%d\t", f.Group, f.Name, f.Clients)
+		for _, r := range reps {
+			if g, ok := r.Find(f.Group, f.Name, f.Clients); ok {
+				row += fmt.Sprintf("%.2f\t%.2f\t%.0f\t", g.P50ms, g.P99ms, g.PerSec)
+			} else {
+				row += "-\t-\t-\t"
+			}
+		}
+		fmt.Fprintln(tw, row)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "datastore\timport per s\trestart s\tRSS after import MiB\t+MiB per 1M relationships\tpeak RSS MiB\twrong\terrors\t")
+	for _, r := range reps {
+		restart := "-"
+		if r.Restart != nil {
+			restart = fmt.Sprintf("%.1f", r.Restart.Seconds)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%.0f\t%.0f\t%.0f\t%d\t%d\t\n", r.Datastore, r.Import.PerSecond, restart, r.RSSAfterLoad, r.RSSPerMillion(), r.PeakRSS, r.Wrong(), r.Errors())
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nPeak RSS is the process's: runs share one process, so later runs include earlier peaks.")
+	return nil
 }
 
 // FreshDatabase creates an empty database on the PostgreSQL server named by base (a URI of
@@ -75,6 +126,40 @@ func FreshDatabase(ctx context.Context, base string) (string, func() error, erro
 	u.Path = "/" + name
 	drop := func() error { return exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") }
 	return u.String(), drop, nil
+}
+
+// WriteJSONList writes reports as one indented JSON array.
+func WriteJSONList(w io.Writer, reps []*Report) error {
+	if reps == nil {
+		reps = []*Report{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(reps)
+}
+
+// FreshDatastore prepares an empty datastore for one run: a new database on a PostgreSQL
+// server, or a new directory inside the directory of a file: URI. The memory datastore is
+// always fresh. cleanup removes what was created.
+func FreshDatastore(ctx context.Context, uri string) (fresh string, cleanup func() error, err error) {
+	kind, dir, err := engine.DatastoreEngine(uri)
+	if err != nil {
+		return "", nil, err
+	}
+	switch {
+	case IsPostgres(uri):
+		return FreshDatabase(ctx, uri)
+	case kind == engine.LocalEngine:
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("creating the benchmark directory %s: %w", dir, err)
+		}
+		run, err := os.MkdirTemp(dir, "bench-")
+		if err != nil {
+			return "", nil, fmt.Errorf("creating a fresh directory in %s: %w", dir, err)
+		}
+		return engine.LocalURI(run), func() error { return os.RemoveAll(run) }, nil
+	}
+	return uri, func() error { return nil }, nil
 }
 
 // IsPostgres reports whether a datastore URI names PostgreSQL.

@@ -24,6 +24,7 @@ import (
 // The zero value runs the memory datastore, reachable only in process.
 type EmbeddedConfig struct {
 	// DatastoreURI selects the datastore. Empty means the memory datastore (not durable).
+	// file:DIR selects the durable local datastore in directory DIR (pkg/localstore).
 	// postgres:// or postgresql:// selects PostgreSQL; cockroachdb:// selects CockroachDB
 	// (the scheme is rewritten to postgresql:// for the driver). The database is migrated
 	// to SpiceDB's head revision before serving.
@@ -52,6 +53,22 @@ type EmbeddedConfig struct {
 
 	// StartTimeout bounds how long to wait for the server to become ready; zero means 60s.
 	StartTimeout time.Duration
+
+	// Request limits. Zero means the matching DefaultMax... constant; a request over a
+	// limit is refused with a gRPC error naming it, and writes nothing.
+
+	// MaxRequestBytes bounds one request message, or one streamed message (at most 4 MiB).
+	MaxRequestBytes int
+	// MaxUpdatesPerWrite bounds the relationship updates of one WriteRelationships.
+	MaxUpdatesPerWrite int
+	// MaxPreconditions bounds the preconditions of one write.
+	MaxPreconditions int
+	// MaxLookupResourcesLimit bounds the page size (limit) of LookupResources.
+	MaxLookupResourcesLimit int
+	// MaxReadRelationshipsLimit bounds the page size (limit) of ReadRelationships.
+	MaxReadRelationshipsLimit int
+	// MaxCaveatContextBytes bounds the caveat context sent with a check.
+	MaxCaveatContextBytes int
 }
 
 // ErrDatastoreUnavailable reports a datastore that cannot be reached or used.
@@ -92,8 +109,11 @@ func DatastoreEngine(uri string) (engineName, driverURI string, err error) {
 		return datastorecfg.CockroachEngine, "postgresql://" + strings.TrimPrefix(uri, "cockroachdb://"), nil
 	case strings.HasPrefix(uri, "crdb://"):
 		return datastorecfg.CockroachEngine, "postgresql://" + strings.TrimPrefix(uri, "crdb://"), nil
+	case strings.HasPrefix(uri, "file:"):
+		dir, err := localDir(uri)
+		return LocalEngine, dir, err
 	}
-	return "", "", fmt.Errorf("unknown datastore %q: use memory, postgres://USER@HOST:PORT/DB or cockroachdb://USER@HOST:PORT/DB", redactURI(uri))
+	return "", "", fmt.Errorf("unknown datastore %q: use file:DIR (durable, in this process), memory, postgres://USER@HOST:PORT/DB or cockroachdb://USER@HOST:PORT/DB", redactURI(uri))
 }
 
 // StartEmbedded starts SpiceDB in this process, waits until it serves, and writes the
@@ -112,6 +132,20 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 			return nil, err
 		}
 	}
+	// Configuration is checked before anything touches the datastore (no migration, no
+	// directory created for a server that cannot start).
+	limits, err := cfg.Limits()
+	if err == nil {
+		err = CheckTLSFiles(cfg.TLSCertPath, cfg.TLSKeyPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ListenAddress != "" {
+		if _, _, err := net.SplitHostPort(cfg.ListenAddress); err != nil {
+			return nil, fmt.Errorf("invalid listen address %q: %w", cfg.ListenAddress, err)
+		}
+	}
 	var warnings []string
 	switch engineName {
 	case datastorecfg.PostgresEngine:
@@ -125,26 +159,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		}
 	}
 
-	dsOpts := []datastorecfg.ConfigOption{
-		datastorecfg.WithEngine(engineName),
-		datastorecfg.WithURI(driverURI),
-		datastorecfg.WithEnableDatastoreMetrics(false),
-	}
-	if cfg.RevisionQuantization > 0 {
-		dsOpts = append(dsOpts, datastorecfg.WithRevisionQuantization(cfg.RevisionQuantization))
-	}
-	ds, err := datastorecfg.NewDatastore(ctx, dsOpts...)
+	ds, err := openDatastore(ctx, engineName, driverURI, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: opening %s: %s", ErrDatastoreUnavailable, engineName, redactErr(err, cfg.DatastoreURI))
+		return nil, err
 	}
 
 	grpcCfg := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
 	target := ""
 	if cfg.ListenAddress != "" {
-		if _, _, err := net.SplitHostPort(cfg.ListenAddress); err != nil {
-			_ = ds.Close()
-			return nil, fmt.Errorf("invalid listen address %q: %w", cfg.ListenAddress, err)
-		}
 		grpcCfg = util.GRPCServerConfig{
 			Address: cfg.ListenAddress, Network: "tcp", Enabled: true,
 			TLSCertPath: cfg.TLSCertPath, TLSKeyPath: cfg.TLSKeyPath,
@@ -174,6 +196,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithDispatchCacheConfig(server.CacheConfig{Name: "dispatch", Enabled: true, MaxCost: "30%"}),
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
 	}
+	opts = append(opts, limits.serverOptions()...)
 	if engineName == datastorecfg.MemoryEngine {
 		serial := newWriteSerializer()
 		opts = append(opts,

@@ -145,11 +145,11 @@ func Types() []string {
 	return out
 }
 
-// printable quotes control characters so an error never carries raw terminal escapes.
+// printable shortens s for an error message. Callers format it with %q, which escapes
+// control and invisible characters, so an error never carries raw terminal escapes.
 func printable(s string) string {
 	if len(s) > 80 {
-		s = s[:80] + "..."
+		return s[:80] + "..."
 	}
-	q := fmt.Sprintf("%q", s)
-	return q[1 : len(q)-1]
+	return s
 }

@@ -21,8 +21,13 @@ type domain struct {
 	drop func() // removes the world's PostgreSQL database, if it has one
 }
 
-// startDomain starts a fresh engine on the memory datastore, or on a fresh PostgreSQL
-// database when ACCESSGRAPH_TEST_POSTGRES names a server (see postgres_test.go).
+// datastoreEnv set to "local" runs worlds on the durable local datastore (pkg/localstore),
+// each in a fresh directory; `make test-local` sets it.
+const datastoreEnv = "ACCESSGRAPH_TEST_DATASTORE"
+
+// startDomain starts a fresh engine on the memory datastore, on a fresh PostgreSQL database
+// when ACCESSGRAPH_TEST_POSTGRES names a server (see postgres_test.go), or on the local
+// datastore (see datastoreEnv).
 func startDomain(ctx context.Context) (*domain, error) {
 	cfg := engine.EmbeddedConfig{StartTimeout: 60 * time.Second}
 	drop := func() {}
@@ -32,6 +37,12 @@ func startDomain(ctx context.Context) (*domain, error) {
 			return nil, err
 		}
 		cfg.DatastoreURI, drop = uri, d
+	} else if os.Getenv(datastoreEnv) == "local" {
+		dir, err := os.MkdirTemp("", "refmodel-local-")
+		if err != nil {
+			return nil, err
+		}
+		cfg.DatastoreURI, drop = engine.LocalURI(dir), func() { _ = os.RemoveAll(dir) }
 	}
 	e, err := engine.StartEmbedded(ctx, cfg)
 	if err != nil {

@@ -438,7 +438,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"history", "--datastore", "memory"},
 			"error: --datastore: the audit log lives in a PostgreSQL or CockroachDB database; give a postgres:// or cockroachdb:// URI\nRun 'accessctl history --help' for usage.\n"},
 		{[]string{"history", "--datastore", "mysql://db/audit"},
-			"error: --datastore: unknown datastore \"mysql://db/audit\": use memory, postgres://USER@HOST:PORT/DB or cockroachdb://USER@HOST:PORT/DB\nRun 'accessctl history --help' for usage.\n"},
+			"error: --datastore: unknown datastore \"mysql://db/audit\": use file:DIR (durable, in this process), memory, postgres://USER@HOST:PORT/DB or cockroachdb://USER@HOST:PORT/DB\nRun 'accessctl history --help' for usage.\n"},
 		{[]string{"audit", "consume"},
 			"error: --datastore is required: the audit log lives in a PostgreSQL or CockroachDB database (postgres://... or cockroachdb://...)\nRun 'accessctl audit consume --help' for usage.\n"},
 		{[]string{"audit", "consume", "--datastore", "postgres://db/audit", "--log-level", "loud"},

@@ -15,6 +15,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/reltext"
+	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/gen"
 )
 
@@ -113,14 +114,14 @@ func runGenerate(ctx context.Context, o *GenerateOptions) error {
 
 // BenchOptions are the inputs of `accessctl bench`.
 type BenchOptions struct {
-	Factory   *factory.Factory
-	Scale     string
-	Datastore string
-	Fresh     bool
-	Duration  time.Duration
-	Writes    int
-	JSON      bool
-	JSONFile  string
+	Factory    *factory.Factory
+	Scale      string
+	Datastores []string
+	Fresh      bool
+	Duration   time.Duration
+	Writes     int
+	JSON       bool
+	JSONFile   string
 }
 
 // NewCmdBench builds `accessctl bench`.
@@ -135,11 +136,15 @@ clients, a bulk check of 100 items, fully paginated lookups, writes, import thro
 resident memory, each through the domain API and through raw SpiceDB calls. Every answer
 is checked against the generated data; a wrong answer fails the command.
 
---datastore empty uses the memory datastore (small scale only: it is not built for more).
-With postgres://..., a fresh database is created on that server and dropped afterwards
-(--fresh-database=false uses the named database as is; it must be empty).`,
+Without --datastore the memory datastore is used (small scale only: it is not built for
+more). With postgres://..., a fresh database is created on that server and dropped
+afterwards; with file:DIR, a fresh directory is created inside DIR and removed afterwards
+(--fresh-database=false uses the named database or directory as is; it must be empty).
+Repeat --datastore to run the same portal on several datastores one after the other and
+print them side by side; durable datastores are also timed restarting on their data.
+JSON output is an array with one report per datastore.`,
 		Example: `  $ accessctl bench --scale small
-  $ accessctl bench --scale medium --datastore "$(deploy/local-postgres/pg.sh start)" --json-file bench.json`,
+  $ accessctl bench --scale medium --datastore file:.data/bench --datastore "$(deploy/local-postgres/pg.sh start)" --json-file bench.json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -149,12 +154,12 @@ With postgres://..., a fresh database is created on that server and dropped afte
 		},
 	}
 	cmd.Flags().StringVar(&o.Scale, "scale", "small", "portal size: small, medium or large")
-	cmd.Flags().StringVar(&o.Datastore, "datastore", "", "datastore URI: empty for memory, or postgres://...")
-	cmd.Flags().BoolVar(&o.Fresh, "fresh-database", true, "with PostgreSQL, create a fresh database for the run and drop it afterwards")
+	cmd.Flags().StringArrayVar(&o.Datastores, "datastore", nil, "datastore URI: memory, file:DIR or postgres://...; repeat to compare datastores")
+	cmd.Flags().BoolVar(&o.Fresh, "fresh-database", true, "create a fresh database (PostgreSQL) or directory (file:) for each run and remove it afterwards")
 	cmd.Flags().DurationVar(&o.Duration, "duration", 3*time.Second, "how long each latency measurement runs")
 	cmd.Flags().IntVar(&o.Writes, "writes", 50, "how many of each write to measure")
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON instead of the table")
-	cmd.Flags().StringVar(&o.JSONFile, "json-file", "", "also write the JSON report to this file")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON (an array, one report per datastore) instead of the table")
+	cmd.Flags().StringVar(&o.JSONFile, "json-file", "", "also write the JSON reports to this file")
 	return cmd
 }
 
@@ -162,47 +167,87 @@ func runBench(ctx context.Context, o *BenchOptions) error {
 	if _, err := gen.Scale(o.Scale); err != nil {
 		return cmdutil.AsUsage(err)
 	}
-	if o.Scale != "small" && o.Datastore == "" {
-		return cmdutil.Usagef("scale %s needs --datastore postgres://...: the memory datastore is unusable near 1M relationships", o.Scale)
+	datastores := o.Datastores
+	if len(datastores) == 0 {
+		datastores = []string{""}
+	}
+	for _, uri := range datastores {
+		kind, _, err := engine.DatastoreEngine(uri)
+		if err != nil {
+			return cmdutil.AsUsage(err)
+		}
+		if o.Scale != "small" && kind == "memory" {
+			return cmdutil.Usagef("scale %s needs --datastore file:DIR or postgres://...: the memory datastore is unusable near 1M relationships", o.Scale)
+		}
 	}
 	ios := o.Factory.IOStreams
-	uri := o.Datastore
-	if o.Fresh && bench.IsPostgres(uri) {
-		fresh, drop, err := bench.FreshDatabase(ctx, uri)
+	var reps []*bench.Report
+	var runErr error
+	for _, uri := range datastores {
+		rep, err := benchOne(ctx, o, uri)
+		if rep != nil {
+			reps = append(reps, rep)
+		}
 		if err != nil {
+			runErr = err
+			break
+		}
+	}
+	if o.JSONFile != "" {
+		if err := writeJSONFile(o.JSONFile, reps); err != nil {
 			return err
+		}
+	}
+	var perr error
+	switch {
+	case o.JSON:
+		perr = bench.WriteJSONList(ios.Out, reps)
+	case len(reps) == 1:
+		perr = reps[0].WriteTable(ios.Out)
+	default:
+		for _, r := range reps {
+			if perr = r.WriteTable(ios.Out); perr != nil {
+				break
+			}
+			fmt.Fprintln(ios.Out)
+		}
+		if perr == nil {
+			perr = bench.WriteComparison(ios.Out, reps)
+		}
+	}
+	if perr != nil {
+		return perr
+	}
+	return runErr
+}
+
+// benchOne runs the benchmark on one datastore, in a fresh database or directory unless
+// told otherwise.
+func benchOne(ctx context.Context, o *BenchOptions, uri string) (*bench.Report, error) {
+	ios := o.Factory.IOStreams
+	if o.Fresh {
+		fresh, drop, err := bench.FreshDatastore(ctx, uri)
+		if err != nil {
+			return nil, err
 		}
 		defer func() {
 			if err := drop(); err != nil {
-				fmt.Fprintf(ios.ErrOut, "warning: dropping the benchmark database: %v\n", err)
+				fmt.Fprintf(ios.ErrOut, "warning: removing the benchmark datastore: %v\n", err)
 			}
 		}()
 		uri = fresh
 	}
-	rep, err := bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut})
-	if rep != nil {
-		if o.JSONFile != "" {
-			fh, ferr := os.Create(o.JSONFile)
-			if ferr != nil {
-				return ferr
-			}
-			werr := rep.WriteJSON(fh)
-			if cerr := fh.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				return werr
-			}
-		}
-		var perr error
-		if o.JSON {
-			perr = rep.WriteJSON(ios.Out)
-		} else {
-			perr = rep.WriteTable(ios.Out)
-		}
-		if perr != nil {
-			return perr
-		}
+	return bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut})
+}
+
+func writeJSONFile(path string, reps []*bench.Report) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
 	}
-	return err
+	werr := bench.WriteJSONList(fh, reps)
+	if cerr := fh.Close(); werr == nil {
+		werr = cerr
+	}
+	return werr
 }

@@ -3,6 +3,8 @@ package devcmd_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,11 +70,11 @@ func TestBenchFlagsReachTheRun(t *testing.T) {
 	f, _, _ := newFactory(nil)
 	var got *devcmd.BenchOptions
 	cmd := devcmd.NewCmdBench(f, func(_ context.Context, o *devcmd.BenchOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--scale", "medium", "--datastore", "postgres://x@127.0.0.1/db", "--duration", "2s", "--json-file", "out.json"})
+	cmd.SetArgs([]string{"--scale", "medium", "--datastore", "postgres://x@127.0.0.1/db", "--datastore", "file:bench", "--duration", "2s", "--json-file", "out.json"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Scale != "medium" || got.Datastore != "postgres://x@127.0.0.1/db" || got.Duration != 2*time.Second || !got.Fresh || got.JSONFile != "out.json" {
+	if got.Scale != "medium" || !slices.Equal(got.Datastores, []string{"postgres://x@127.0.0.1/db", "file:bench"}) || got.Duration != 2*time.Second || !got.Fresh || got.JSONFile != "out.json" {
 		t.Errorf("options %+v", got)
 	}
 }
@@ -84,6 +86,10 @@ func TestBenchSmallThroughTheCommand(t *testing.T) {
 	cmd.SetArgs([]string{"--scale", "small", "--duration", "20ms", "--writes", "2", "--json"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
+	}
+	var reps []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &reps); err != nil || len(reps) != 1 {
+		t.Fatalf("JSON is not an array of one report (%v): %.300s", err, out.String())
 	}
 	if !strings.Contains(out.String(), `"admin_cases"`) {
 		t.Errorf("JSON lacks the lookups: %.300s", out.String())
@@ -98,5 +104,11 @@ func TestBenchRefusesMediumOnMemory(t *testing.T) {
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--datastore") {
 		t.Errorf("error = %v", err)
+	}
+	cmd = devcmd.NewCmdBench(f, nil)
+	cmd.SetArgs([]string{"--scale", "medium", "--datastore", "memory"})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--datastore") {
+		t.Errorf("explicit memory at medium scale: error = %v", err)
 	}
 }

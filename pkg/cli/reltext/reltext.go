@@ -59,7 +59,10 @@ type Filter struct {
 
 // ParseFilter reads TYPE, TYPE:ID, TYPE#RELATION or TYPE:ID#RELATION.
 func ParseFilter(s string) (Filter, error) {
-	head, rel, _ := strings.Cut(s, "#")
+	head, rel, hasRel := strings.Cut(s, "#")
+	if hasRel && rel == "" {
+		return Filter{}, fmt.Errorf("%w: %q ends with # but names no relation: write TYPE[:ID]#RELATION, or leave out the #", ref.ErrInvalid, s)
+	}
 	typ, id, hasID := strings.Cut(head, ":")
 	if hasID {
 		if _, err := ref.New(typ, id); err != nil {

@@ -5,6 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -104,11 +108,31 @@ func Execute(ctx context.Context, cmd *cobra.Command, f *factory.Factory, args [
 	if err == nil || cmdutil.IsSilent(err) {
 		return err
 	}
-	fmt.Fprintf(f.IOStreams.ErrOut, "error: %s\n", Message(err))
+	fmt.Fprintf(f.IOStreams.ErrOut, "error: %s\n", escapeControls(Message(err)))
 	if cmdutil.IsUsage(err) && ran != nil {
 		fmt.Fprintf(f.IOStreams.ErrOut, "Run '%s --help' for usage.\n", ran.CommandPath())
 	}
 	return err
+}
+
+// escapeControls escapes control, bidi and invalid characters (keeping newlines and tabs),
+// so an error that quotes user input (an unknown flag as typed, say) cannot drive the terminal.
+func escapeControls(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // Message is what a person sees for err: the domain error's own message, with advice for

@@ -33,32 +33,44 @@ type Options struct {
 	Factory   *factory.Factory
 	Addr      string
 	Datastore string
+	DataDir   string
 	TLSCert   string
 	TLSKey    string
 	Demo      bool
 	LogLevel  string
 	// NoAuditLog turns off copying the change stream into the audit_log table.
 	NoAuditLog bool
+	// Limits are the request limits the server enforces.
+	Limits Limits
 }
 
 // NewCmdServe builds `accessctl serve`.
 func NewCmdServe(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := &Options{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--datastore URI] [--demo]",
+		Use:   "serve [--addr HOST:PORT] [--data-dir DIR | --datastore URI] [--demo]",
 		Short: "Run an access server (SpiceDB with the accessgraph schema) in this process",
 		Long: `Run SpiceDB with the accessgraph schema in this process, serving its standard gRPC API,
 until SIGINT or SIGTERM.
 
-The memory datastore is the default: it is not durable (everything is lost when the server
-stops) and suits demos and tests. --datastore postgres://USER:PASS@HOST:PORT/DB or
-cockroachdb://... keeps data; the database is migrated first, and every change (with its
-actor and reason) is also kept in the database's audit_log table, which outlives SpiceDB's
-24-hour change history (--no-audit-log turns that off).
+By default relationships are kept durably in the local datastore, in the directory
+--data-dir (default $ACCESSCTL_DATA_DIR, else $XDG_DATA_HOME/accessctl, else
+~/.local/share/accessctl): every acknowledged change is on disk, and a restart serves
+exactly what was acknowledged. One server at a time can use a directory.
+--datastore memory keeps nothing (for throwaway demos and tests).
+--datastore postgres://USER:PASS@HOST:PORT/DB or cockroachdb://... serves from a database,
+migrated first; every change (with its actor and reason) is also kept in the database's
+audit_log table, which outlives SpiceDB's 24-hour change history (--no-audit-log turns
+that off).
 
 Clients authenticate with a preshared key (--token or ACCESSCTL_TOKEN). On a loopback
 address a key is generated when none is given; any other address requires one, and should
-use --tls-cert and --tls-key. --addr with port 0 picks a free port.
+use --tls-cert and --tls-key (PEM files, checked before anything starts). --addr with
+port 0 picks a free port.
+
+Requests are bounded (--max-request-bytes, --max-updates-per-write, --max-preconditions,
+--max-lookup-limit, --max-read-limit, --max-caveat-context-bytes): one over a limit is
+refused with an error naming it and writes nothing.
 
 Once serving, a connection profile (endpoint, key, transport) is written to
 $ACCESSCTL_CONFIG_DIR/profile.json (else $XDG_CONFIG_HOME/accessctl, else
@@ -68,8 +80,11 @@ server's key. The key is never logged: it is shown on a terminal, and otherwise 
 stored in the profile.
 
 Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
-		Example: `  # the demo portal on 127.0.0.1:50051 (what "make run" does)
-  $ accessctl serve --demo
+		Example: `  # the demo portal on 127.0.0.1:50051, kept in .data/demo (what "make run" does)
+  $ accessctl serve --demo --data-dir .data/demo
+
+  # a throwaway server: nothing is kept
+  $ accessctl serve --datastore memory
 
   # durable, on PostgreSQL
   $ accessctl serve --datastore postgres://accessgraph:secret@localhost:5432/accessgraph
@@ -86,14 +101,51 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Addr, "addr", DefaultAddr, "gRPC listen address (port 0 picks a free port)")
-	fl.StringVar(&o.Datastore, "datastore", "memory", "memory, postgres://... or cockroachdb://...")
-	fl.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file (with --tls-key)")
-	fl.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (with --tls-cert)")
+	fl.StringVar(&o.DataDir, "data-dir", "", "directory of the local datastore (default $ACCESSCTL_DATA_DIR, else $XDG_DATA_HOME/accessctl, else ~/.local/share/accessctl)")
+	fl.StringVar(&o.Datastore, "datastore", "", "instead of the local datastore: memory (not durable), file:DIR, postgres://... or cockroachdb://...")
+	fl.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file, PEM (with --tls-key)")
+	fl.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file, PEM (with --tls-cert)")
 	fl.BoolVar(&o.Demo, "demo", false, "load the demo portal once serving (see examples/demo/README.md)")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "with a SQL datastore, do not keep the change history in its audit_log table")
+	o.Limits.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// EnvDataDir names the default directory of the local datastore.
+const EnvDataDir = "ACCESSCTL_DATA_DIR"
+
+// datastoreURI is the datastore to serve: --datastore, else the local datastore in
+// --data-dir or its default.
+func (o *Options) datastoreURI() (string, error) {
+	if o.Datastore != "" {
+		if o.DataDir != "" {
+			return "", cmdutil.Usagef("--data-dir is the directory of the local datastore; it cannot be combined with --datastore %s (use --datastore file:DIR instead)", o.Datastore)
+		}
+		return o.Datastore, nil
+	}
+	dir, err := DataDir(o.DataDir, o.Factory.Getenv)
+	if err != nil {
+		return "", err
+	}
+	return engine.LocalURI(dir), nil
+}
+
+// DataDir resolves the local datastore's directory: flag, else $ACCESSCTL_DATA_DIR, else
+// $XDG_DATA_HOME/accessctl, else $HOME/.local/share/accessctl.
+func DataDir(flag string, getenv func(string) string) (string, error) {
+	switch {
+	case flag != "":
+		return flag, nil
+	case getenv(EnvDataDir) != "":
+		return getenv(EnvDataDir), nil
+	case getenv("XDG_DATA_HOME") != "":
+		return filepath.Join(getenv("XDG_DATA_HOME"), "accessctl"), nil
+	case getenv("HOME") != "":
+		return filepath.Join(getenv("HOME"), ".local", "share", "accessctl"), nil
+	}
+	return "", cmdutil.Usagef("cannot place the local datastore: pass --data-dir, set %s or HOME, or use --datastore memory", EnvDataDir)
 }
 
 // IsLoopback reports whether host only accepts connections from this machine.
@@ -119,10 +171,17 @@ func runServe(ctx context.Context, o *Options) error {
 	if !loopback && key == "" {
 		return cmdutil.Usagef("refusing to serve on %s without a preshared key: pass --token or set %s (a key is generated only for loopback addresses such as 127.0.0.1)", o.Addr, factory.EnvToken)
 	}
-	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return cmdutil.Usagef("--tls-cert and --tls-key go together")
+	if err := checkTLS(o.TLSCert, o.TLSKey); err != nil {
+		return err
 	}
-	engineName, _, err := engine.DatastoreEngine(o.Datastore)
+	if err := o.Limits.check(); err != nil {
+		return err
+	}
+	datastoreURI, err := o.datastoreURI()
+	if err != nil {
+		return err
+	}
+	engineName, dataDir, err := engine.DatastoreEngine(datastoreURI)
 	if err != nil {
 		return cmdutil.AsUsage(err)
 	}
@@ -146,7 +205,7 @@ func runServe(ctx context.Context, o *Options) error {
 	}
 	tls := o.TLSCert != ""
 	if engineName == "memory" {
-		log.Warn("the memory datastore is not durable: every relationship is lost when this server stops; use --datastore postgres://... to keep them")
+		log.Warn("the memory datastore is not durable: every relationship is lost when this server stops; leave out --datastore to keep them in --data-dir")
 	}
 	if !loopback && !tls {
 		log.Warn("serving plaintext on a non-loopback address: the preshared key and all data cross the network unencrypted; pass --tls-cert and --tls-key")
@@ -155,14 +214,20 @@ func runServe(ctx context.Context, o *Options) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	log.Info("starting the access server", zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls))
-	emb, err := o.Factory.StartEmbedded(ctx, engine.EmbeddedConfig{
-		DatastoreURI:  o.Datastore,
+	cfg := engine.EmbeddedConfig{
+		DatastoreURI:  datastoreURI,
 		ListenAddress: addr,
 		PresharedKey:  key,
 		TLSCertPath:   o.TLSCert,
 		TLSKeyPath:    o.TLSKey,
-	})
+	}
+	o.Limits.apply(&cfg)
+	fields := []zap.Field{zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls), o.Limits.field()}
+	if engineName == engine.LocalEngine {
+		fields = append(fields, zap.String("data_dir", dataDir))
+	}
+	log.Info("starting the access server", fields...)
+	emb, err := o.Factory.StartEmbedded(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("interrupted while starting")
@@ -174,8 +239,8 @@ func runServe(ctx context.Context, o *Options) error {
 	for _, w := range emb.Warnings() {
 		log.Warn(w)
 	}
-	if engineName != "memory" && !o.NoAuditLog {
-		stopAudit, err := startAuditLog(ctx, emb.Engine, o.Datastore, log)
+	if engineName != "memory" && engineName != engine.LocalEngine && !o.NoAuditLog {
+		stopAudit, err := startAuditLog(ctx, emb.Engine, datastoreURI, log)
 		if err != nil {
 			return err
 		}
@@ -189,7 +254,7 @@ func runServe(ctx context.Context, o *Options) error {
 		})
 		switch {
 		case errors.Is(err, demo.ErrNotEmpty):
-			log.Warn("demo data not loaded: the store already has data", zap.Error(err))
+			log.Info("demo not loaded again: the datastore already has data (delete the data directory to start over)")
 		case err != nil:
 			return fmt.Errorf("loading the demo: %w", err)
 		default:

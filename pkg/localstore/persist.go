@@ -1,0 +1,293 @@
+package localstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Storage layout: one Pebble key per live object, holding the current state only
+// (history lives in memory for the GC window). The first byte names the kind.
+const (
+	kindRelationship   = 'r' // resource index key -> relationship extras (caveat, integrity, expiration)
+	kindNamespace      = 'n' // name -> revision(8) + NamespaceDefinition
+	kindCaveat         = 'c' // name -> revision(8) + CaveatDefinition
+	kindCounter        = 'k' // name -> count(8) + revision(8) + RelationshipFilter
+	kindSchema         = 's' // name -> StoredSchema
+	kindSchemaRevision = 'h' // name -> schema hash
+	kindMeta           = 'm'
+)
+
+var (
+	metaHeadKey     = []byte{kindMeta, 'h', 'e', 'a', 'd'}
+	metaUniqueIDKey = []byte{kindMeta, 'u', 'i', 'd'}
+)
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
+
+func openStore(dir string) (*pebble.DB, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("localstore: create directory %s: %w", dir, err)
+	}
+	store, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("localstore: open %s (is another process using this directory?): %w", dir, err)
+	}
+	return store, nil
+}
+
+func namedKey(kind byte, name string) []byte {
+	k := make([]byte, 0, 1+len(name))
+	return append(append(k, kind), name...)
+}
+
+func relationshipKey(r *relationship) []byte {
+	return append([]byte{kindRelationship}, resourceKeyBytes(r)...)
+}
+
+// relationshipValue stores only what the key does not: caveat, integrity, expiration.
+func relationshipValue(r *relationship) ([]byte, error) {
+	if r.caveat == nil && r.integrity == nil && r.expiration == nil {
+		return nil, nil
+	}
+	extras := &core.RelationTuple{}
+	cc, err := r.caveat.contextualizedCaveat()
+	if err != nil {
+		return nil, fmt.Errorf("relationship %s caveat: %w", r, err)
+	}
+	extras.Caveat = cc
+	if r.integrity != nil {
+		extras.Integrity = r.integrity.relationshipIntegrity()
+	}
+	if r.expiration != nil {
+		extras.OptionalExpirationTime = timestamppb.New(*r.expiration)
+	}
+	return extras.MarshalVT()
+}
+
+func decodeRelationship(key, value []byte) (*relationship, error) {
+	parts := bytes.Split(key[1:], []byte{0})
+	if len(parts) != 7 || len(parts[6]) != 0 {
+		return nil, fmt.Errorf("malformed relationship key %q", key)
+	}
+	r := &relationship{
+		namespace:        string(parts[0]),
+		resourceID:       string(parts[1]),
+		relation:         string(parts[2]),
+		subjectNamespace: string(parts[3]),
+		subjectObjectID:  string(parts[4]),
+		subjectRelation:  string(parts[5]),
+	}
+	if len(value) == 0 {
+		return r, nil
+	}
+	extras := &core.RelationTuple{}
+	if err := extras.UnmarshalVT(value); err != nil {
+		return nil, fmt.Errorf("relationship %s: %w", r, err)
+	}
+	if c := extras.Caveat; c != nil {
+		r.caveat = &contextualizedCaveat{caveatName: c.CaveatName, context: c.Context.AsMap()}
+	}
+	if ig := extras.Integrity; ig != nil {
+		r.integrity = &relationshipIntegrity{keyID: ig.KeyId, hash: ig.Hash, timestamp: ig.HashedAt.AsTime()}
+	}
+	if exp := extras.OptionalExpirationTime; exp != nil {
+		t := exp.AsTime()
+		r.expiration = &t
+	}
+	return r, nil
+}
+
+func putUint64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+func revisionedValue(rev datastore.Revision, data []byte) []byte {
+	return append(putUint64(make([]byte, 0, 8+len(data)), uint64(revisionFromAny(rev))), data...)
+}
+
+func splitRevisioned(v []byte) (datastore.Revision, []byte, error) {
+	if len(v) < 8 {
+		return nil, nil, errors.New("value too short")
+	}
+	rev := int64(binary.BigEndian.Uint64(v[:8]))
+	var r datastore.Revision = datastore.NoRevision
+	if rev != 0 {
+		r = revision(rev)
+	}
+	return r, bytes.Clone(v[8:]), nil
+}
+
+func counterValue(c *counter) []byte {
+	b := putUint64(make([]byte, 0, 16+len(c.filterBytes)), uint64(int64(c.count)))
+	b = putUint64(b, uint64(revisionFromAny(c.updated)))
+	return append(b, c.filterBytes...)
+}
+
+// stageChange adds one object change (before/after; nil after means deleted) to the
+// storage batch.
+func stageChange(batch *pebble.Batch, table string, before, after any) error {
+	obj := after
+	if obj == nil {
+		obj = before
+	}
+	var key, value []byte
+	switch table {
+	case tableRelationship:
+		key = relationshipKey(obj.(*relationship))
+		if after != nil {
+			v, err := relationshipValue(after.(*relationship))
+			if err != nil {
+				return err
+			}
+			value = v
+		}
+	case tableNamespace:
+		ns := obj.(*namespace)
+		key = namedKey(kindNamespace, ns.name)
+		value = revisionedValue(ns.updated, ns.configBytes)
+	case tableCaveats:
+		c := obj.(*caveat)
+		key = namedKey(kindCaveat, c.name)
+		value = revisionedValue(c.revision, c.definition)
+	case tableCounters:
+		c := obj.(*counter)
+		key = namedKey(kindCounter, c.name)
+		value = counterValue(c)
+	case tableSchema:
+		s := obj.(*schemaData)
+		key = namedKey(kindSchema, s.name)
+		value = s.data
+	case tableSchemaRevision:
+		s := obj.(*schemaRevisionData)
+		key = namedKey(kindSchemaRevision, s.name)
+		value = s.hash
+	default:
+		return nil // the changelog is not persisted
+	}
+	if after == nil {
+		return batch.Delete(key, nil)
+	}
+	return batch.Set(key, value, nil)
+}
+
+// loadedState is what Open rebuilds from storage.
+type loadedState struct {
+	db       *memdb.MemDB
+	rels     *relTrees
+	rows     []*relationship // relationships in storage (resource) order
+	head     revision
+	uniqueID string
+}
+
+// loadState reads every stored object back into memory.
+func loadState(ctx context.Context, store *pebble.DB) (*loadedState, error) {
+	db, err := memdb.NewMemDB(dbSchema)
+	if err != nil {
+		return nil, err
+	}
+	state := &loadedState{db: db, rels: newRelTrees()}
+
+	iter, err := store.NewIterWithContext(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close()
+
+	tx := db.Txn(true)
+	defer tx.Abort()
+
+	for valid := iter.First(); valid; valid = iter.Next() {
+		key, value := iter.Key(), iter.Value()
+		if len(key) == 0 {
+			continue
+		}
+		if err := loadObject(tx, state, key, value); err != nil {
+			return nil, err
+		}
+	}
+	if err := iter.Error(); err != nil {
+		return nil, err
+	}
+
+	state.rels.load(state.rows)
+	state.rows = nil
+
+	if state.uniqueID == "" {
+		state.uniqueID = uuid.NewString()
+		if err := store.Set(metaUniqueIDKey, []byte(state.uniqueID), pebble.Sync); err != nil {
+			return nil, fmt.Errorf("storing unique id: %w", err)
+		}
+	}
+	tx.Commit()
+	return state, nil
+}
+
+func loadObject(tx *memdb.Txn, state *loadedState, key, value []byte) error {
+	name := string(key[1:])
+	switch key[0] {
+	case kindRelationship:
+		r, err := decodeRelationship(key, value)
+		if err != nil {
+			return err
+		}
+		state.rows = append(state.rows, r)
+		return nil
+	case kindNamespace:
+		rev, data, err := splitRevisioned(value)
+		if err != nil {
+			return fmt.Errorf("namespace %q: %w", name, err)
+		}
+		return tx.Insert(tableNamespace, &namespace{name: name, configBytes: data, updated: rev})
+	case kindCaveat:
+		rev, data, err := splitRevisioned(value)
+		if err != nil {
+			return fmt.Errorf("caveat %q: %w", name, err)
+		}
+		return tx.Insert(tableCaveats, &caveat{name: name, definition: data, revision: rev})
+	case kindCounter:
+		if len(value) < 16 {
+			return fmt.Errorf("counter %q: value too short", name)
+		}
+		rev, filter, err := splitRevisioned(value[8:])
+		if err != nil {
+			return fmt.Errorf("counter %q: %w", name, err)
+		}
+		count := int(int64(binary.BigEndian.Uint64(value[:8])))
+		return tx.Insert(tableCounters, &counter{name: name, filterBytes: filter, count: count, updated: rev})
+	case kindSchema:
+		return tx.Insert(tableSchema, &schemaData{name: name, data: bytes.Clone(value)})
+	case kindSchemaRevision:
+		return tx.Insert(tableSchemaRevision, &schemaRevisionData{name: name, hash: bytes.Clone(value)})
+	case kindMeta:
+		switch {
+		case bytes.Equal(key, metaHeadKey):
+			if len(value) != 8 {
+				return errors.New("malformed head revision")
+			}
+			state.head = revision(int64(binary.BigEndian.Uint64(value)))
+		case bytes.Equal(key, metaUniqueIDKey):
+			state.uniqueID = string(value)
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown stored key kind %q", key[0])
+	}
+}
+
+func headValue(rev revision) []byte { return putUint64(nil, uint64(rev)) }

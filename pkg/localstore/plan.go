@@ -1,0 +1,175 @@
+package localstore
+
+import (
+	"iter"
+	"slices"
+	"strings"
+
+	"github.com/RaduBerinde/btreemap"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+)
+
+type rowOrder int
+
+const (
+	orderByResource rowOrder = iota + 1
+	orderBySubject
+)
+
+// lookup is one range scan of a tree: from the first row >= start while within
+// holds.
+type lookup struct {
+	tree   *relTree
+	start  *relationship
+	within func(*relationship) bool
+}
+
+// rowSource yields candidate rows from a sequence of lookups. The lookups are
+// disjoint and listed in tree order, so concatenating them keeps that order.
+type rowSource struct {
+	lookups []lookup
+	order   rowOrder
+}
+
+func (s rowSource) rows() iter.Seq[*relationship] {
+	return func(yield func(*relationship) bool) {
+		for _, l := range s.lookups {
+			for row := range l.tree.Ascend(btreemap.GE(l.start), btreemap.Max[*relationship]()) {
+				if !l.within(row) {
+					break
+				}
+				if !yield(row) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func everything(*relationship) bool { return true }
+
+// planQuery picks the narrowest index for a relationship filter:
+//   - resource type + ids: one range per id on the resource tree;
+//   - resource type + id prefix: one range on the resource tree;
+//   - every subject selector names a type and ids: one range per subject on the
+//     subject tree;
+//   - resource type + relation: one range on the (type, relation) tree;
+//   - resource type: one range on the resource tree;
+//   - otherwise a full scan of the resource tree.
+func planQuery(rels *relTrees, filter datastore.RelationshipsFilter) rowSource {
+	resType := filter.OptionalResourceType
+	relation := filter.OptionalResourceRelation
+	switch {
+	case resType != "" && len(filter.OptionalResourceIds) > 0:
+		ids := sortedUnique(filter.OptionalResourceIds)
+		lookups := make([]lookup, 0, len(ids))
+		for _, id := range ids {
+			lookups = append(lookups, lookup{
+				tree:  rels.byResource,
+				start: &relationship{namespace: resType, resourceID: id, relation: relation},
+				within: func(r *relationship) bool {
+					return r.namespace == resType && r.resourceID == id && (relation == "" || r.relation == relation)
+				},
+			})
+		}
+		return rowSource{lookups: lookups, order: orderByResource}
+
+	case resType != "" && filter.OptionalResourceIDPrefix != "":
+		prefix := filter.OptionalResourceIDPrefix
+		return rowSource{order: orderByResource, lookups: []lookup{{
+			tree:  rels.byResource,
+			start: &relationship{namespace: resType, resourceID: prefix},
+			within: func(r *relationship) bool {
+				return r.namespace == resType && strings.HasPrefix(r.resourceID, prefix)
+			},
+		}}}
+	}
+
+	if subjects := selectorSubjects(rels, filter.OptionalSubjectsSelectors); subjects != nil {
+		return rowSource{lookups: subjects, order: orderBySubject}
+	}
+
+	switch {
+	case resType != "" && relation != "":
+		return rowSource{order: orderByResource, lookups: []lookup{{
+			tree:   rels.byNamespaceRelation,
+			start:  &relationship{namespace: resType, relation: relation},
+			within: func(r *relationship) bool { return r.namespace == resType && r.relation == relation },
+		}}}
+	case resType != "":
+		return rowSource{order: orderByResource, lookups: []lookup{{
+			tree:   rels.byResource,
+			start:  &relationship{namespace: resType},
+			within: func(r *relationship) bool { return r.namespace == resType },
+		}}}
+	default:
+		return rowSource{order: orderByResource, lookups: []lookup{{
+			tree: rels.byResource, start: &relationship{}, within: everything,
+		}}}
+	}
+}
+
+// selectorSubjects returns subject-tree ranges covering every selector, or nil when
+// some selector does not name both a subject type and ids.
+func selectorSubjects(rels *relTrees, selectors []datastore.SubjectsSelector) []lookup {
+	if len(selectors) == 0 {
+		return nil
+	}
+	type subj struct{ typ, id string }
+	var all []subj
+	for _, sel := range selectors {
+		if sel.OptionalSubjectType == "" || len(sel.OptionalSubjectIds) == 0 {
+			return nil
+		}
+		for _, id := range sel.OptionalSubjectIds {
+			all = append(all, subj{sel.OptionalSubjectType, id})
+		}
+	}
+	slices.SortFunc(all, func(a, b subj) int {
+		if c := strings.Compare(a.typ, b.typ); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	all = slices.Compact(all)
+	lookups := make([]lookup, 0, len(all))
+	for _, s := range all {
+		lookups = append(lookups, subjectLookup(rels, s.typ, s.id))
+	}
+	return lookups
+}
+
+func subjectLookup(rels *relTrees, typ, id string) lookup {
+	return lookup{
+		tree:  rels.bySubject,
+		start: &relationship{subjectNamespace: typ, subjectObjectID: id},
+		within: func(r *relationship) bool {
+			return r.subjectNamespace == typ && r.subjectObjectID == id
+		},
+	}
+}
+
+// planReverseQuery reads the subject tree by (type, id) per subject id, or by type.
+func planReverseQuery(rels *relTrees, sf datastore.SubjectsFilter) rowSource {
+	if len(sf.OptionalSubjectIds) == 0 {
+		typ := sf.SubjectType
+		return rowSource{order: orderBySubject, lookups: []lookup{{
+			tree:   rels.bySubject,
+			start:  &relationship{subjectNamespace: typ},
+			within: func(r *relationship) bool { return r.subjectNamespace == typ },
+		}}}
+	}
+	ids := sortedUnique(sf.OptionalSubjectIds)
+	lookups := make([]lookup, 0, len(ids))
+	for _, id := range ids {
+		lookups = append(lookups, subjectLookup(rels, sf.SubjectType, id))
+	}
+	return rowSource{order: orderBySubject, lookups: lookups}
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

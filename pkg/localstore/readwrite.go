@@ -1,0 +1,319 @@
+// Adapted from SpiceDB internal/datastore/memdb (readwrite.go).
+// Copyright Authzed, Inc. Licensed under the Apache License, Version 2.0.
+
+package localstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/options"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+	"github.com/authzed/spicedb/pkg/spiceerrors"
+	"github.com/authzed/spicedb/pkg/tuple"
+)
+
+// readWriteTx is a write transaction. newRevision is provisional while the
+// transaction function runs; the commit assigns the final revision and rewrites the
+// rows that record it.
+type readWriteTx struct {
+	reader
+	newRevision datastore.Revision
+	changes     relChangeTracker
+}
+
+// WriteRelationships implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) WriteRelationships(_ context.Context, mutations []tuple.RelationshipUpdate) error {
+	rwt.mustLock()
+	defer rwt.Unlock()
+	return rwt.write(mutations...)
+}
+
+// write applies mutations; the caller holds the concurrent-access lock.
+func (rwt *readWriteTx) write(mutations ...tuple.RelationshipUpdate) error {
+	for _, mutation := range mutations {
+		rel := relationshipFromTuple(mutation.Relationship)
+		existing := rwt.rels.get(rel)
+
+		switch mutation.Operation {
+		case tuple.UpdateOperationCreate:
+			if existing != nil {
+				rt, err := existing.Relationship()
+				if err != nil {
+					return err
+				}
+				return datastore.NewCreateRelationshipExistsError(&rt)
+			}
+			rwt.rels.put(rel)
+			rwt.changes.track(nil, rel)
+
+		case tuple.UpdateOperationTouch:
+			if existing != nil {
+				same, err := sameRelationship(existing, mutation.Relationship)
+				if err != nil {
+					return err
+				}
+				if same {
+					continue
+				}
+			}
+			rwt.rels.put(rel)
+			rwt.changes.track(existing, rel)
+
+		case tuple.UpdateOperationDelete:
+			if existing != nil {
+				rwt.rels.remove(existing)
+				rwt.changes.track(existing, nil)
+			}
+
+		default:
+			return spiceerrors.MustBugf("unknown tuple mutation operation type: %v", mutation.Operation)
+		}
+	}
+	return nil
+}
+
+// sameRelationship reports whether a touch would leave the stored row unchanged
+// (same caveat, context and expiration), in which case memdb records no change.
+func sameRelationship(existing *relationship, rel tuple.Relationship) (bool, error) {
+	rt, err := existing.Relationship()
+	if err != nil {
+		return false, err
+	}
+	existingString, err := tuple.String(rt)
+	if err != nil {
+		return false, err
+	}
+	newString, err := tuple.String(rel)
+	if err != nil {
+		return false, err
+	}
+	return existingString == newString, nil
+}
+
+// DeleteRelationships implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) DeleteRelationships(_ context.Context, filter *v1.RelationshipFilter, opts ...options.DeleteOptionsOption) (uint64, bool, error) {
+	rwt.mustLock()
+	defer rwt.Unlock()
+
+	delOpts := options.NewDeleteOptionsWithOptionsAndDefaults(opts...)
+	var delLimit uint64
+	if delOpts.DeleteLimit != nil && *delOpts.DeleteLimit > 0 {
+		delLimit = *delOpts.DeleteLimit
+	}
+	return rwt.deleteWithLock(filter, delLimit)
+}
+
+// deleteWithLock deletes matching relationships; the caller holds the lock.
+func (rwt *readWriteTx) deleteWithLock(filter *v1.RelationshipFilter, limit uint64) (uint64, bool, error) {
+	dsFilter, err := datastore.RelationshipsFilterFromPublicFilter(filter)
+	if err != nil {
+		return 0, false, err
+	}
+	rows := &filteredRows{source: planQuery(rwt.rels, dsFilter), match: relationshipFilterMatch(filter), visited: rwt.visited}
+
+	// Collect first: a tree must not change while it is being scanned.
+	var doomed []*relationship
+	metLimit := false
+	rows.each(func(row *relationship) bool {
+		doomed = append(doomed, row)
+		if limit > 0 && uint64(len(doomed)) == limit {
+			metLimit = true
+			return false
+		}
+		return true
+	})
+
+	for _, row := range doomed {
+		rwt.rels.remove(row)
+		rwt.changes.track(row, nil)
+	}
+	return uint64(len(doomed)), metLimit, nil
+}
+
+// RegisterCounter implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) RegisterCounter(_ context.Context, name string, filter *core.RelationshipFilter) error {
+	rwt.mustLock()
+	defer rwt.Unlock()
+
+	tx, err := rwt.txSource()
+	if err != nil {
+		return err
+	}
+
+	foundRaw, err := tx.First(tableCounters, indexID, name)
+	if err != nil {
+		return fmt.Errorf("counter %q: %w", name, err)
+	}
+	if foundRaw != nil {
+		return datastore.NewCounterAlreadyRegisteredErr(name, filter)
+	}
+
+	filterBytes, err := filter.MarshalVT()
+	if err != nil {
+		return fmt.Errorf("counter %q filter: %w", name, err)
+	}
+	return tx.Insert(tableCounters, &counter{name, filterBytes, 0, datastore.NoRevision})
+}
+
+// UnregisterCounter implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) UnregisterCounter(_ context.Context, name string) error {
+	rwt.mustLock()
+	defer rwt.Unlock()
+
+	tx, err := rwt.txSource()
+	if err != nil {
+		return err
+	}
+
+	foundRaw, err := tx.First(tableCounters, indexID, name)
+	if err != nil {
+		return fmt.Errorf("counter %q: %w", name, err)
+	}
+	if foundRaw == nil {
+		return datastore.NewCounterNotRegisteredErr(name)
+	}
+	return tx.Delete(tableCounters, foundRaw)
+}
+
+// StoreCounterValue implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) StoreCounterValue(_ context.Context, name string, value int, computedAtRevision datastore.Revision) error {
+	rwt.mustLock()
+	defer rwt.Unlock()
+
+	tx, err := rwt.txSource()
+	if err != nil {
+		return err
+	}
+
+	foundRaw, err := tx.First(tableCounters, indexID, name)
+	if err != nil {
+		return fmt.Errorf("counter %q: %w", name, err)
+	}
+	if foundRaw == nil {
+		return datastore.NewCounterNotRegisteredErr(name)
+	}
+
+	// Rows are shared with older snapshots: replace, never mutate in place.
+	updated := *foundRaw.(*counter)
+	updated.count = value
+	updated.updated = computedAtRevision
+	return tx.Insert(tableCounters, &updated)
+}
+
+// LegacyWriteNamespaces implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) LegacyWriteNamespaces(_ context.Context, newConfigs ...*core.NamespaceDefinition) error {
+	rwt.mustLock()
+	defer rwt.Unlock()
+
+	tx, err := rwt.txSource()
+	if err != nil {
+		return err
+	}
+
+	for _, newConfig := range newConfigs {
+		serialized, err := newConfig.MarshalVT()
+		if err != nil {
+			return fmt.Errorf("namespace %q: %w", newConfig.Name, err)
+		}
+		if err := tx.Insert(tableNamespace, &namespace{newConfig.Name, serialized, rwt.newRevision}); err != nil {
+			return fmt.Errorf("namespace %q: %w", newConfig.Name, err)
+		}
+	}
+	return nil
+}
+
+// LegacyDeleteNamespaces implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) LegacyDeleteNamespaces(_ context.Context, nsNames []string, delOption datastore.DeleteNamespacesRelationshipsOption) error {
+	if len(nsNames) == 0 {
+		return nil
+	}
+
+	rwt.mustLock()
+	defer rwt.Unlock()
+
+	tx, err := rwt.txSource()
+	if err != nil {
+		return err
+	}
+
+	for _, nsName := range nsNames {
+		foundRaw, err := tx.First(tableNamespace, indexID, nsName)
+		if err != nil {
+			return fmt.Errorf("namespace %q: %w", nsName, err)
+		}
+		if foundRaw == nil {
+			return fmt.Errorf("namespace %q not found", nsName)
+		}
+		if err := tx.Delete(tableNamespace, foundRaw); err != nil {
+			return fmt.Errorf("namespace %q: %w", nsName, err)
+		}
+
+		if delOption == datastore.DeleteNamespacesAndRelationships {
+			if _, _, err := rwt.deleteWithLock(&v1.RelationshipFilter{ResourceType: nsName}, 0); err != nil {
+				return fmt.Errorf("unable to delete relationships from deleted namespace %q: %w", nsName, err)
+			}
+		}
+	}
+	return nil
+}
+
+// BulkLoad implements datastore.ReadWriteTransaction. All relationships land in the
+// transaction's single storage batch at commit.
+func (rwt *readWriteTx) BulkLoad(ctx context.Context, iter datastore.BulkWriteRelationshipSource) (uint64, error) {
+	rwt.mustLock()
+	defer rwt.Unlock()
+
+	var numCopied uint64
+	update := tuple.RelationshipUpdate{Operation: tuple.UpdateOperationCreate}
+	for {
+		next, err := iter.Next(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if next == nil {
+			return numCopied, nil
+		}
+		update.Relationship = *next
+		if err := rwt.write(update); err != nil {
+			return 0, err
+		}
+		numCopied++
+	}
+}
+
+// relationshipFilterMatch reports whether a row matches a public relationship filter.
+func relationshipFilterMatch(filter *v1.RelationshipFilter) func(*relationship) bool {
+	return func(tuple *relationship) bool {
+		switch {
+		case filter.ResourceType != "" && filter.ResourceType != tuple.namespace:
+			return false
+		case filter.OptionalResourceId != "" && filter.OptionalResourceId != tuple.resourceID:
+			return false
+		case filter.OptionalResourceIdPrefix != "" && !strings.HasPrefix(tuple.resourceID, filter.OptionalResourceIdPrefix):
+			return false
+		case filter.OptionalRelation != "" && filter.OptionalRelation != tuple.relation:
+			return false
+		}
+
+		if subjectFilter := filter.OptionalSubjectFilter; subjectFilter != nil {
+			switch {
+			case subjectFilter.SubjectType != tuple.subjectNamespace:
+				return false
+			case subjectFilter.OptionalSubjectId != "" && subjectFilter.OptionalSubjectId != tuple.subjectObjectID:
+				return false
+			case subjectFilter.OptionalRelation != nil &&
+				cmp.Or(subjectFilter.OptionalRelation.Relation, datastore.Ellipsis) != tuple.subjectRelation:
+				return false
+			}
+		}
+		return true
+	}
+}
+
+var _ datastore.ReadWriteTransaction = (*readWriteTx)(nil)

@@ -1,0 +1,52 @@
+// Adapted from SpiceDB internal/datastore/revisions (timestamprevision.go).
+// Copyright Authzed, Inc. Licensed under the Apache License, Version 2.0.
+
+package localstore
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+)
+
+// revision is a revision expressed as nanoseconds since the Unix epoch.
+type revision int64
+
+func revisionFromAny(rhs datastore.Revision) int64 {
+	if rhs == datastore.NoRevision || rhs == nil {
+		return 0
+	}
+	if r, ok := rhs.(revision); ok {
+		return int64(r)
+	}
+	return 0
+}
+
+// ParseRevisionString parses the string form of a localstore revision.
+func ParseRevisionString(s string) (datastore.Revision, error) {
+	parsed, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("invalid localstore revision %q: %w", s, err)
+	}
+	return revision(parsed), nil
+}
+
+func (r revision) ByteSortable() bool                { return true }
+func (r revision) Equal(rhs datastore.Revision) bool { return int64(r) == revisionFromAny(rhs) }
+func (r revision) GreaterThan(rhs datastore.Revision) bool {
+	return int64(r) > revisionFromAny(rhs)
+}
+func (r revision) LessThan(rhs datastore.Revision) bool { return int64(r) < revisionFromAny(rhs) }
+func (r revision) String() string                       { return strconv.FormatInt(int64(r), 10) }
+
+// TimestampNanoSec returns the revision as nanoseconds since the Unix epoch.
+func (r revision) TimestampNanoSec() int64 { return int64(r) }
+
+// Time returns the wall-clock time of the revision.
+func (r revision) Time() time.Time { return time.Unix(0, int64(r)) }
+
+func nowRevision() revision { return revision(time.Now().UnixNano()) }
+
+var _ datastore.Revision = revision(0)

@@ -1,0 +1,101 @@
+// Adapted from SpiceDB internal/datastore/memdb (schema.go).
+// Copyright Authzed, Inc. Licensed under the Apache License, Version 2.0.
+
+package localstore
+
+import (
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+)
+
+const (
+	tableNamespace = "namespace"
+	// tableRelationship names relationship changes; relationships themselves live
+	// in relTrees, not in go-memdb.
+	tableRelationship   = "relationship"
+	tableCounters       = "counters"
+	tableChangelog      = "changelog"
+	tableCaveats        = "caveats"
+	tableSchema         = "schema"
+	tableSchemaRevision = "schemarevision"
+
+	indexID       = "id"
+	indexRevision = "id"
+)
+
+type namespace struct {
+	name        string
+	configBytes []byte
+	updated     datastore.Revision
+}
+
+type counter struct {
+	name        string
+	filterBytes []byte
+	count       int
+	updated     datastore.Revision
+}
+
+type schemaData struct {
+	name string
+	data []byte
+}
+
+type schemaRevisionData struct {
+	name string
+	hash []byte
+}
+
+type caveat struct {
+	name       string
+	definition []byte
+	revision   datastore.Revision
+}
+
+// changelog is the Watch record of one committed revision. Relationship changes
+// point at the immutable rows shared with the indexes, so history inside the GC
+// window costs a pointer per change rather than a copy of each relationship.
+type changelog struct {
+	revisionNanos int64
+	rels          []relChange
+	schema        *changeSet
+}
+
+type relChange struct {
+	row     *relationship
+	deleted bool
+}
+
+var dbSchema = &memdb.DBSchema{
+	Tables: map[string]*memdb.TableSchema{
+		tableNamespace:      nameTable(tableNamespace),
+		tableCaveats:        nameTable(tableCaveats),
+		tableCounters:       nameTable(tableCounters),
+		tableSchema:         nameTable(tableSchema),
+		tableSchemaRevision: nameTable(tableSchemaRevision),
+		tableChangelog: {
+			Name: tableChangelog,
+			Indexes: map[string]*memdb.IndexSchema{
+				indexRevision: {
+					Name:    indexRevision,
+					Unique:  true,
+					Indexer: &memdb.IntFieldIndex{Field: "revisionNanos"},
+				},
+			},
+		},
+	},
+}
+
+func nameTable(name string) *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: name,
+		Indexes: map[string]*memdb.IndexSchema{
+			indexID: {
+				Name:    indexID,
+				Unique:  true,
+				Indexer: &memdb.StringFieldIndex{Field: "name"},
+			},
+		},
+	}
+}

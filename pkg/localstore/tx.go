@@ -1,0 +1,228 @@
+// Adapted from SpiceDB internal/datastore/memdb (memdb.go, ReadWriteTx).
+// Copyright Authzed, Inc. Licensed under the Apache License, Version 2.0.
+
+package localstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/go-memdb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/options"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+)
+
+// ReadWriteTx implements datastore.Datastore. Transactions run one at a time: the
+// write lock is held from the start of f until the revision is published, the
+// revision is assigned after f returns, and the storage batch is synced before the
+// new snapshot becomes visible and before ReadWriteTx returns.
+func (ds *Datastore) ReadWriteTx(ctx context.Context, f datastore.TxUserFunc, opts ...options.RWTOptionsOption) (datastore.Revision, error) {
+	config := options.NewRWTOptionsWithOptions(opts...)
+	attempts := maxRetries
+	if config.DisableRetries {
+		attempts = 1
+	}
+
+	for range attempts {
+		rev, err := ds.runWriteTx(ctx, f, config)
+		if errors.Is(err, errSerialization) {
+			continue
+		}
+		// The function's error is returned unwrapped: callers match gRPC statuses.
+		return rev, err
+	}
+	return datastore.NoRevision, fmt.Errorf("localstore: transaction retried %d times: %w", attempts, errSerialization)
+}
+
+func (ds *Datastore) runWriteTx(ctx context.Context, f datastore.TxUserFunc, config *options.RWTOptions) (datastore.Revision, error) {
+	ds.writeMu.Lock()
+	defer ds.writeMu.Unlock()
+
+	ds.mu.RLock()
+	db := ds.db
+	ds.mu.RUnlock()
+	if db == nil {
+		return datastore.NoRevision, ErrClosed
+	}
+
+	tx := db.Txn(true)
+	tx.TrackChanges()
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Abort()
+		}
+	}()
+
+	provisional := ds.nextRevisionLocked()
+	rwt := &readWriteTx{
+		reader: reader{
+			TryLocker: &sync.Mutex{},
+			txSource:  func() (*memdb.Txn, error) { return tx, nil },
+			rels:      ds.headRels().clone(),
+			now:       time.Now(),
+			visited:   &ds.rowsVisited,
+		},
+		newRevision: provisional,
+	}
+
+	if config.SchemaHashPrecondition != "" {
+		if err := assertSchemaHash(rwt, config.SchemaHashPrecondition); err != nil {
+			return datastore.NoRevision, err
+		}
+	}
+	if err := f(ctx, rwt); err != nil {
+		return datastore.NoRevision, err
+	}
+
+	// Assign the final revision now that f is done; it is at least the provisional
+	// one, so nothing f observed is later than it.
+	rev := max(ds.nextRevisionLocked(), provisional)
+	if err := ds.commitLocked(tx, rwt.rels, &rwt.changes, rev, config.Metadata, true); err != nil {
+		return datastore.NoRevision, err
+	}
+	committed = true
+	return rev, nil
+}
+
+// commitLocked persists tx's changes at rev, commits it and publishes the new
+// snapshot. On a storage error nothing is applied. Caller holds writeMu.
+func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *relChangeTracker, rev revision, metadata *structpb.Struct, recordRelationships bool) error {
+	batch := ds.store.NewBatch()
+	defer batch.Close()
+
+	entry := &changelog{revisionNanos: int64(rev)}
+	schemaChanges := newChangeSet()
+	if metadata != nil && len(metadata.GetFields()) > 0 {
+		schemaChanges.metadata = metadata
+	}
+
+	for _, change := range relChanges.changes() {
+		if recordRelationships {
+			if change.after != nil {
+				entry.rels = append(entry.rels, relChange{row: change.after})
+			} else {
+				entry.rels = append(entry.rels, relChange{row: change.before, deleted: true})
+			}
+		}
+		var before, after any
+		if change.before != nil {
+			before = change.before
+		}
+		if change.after != nil {
+			after = change.after
+		}
+		if err := stageChange(batch, tableRelationship, before, after); err != nil {
+			return fmt.Errorf("localstore: staging relationship change: %w", err)
+		}
+	}
+
+	var restamped []restamp
+	for _, change := range tx.Changes() {
+		before, after := change.Before, change.After
+		switch change.Table {
+		case tableNamespace:
+			if after != nil {
+				ns := *after.(*namespace)
+				ns.updated = rev
+				after = &ns
+				restamped = append(restamped, restamp{tableNamespace, after})
+				def := &core.NamespaceDefinition{}
+				if err := def.UnmarshalVT(ns.configBytes); err != nil {
+					return fmt.Errorf("namespace %q: %w", ns.name, err)
+				}
+				schemaChanges.addChangedNamespace(def)
+			} else {
+				schemaChanges.addDeletedNamespace(before.(*namespace).name)
+			}
+		case tableCaveats:
+			if after != nil {
+				c := *after.(*caveat)
+				c.revision = rev
+				after = &c
+				restamped = append(restamped, restamp{tableCaveats, after})
+				def, err := c.unwrap()
+				if err != nil {
+					return err
+				}
+				schemaChanges.addChangedCaveat(def)
+			} else {
+				schemaChanges.addDeletedCaveat(before.(*caveat).name)
+			}
+		}
+		if err := stageChange(batch, change.Table, before, after); err != nil {
+			return fmt.Errorf("localstore: staging %s change: %w", change.Table, err)
+		}
+	}
+
+	// Rows written by f carry the provisional revision; record the final one.
+	for _, r := range restamped {
+		if err := tx.Insert(r.table, r.obj); err != nil {
+			return fmt.Errorf("localstore: restamping %s: %w", r.table, err)
+		}
+	}
+	if !schemaChanges.empty() {
+		entry.schema = schemaChanges
+	}
+	// Every committed revision gets a changelog entry so Watch can checkpoint it.
+	if err := tx.Insert(tableChangelog, entry); err != nil {
+		return fmt.Errorf("localstore: writing changelog: %w", err)
+	}
+
+	if err := batch.Set(metaHeadKey, headValue(rev), nil); err != nil {
+		return fmt.Errorf("localstore: staging head revision: %w", err)
+	}
+	if err := ds.syncBatch(batch); err != nil {
+		return fmt.Errorf("localstore: persisting revision %s to %s: %w", rev, ds.dir, err)
+	}
+
+	tx.Commit()
+	ds.publishLocked(rev, rels)
+	return nil
+}
+
+// syncBatch commits the batch and waits for it to reach stable storage.
+func (ds *Datastore) syncBatch(batch *pebble.Batch) error {
+	if ds.storageFault != nil {
+		if err := ds.storageFault(); err != nil {
+			return err
+		}
+	}
+	return batch.Commit(pebble.Sync)
+}
+
+// headRels returns the published relationship trees of the head revision.
+func (ds *Datastore) headRels() *relTrees {
+	ds.mu.RLock()
+	defer ds.mu.RUnlock()
+	return ds.snapshots[len(ds.snapshots)-1].rels
+}
+
+type restamp struct {
+	table string
+	obj   any
+}
+
+// publishLocked makes the committed state readable at rev and wakes watchers.
+func (ds *Datastore) publishLocked(rev revision, rels *relTrees) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if ds.db == nil {
+		return
+	}
+	ds.snapshots = append(ds.snapshots, snapshot{
+		revision:   rev,
+		schemaHash: currentSchemaHash(ds.db),
+		db:         ds.db.Snapshot(),
+		rels:       rels,
+	})
+	close(ds.published)
+	ds.published = make(chan struct{})
+}
