@@ -139,10 +139,8 @@ var goldenExplanations = []explainCase{
   - have group read access over a group of case:202's reporter (ben): missing
   - view every case of account:valley: missing
       no active grant; grants with an expiry end at their expiry
-  - be an Authorized Contact or Consumer of its sold product (none recorded): missing
-  - be a related party or Service Organization member of its install base (none recorded): missing
-  - hold a custom role with case read bound on its sold product (none recorded): missing
-  - hold a custom role with case read bound on its install base (none recorded): missing
+  - be an Authorized Contact or Consumer of its sold product (none recorded), or hold a custom role with case read bound on it: missing
+  - be a related party or Service Organization member of its install base (none recorded), or hold a custom role with case read bound on it or its sold product: missing
 `},
 	{name: "5/service organisation", user: finn, perm: "view", object: "case:105", want: `allowed: user:finn view case:105
   1. [functional role] finn is a member of service_org:fieldfix, which is the Service Organization of install_base:router_x200_hq; case:105 is about install_base:router_x200_hq

@@ -250,6 +250,14 @@ func wayPhrase(typ string, resource ref.Object, t *term, targets []ref.Object) s
 		return "be a related party of " + R
 	case "install_base#case_party":
 		return "be a related party or Service Organization member of " + R
+	case "sold_product#case_reader":
+		return "be an Authorized Contact or Consumer of " + R + ", or hold a custom role with case read bound on it"
+	case "install_base#case_reader":
+		return "be a related party or Service Organization member of " + R + ", or hold a custom role with case read bound on it or its sold product"
+	case "sold_product#case_editor":
+		return "be an Authorized Contact or Consumer of " + R + ", or hold a custom role with case write bound on it"
+	case "install_base#case_editor":
+		return "be a related party or Service Organization member of " + R + ", or hold a custom role with case write bound on it or its sold product"
 	case "partner_link#support_enabled":
 		return "belong to a partner given support data access"
 	case "partner_link#vendor_manage":
@@ -329,6 +337,14 @@ func arrowWay(typ string, resource ref.Object, t *term, tg string) string {
 		return "have group read access over " + tg
 	case "sold_product->case_party":
 		return "be an Authorized Contact or Consumer of " + tg
+	case "sold_product->case_reader":
+		return "be an Authorized Contact or Consumer of " + tg + ", or hold a custom role with case read bound on it"
+	case "install_base->case_reader":
+		return "be a related party or Service Organization member of " + tg + ", or hold a custom role with case read bound on it or its sold product"
+	case "sold_product->case_editor":
+		return "be an Authorized Contact or Consumer of " + tg + ", or hold a custom role with case write bound on it"
+	case "install_base->case_editor":
+		return "be a related party or Service Organization member of " + tg + ", or hold a custom role with case write bound on it or its sold product"
 	case "install_base->case_party":
 		return "be a related party or Service Organization member of " + tg
 	case "install_base->view_sold_product":

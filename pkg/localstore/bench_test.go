@@ -10,6 +10,7 @@ import (
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/options"
+	"github.com/authzed/spicedb/pkg/tuple"
 )
 
 const (
@@ -126,5 +127,69 @@ func BenchmarkOpen(b *testing.B) {
 		if err := ds.Close(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkOpenWithChangelog measures restart time at 1M relationships (bulk-loaded
+// in 10 transactions, whose changes are in the changelog as memdb records them) plus
+// 10k small transactions, all inside the GC window, so Open reloads 10,010 changelog
+// entries (1,010,000 relationship changes). It then reopens once with a window that
+// excludes all of that history (entries dropped and deleted at Open).
+func BenchmarkOpenWithChangelog(b *testing.B) {
+	const smallTxs = 10_000
+	dir := b.TempDir()
+	ds := loadBenchStore(b, dir)
+	start := time.Now()
+	for i := range smallTxs {
+		writeRels(b, ds, tuple.UpdateOperationTouch, fmt.Sprintf("document:small%d#viewer@user:u%d", i%1000, i))
+	}
+	b.Logf("%d single-relationship transactions in %s", smallTxs, time.Since(start).Round(time.Millisecond))
+	if err := ds.Close(); err != nil {
+		b.Fatal(err)
+	}
+
+	var entries int
+	var opened time.Duration
+	for b.Loop() {
+		start := time.Now()
+		ds, err := Open(context.Background(), dir, Options{GCInterval: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		opened = time.Since(start)
+		entries = len(storedChangelogRevisions(b, ds))
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.Logf("Open with %d changelog entries in the window: %s; heap in use %.0f MiB", entries, opened.Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20))
+		if err := ds.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(entries), "entries")
+
+	time.Sleep(10 * time.Millisecond)
+	start = time.Now()
+	ds, err := Open(context.Background(), dir, Options{GCInterval: -1, GCWindow: 5 * time.Millisecond, RevisionQuantization: time.Millisecond})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("Open with every entry outside the window (dropped and deleted): %s, stored entries after: %d",
+		time.Since(start).Round(time.Millisecond), len(storedChangelogRevisions(b, ds)))
+	if err := ds.Close(); err != nil {
+		b.Fatal(err)
+	}
+	start = time.Now()
+	ds, err = Open(context.Background(), dir, Options{GCInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.Logf("Open after the entries were deleted: %s; heap in use %.0f MiB", elapsed.Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20))
+	if err := ds.Close(); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/options"
 	"github.com/authzed/spicedb/pkg/tuple"
 )
 
@@ -48,9 +50,14 @@ func TestCrashChild(t *testing.T) {
 		for _, r := range crashTxRels(i) {
 			updates = append(updates, tuple.Touch(tuple.MustParse(r)))
 		}
+		md, err := structpb.NewStruct(map[string]any{"tx": float64(i)})
+		if err != nil {
+			fmt.Println("metadata error:", err)
+			os.Exit(2)
+		}
 		rev, err := ds.ReadWriteTx(context.Background(), func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
 			return rwt.WriteRelationships(ctx, updates)
-		})
+		}, options.WithMetadata(md))
 		if err != nil {
 			fmt.Println("write error:", err)
 			os.Exit(2)
@@ -60,7 +67,8 @@ func TestCrashChild(t *testing.T) {
 }
 
 // TestKillNine kills a writer with SIGKILL mid-stream and checks that every
-// acknowledged transaction survives and no transaction is partially applied.
+// acknowledged transaction survives, no transaction is partially applied, and every
+// durable transaction's Watch changelog entry (with its metadata) survives too.
 func TestKillNine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a child process")
@@ -75,6 +83,7 @@ func TestKillNine(t *testing.T) {
 
 	lastAck := -1
 	var lastRev datastore.Revision = datastore.NoRevision
+	ackRevs := map[int]datastore.Revision{}
 	killed := false
 	deadline := time.Now().Add(20 * time.Second)
 	scanner := bufio.NewScanner(stdout)
@@ -88,6 +97,7 @@ func TestKillNine(t *testing.T) {
 			lastAck = v
 			lastRev, err = ParseRevisionString(revStr)
 			require.NoError(t, err)
+			ackRevs[v] = lastRev
 		} else if strings.Contains(line, "error") {
 			t.Fatalf("child failed: %s", line)
 		}
@@ -134,6 +144,33 @@ func TestKillNine(t *testing.T) {
 	t.Logf("acknowledged transactions: %d (%d relationships), lost: %d, durable but unacknowledged: %d, reopen: %s",
 		lastAck+1, (lastAck+1)*relsPerTx, lost, len(present)-(lastAck+1), reopen)
 	require.Zero(t, lost)
+
+	// Every acknowledged transaction's Watch changelog entry survived, at its
+	// revision, with its metadata and its relationships, and so did the entry of any
+	// transaction that is durable though unacknowledged.
+	changes := collectWatch(t, ds, revision(0), head(t, ds), datastore.WatchRelationships)
+	byTx := map[int]datastore.RevisionChanges{}
+	for _, c := range changes {
+		if c.IsCheckpoint {
+			continue
+		}
+		require.Len(t, c.Metadatas, 1)
+		i := int(c.Metadatas[0].AsMap()["tx"].(float64))
+		_, dup := byTx[i]
+		require.False(t, dup, "transaction %d reported twice", i)
+		byTx[i] = c
+		require.Len(t, c.RelationshipChanges, relsPerTx)
+		for j, u := range c.RelationshipChanges {
+			require.Equal(t, crashTxRels(i)[j], tuple.MustString(u.Relationship))
+		}
+	}
+	for i := 0; i <= lastAck; i++ {
+		c, ok := byTx[i]
+		require.True(t, ok, "changelog entry of acknowledged transaction %d is missing", i)
+		require.True(t, c.Revision.Equal(ackRevs[i]), "transaction %d at %v, acknowledged at %v", i, c.Revision, ackRevs[i])
+	}
+	require.Len(t, byTx, len(present), "a changelog entry exists exactly for each durable transaction")
+	t.Logf("changelog entries replayed by Watch after the crash: %d", len(byTx))
 
 	// Revisions stay monotonic across the crash.
 	require.False(t, head(t, ds).LessThan(lastRev), "head %v is before the last acknowledged revision %v", head(t, ds), lastRev)

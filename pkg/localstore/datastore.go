@@ -66,8 +66,16 @@ type Datastore struct {
 	snapshots []snapshot   // ascending by revision, never empty while open; GUARDED_BY(mu)
 	// historyStart is the oldest revision whose state is known exactly: zero for a
 	// new directory (everything before the first snapshot was empty), the persisted
-	// head after a reopen (history before it is not kept on disk).
+	// head after a reopen (snapshots before it are not kept on disk).
 	historyStart revision
+	// After a reopen, the schema at revisions before historyStart is known from the
+	// stored changelog for revisions >= changelogFrom (inside the window):
+	// schemaHistory (ascending) holds the schema in force before each pre-restart
+	// schema change; at and after the last one it is the restored state. Schema reads
+	// at such revisions are served, so SpiceDB's Watch can read the schema at a
+	// pre-restart start revision; relationship and counter reads stay RevisionStale.
+	changelogFrom revision
+	schemaHistory []schemaVersion // GUARDED_BY(mu)
 	// published is closed (and replaced) whenever a new snapshot is published, to
 	// wake watchers; GUARDED_BY(mu).
 	published chan struct{}
@@ -114,7 +122,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Datastore, error) {
 		return nil, err
 	}
 
-	loaded, err := loadState(ctx, store)
+	loaded, err := loadState(ctx, store, nowRevision()-revision(opts.GCWindow.Nanoseconds()))
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("localstore: load %s: %w", dir, err)
@@ -137,6 +145,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Datastore, error) {
 		// The restored state is exactly the state at the persisted head.
 		initial = loaded.head
 		ds.historyStart = loaded.head
+		ds.changelogFrom = loaded.changelogFrom
+		ds.schemaHistory = loaded.schemaHistory
 	}
 	ds.snapshots = []snapshot{{revision: initial, schemaHash: currentSchemaHash(loaded.db), db: loaded.db.Snapshot(), rels: loaded.rels}}
 
@@ -194,6 +204,9 @@ func (ds *Datastore) SnapshotReader(dr datastore.Revision) datastore.Reader {
 		return &reader{initErr: ErrClosed, now: time.Now()}
 	}
 	if err := ds.checkRevisionLocked(dr); err != nil {
+		if r := ds.preRestartSchemaReaderLocked(dr, err); r != nil {
+			return r
+		}
 		return &reader{initErr: err, now: time.Now()}
 	}
 
@@ -203,6 +216,42 @@ func (ds *Datastore) SnapshotReader(dr datastore.Revision) datastore.Reader {
 		TryLocker: noopTryLocker{},
 		txSource:  func() (*memdb.Txn, error) { return roTxn, nil },
 		rels:      snap.rels,
+		now:       time.Now(),
+		visited:   &ds.rowsVisited,
+	}
+}
+
+// preRestartSchemaReaderLocked returns a reader for a revision written before the
+// last Open, inside the GC window and covered by the stored changelog, at which only
+// the schema is known (rebuilt from the changelog's schema pre-images). Its schema
+// reads (namespaces, caveats, stored schema) are exact; relationship and counter
+// reads fail with staleErr. SpiceDB's Watch reads the schema at its start revision,
+// so this lets Watch resume from before a restart. Returns nil otherwise.
+func (ds *Datastore) preRestartSchemaReaderLocked(dr datastore.Revision, staleErr error) datastore.Reader {
+	var invalid datastore.InvalidRevisionError
+	if !errors.As(staleErr, &invalid) || invalid.Reason() != datastore.RevisionStale {
+		return nil
+	}
+	rev, ok := dr.(revision)
+	if !ok || ds.historyStart == 0 || rev >= ds.historyStart || rev < ds.changelogFrom ||
+		rev < nowRevision()-revision(ds.gcWindow.Nanoseconds()) {
+		return nil
+	}
+	var db *memdb.MemDB
+	if i := sort.Search(len(ds.schemaHistory), func(i int) bool { return ds.schemaHistory[i].until > rev }); i < len(ds.schemaHistory) {
+		db = ds.schemaHistory[i].db
+	} else {
+		snap := ds.snapshotAtLocked(ds.historyStart)
+		if snap.revision != ds.historyStart {
+			return nil
+		}
+		db = snap.db
+	}
+	roTxn := db.Txn(false)
+	return &reader{
+		TryLocker: noopTryLocker{},
+		txSource:  func() (*memdb.Txn, error) { return roTxn, nil },
+		relsErr:   staleErr,
 		now:       time.Now(),
 		visited:   &ds.rowsVisited,
 	}
@@ -263,6 +312,7 @@ func (ds *Datastore) Close() error {
 	}
 	ds.db = nil
 	ds.snapshots = nil
+	ds.schemaHistory = nil
 	close(ds.published)
 	if err := ds.store.Close(); err != nil {
 		return fmt.Errorf("localstore: close %s: %w", ds.dir, err)

@@ -18,16 +18,25 @@
 //     before its revision becomes visible and before ReadWriteTx returns. Open rebuilds
 //     the in-memory state from the stored current state (relationships, namespaces,
 //     caveats, counters, stored schema, head revision).
+//   - Durable Watch history. The batch also holds the transaction's changelog entry
+//     (relationship updates, schema changes, transaction metadata; JSON carrying
+//     SpiceDB protobuf messages) keyed by big-endian revision. Open reloads the entries
+//     inside the GC window, so Watch from a revision written before a restart replays
+//     the same changes and metadata, then continues live.
 //   - Serialised writers. Write transactions run one at a time and revisions are
 //     assigned at commit, so revisions follow commit order and a read at the revision a
 //     write returned always sees that write.
 //   - Garbage collection. Snapshots and changelog entries older than the GC window are
-//     dropped (the snapshot covering the window's start and the newest are kept), and
-//     expired relationships are deleted, so memory follows live data plus the writes
-//     made inside the window.
+//     dropped (the snapshot covering the window's start and the newest are kept;
+//     changelog entries are deleted from storage too), and expired relationships are
+//     deleted, so memory and disk follow live data plus the writes made inside the
+//     window.
 //
-// Reads at a revision older than the GC window, or older than the last Open (history
-// is not kept on disk), fail with datastore.RevisionStale.
+// Reads at a revision older than the GC window fail with datastore.RevisionStale. So
+// do relationship and counter reads (and CheckRevision) at a revision older than the
+// last Open, since snapshots are not kept on disk; only the schema at such a revision
+// (inside the window) is rebuilt from the stored changelog, because SpiceDB's Watch
+// reads the schema at its start revision.
 //
 // See README.md for design notes, conformance-suite exceptions and limitations.
 package localstore

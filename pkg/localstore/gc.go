@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/RaduBerinde/btreemap"
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // GCStats reports what one garbage collection removed.
@@ -17,12 +18,12 @@ type GCStats struct {
 	ExpiredRelationshipsDeleted int
 }
 
-// CollectGarbage drops revision snapshots and Watch changelog entries older than the
-// GC window (always keeping the snapshot that covers the window's start, and the
-// newest) and deletes relationships whose expiration has passed. Expired
-// relationships are already invisible to every read, so deleting them changes no
-// query result; the deletion is persisted like any write but is not reported to
-// Watch. It runs in the background every GCInterval.
+// CollectGarbage drops revision snapshots and Watch changelog entries (in memory and
+// in storage) older than the GC window (always keeping the snapshot that covers the
+// window's start, and the newest) and deletes relationships whose expiration has
+// passed. Expired relationships are already invisible to every read, so deleting
+// them changes no query result; the deletion is persisted like any write but is not
+// reported to Watch. It runs in the background every GCInterval.
 func (ds *Datastore) CollectGarbage(_ context.Context) (GCStats, error) {
 	ds.writeMu.Lock()
 	defer ds.writeMu.Unlock()
@@ -81,6 +82,15 @@ func (ds *Datastore) CollectGarbage(_ context.Context) (GCStats, error) {
 	stats.ExpiredRelationshipsDeleted = len(expired)
 	stats.ChangelogEntriesDeleted = len(oldChanges)
 
+	if len(oldChanges) > 0 {
+		// The stored entries go first; if that fails nothing changes. (Open never
+		// loads entries older than the window, so a later failure is harmless.)
+		newest := oldChanges[len(oldChanges)-1].(*changelog).revisionNanos
+		if err := ds.deleteStoredChangelog(newest + 1); err != nil {
+			return GCStats{}, err
+		}
+	}
+
 	switch {
 	case len(expired) > 0:
 		if err := ds.commitLocked(tx, rels, &relChanges, ds.nextRevisionLocked(), nil, false); err != nil {
@@ -101,11 +111,29 @@ func (ds *Datastore) CollectGarbage(_ context.Context) (GCStats, error) {
 	return stats, nil
 }
 
+// deleteStoredChangelog deletes the stored changelog entries before revision end.
+func (ds *Datastore) deleteStoredChangelog(end int64) error {
+	if err := ds.store.DeleteRange(changelogKeyFloor, changelogKey(end), pebble.Sync); err != nil {
+		return fmt.Errorf("localstore: deleting changelog entries from %s: %w", ds.dir, err)
+	}
+	return nil
+}
+
 // pruneSnapshots keeps the newest snapshot at or before cutoff (it serves reads at
 // the start of the window) and every later one.
 func (ds *Datastore) pruneSnapshots(cutoff revision) int {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
+
+	// Pre-restart schema versions that end at or before the cutoff can no longer
+	// be read.
+	drop := 0
+	for drop < len(ds.schemaHistory) && ds.schemaHistory[drop].until <= cutoff {
+		drop++
+	}
+	if drop > 0 {
+		ds.schemaHistory = slices.Clone(ds.schemaHistory[drop:])
+	}
 
 	keepFrom := 0
 	for i, s := range ds.snapshots {

@@ -17,8 +17,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Storage layout: one Pebble key per live object, holding the current state only
-// (history lives in memory for the GC window). The first byte names the kind.
+// Storage layout: one Pebble key per live object, holding the current state, plus
+// one key per Watch changelog entry inside the GC window (older history lives in
+// memory only, as snapshots). The first byte names the kind.
 const (
 	kindRelationship   = 'r' // resource index key -> relationship extras (caveat, integrity, expiration)
 	kindNamespace      = 'n' // name -> revision(8) + NamespaceDefinition
@@ -26,12 +27,17 @@ const (
 	kindCounter        = 'k' // name -> count(8) + revision(8) + RelationshipFilter
 	kindSchema         = 's' // name -> StoredSchema
 	kindSchemaRevision = 'h' // name -> schema hash
+	kindChangelog      = 'l' // big-endian revision -> changelogRecord (JSON), see changelogstore.go
 	kindMeta           = 'm'
 )
 
 var (
 	metaHeadKey     = []byte{kindMeta, 'h', 'e', 'a', 'd'}
 	metaUniqueIDKey = []byte{kindMeta, 'u', 'i', 'd'}
+	// metaChangelogFromKey holds the revision after which every committed
+	// transaction has a stored changelog entry: the head when the directory was
+	// first opened by a version that stores the changelog.
+	metaChangelogFromKey = []byte{kindMeta, 'c', 'l', 'o', 'g'}
 )
 
 type quietLogger struct{}
@@ -139,6 +145,30 @@ func counterValue(c *counter) []byte {
 	return append(b, c.filterBytes...)
 }
 
+// storedForm returns the storage key and value of a row of one of the go-memdb
+// tables (not relationships, not the changelog); ok is false for other tables.
+func storedForm(table string, obj any) (key, value []byte, ok bool) {
+	switch table {
+	case tableNamespace:
+		ns := obj.(*namespace)
+		return namedKey(kindNamespace, ns.name), revisionedValue(ns.updated, ns.configBytes), true
+	case tableCaveats:
+		c := obj.(*caveat)
+		return namedKey(kindCaveat, c.name), revisionedValue(c.revision, c.definition), true
+	case tableCounters:
+		c := obj.(*counter)
+		return namedKey(kindCounter, c.name), counterValue(c), true
+	case tableSchema:
+		s := obj.(*schemaData)
+		return namedKey(kindSchema, s.name), s.data, true
+	case tableSchemaRevision:
+		s := obj.(*schemaRevisionData)
+		return namedKey(kindSchemaRevision, s.name), s.hash, true
+	default:
+		return nil, nil, false
+	}
+}
+
 // stageChange adds one object change (before/after; nil after means deleted) to the
 // storage batch.
 func stageChange(batch *pebble.Batch, table string, before, after any) error {
@@ -147,8 +177,7 @@ func stageChange(batch *pebble.Batch, table string, before, after any) error {
 		obj = before
 	}
 	var key, value []byte
-	switch table {
-	case tableRelationship:
+	if table == tableRelationship {
 		key = relationshipKey(obj.(*relationship))
 		if after != nil {
 			v, err := relationshipValue(after.(*relationship))
@@ -157,28 +186,11 @@ func stageChange(batch *pebble.Batch, table string, before, after any) error {
 			}
 			value = v
 		}
-	case tableNamespace:
-		ns := obj.(*namespace)
-		key = namedKey(kindNamespace, ns.name)
-		value = revisionedValue(ns.updated, ns.configBytes)
-	case tableCaveats:
-		c := obj.(*caveat)
-		key = namedKey(kindCaveat, c.name)
-		value = revisionedValue(c.revision, c.definition)
-	case tableCounters:
-		c := obj.(*counter)
-		key = namedKey(kindCounter, c.name)
-		value = counterValue(c)
-	case tableSchema:
-		s := obj.(*schemaData)
-		key = namedKey(kindSchema, s.name)
-		value = s.data
-	case tableSchemaRevision:
-		s := obj.(*schemaRevisionData)
-		key = namedKey(kindSchemaRevision, s.name)
-		value = s.hash
-	default:
-		return nil // the changelog is not persisted
+	} else {
+		var ok bool
+		if key, value, ok = storedForm(table, obj); !ok {
+			return nil // changelog entries are staged by commitLocked
+		}
 	}
 	if after == nil {
 		return batch.Delete(key, nil)
@@ -193,15 +205,31 @@ type loadedState struct {
 	rows     []*relationship // relationships in storage (resource) order
 	head     revision
 	uniqueID string
+
+	// changelogCutoff is the start of the GC window at load: older changelog
+	// entries are not loaded (and are deleted from storage after the load).
+	changelogCutoff  revision
+	changelogEntries int
+	changelogExpired int
+	// changelogFrom is the revision after which the stored changelog is complete.
+	changelogFrom    revision
+	hasChangelogFrom bool
+	loadedEntries    []*changelog
+	// schemaUndo holds, per loaded entry that changed the schema (ascending), the
+	// stored form of the schema rows before it.
+	schemaUndo []schemaUndo
+	// schemaHistory is built from schemaUndo after the load.
+	schemaHistory []schemaVersion
 }
 
-// loadState reads every stored object back into memory.
-func loadState(ctx context.Context, store *pebble.DB) (*loadedState, error) {
+// loadState reads every stored object back into memory, including the changelog
+// entries at or after changelogCutoff.
+func loadState(ctx context.Context, store *pebble.DB, changelogCutoff revision) (*loadedState, error) {
 	db, err := memdb.NewMemDB(dbSchema)
 	if err != nil {
 		return nil, err
 	}
-	state := &loadedState{db: db, rels: newRelTrees()}
+	state := &loadedState{db: db, rels: newRelTrees(), changelogCutoff: changelogCutoff}
 
 	iter, err := store.NewIterWithContext(ctx, nil)
 	if err != nil {
@@ -227,6 +255,7 @@ func loadState(ctx context.Context, store *pebble.DB) (*loadedState, error) {
 
 	state.rels.load(state.rows)
 	state.rows = nil
+	shareLoadedRows(state)
 
 	if state.uniqueID == "" {
 		state.uniqueID = uuid.NewString()
@@ -234,7 +263,26 @@ func loadState(ctx context.Context, store *pebble.DB) (*loadedState, error) {
 			return nil, fmt.Errorf("storing unique id: %w", err)
 		}
 	}
+	if !state.hasChangelogFrom {
+		// A new directory (head 0), or one written before the changelog was stored:
+		// the stored changelog is complete from the current head on.
+		state.changelogFrom = state.head
+		if err := store.Set(metaChangelogFromKey, headValue(state.head), pebble.Sync); err != nil {
+			return nil, fmt.Errorf("storing changelog start: %w", err)
+		}
+	}
+	if state.changelogExpired > 0 {
+		// Entries older than the window are never loaded again; drop them now so the
+		// directory stays proportional to the window even if GC never runs. Not
+		// synced: a crash only leaves them for the next Open or GC.
+		if err := store.DeleteRange(changelogKeyFloor, changelogKey(int64(changelogCutoff)), pebble.NoSync); err != nil {
+			return nil, fmt.Errorf("deleting expired changelog entries: %w", err)
+		}
+	}
 	tx.Commit()
+	if err := buildSchemaHistory(state); err != nil {
+		return nil, fmt.Errorf("rebuilding schema history: %w", err)
+	}
 	return state, nil
 }
 
@@ -274,6 +322,8 @@ func loadObject(tx *memdb.Txn, state *loadedState, key, value []byte) error {
 		return tx.Insert(tableSchema, &schemaData{name: name, data: bytes.Clone(value)})
 	case kindSchemaRevision:
 		return tx.Insert(tableSchemaRevision, &schemaRevisionData{name: name, hash: bytes.Clone(value)})
+	case kindChangelog:
+		return loadChangelogEntry(tx, state, key, value)
 	case kindMeta:
 		switch {
 		case bytes.Equal(key, metaHeadKey):
@@ -283,6 +333,12 @@ func loadObject(tx *memdb.Txn, state *loadedState, key, value []byte) error {
 			state.head = revision(int64(binary.BigEndian.Uint64(value)))
 		case bytes.Equal(key, metaUniqueIDKey):
 			state.uniqueID = string(value)
+		case bytes.Equal(key, metaChangelogFromKey):
+			if len(value) != 8 {
+				return errors.New("malformed changelog start revision")
+			}
+			state.changelogFrom = revision(int64(binary.BigEndian.Uint64(value)))
+			state.hasChangelogFrom = true
 		}
 		return nil
 	default:

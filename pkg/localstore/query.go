@@ -22,6 +22,9 @@ func (r *reader) QueryRelationships(
 	if r.initErr != nil {
 		return nil, r.initErr
 	}
+	if r.relsErr != nil {
+		return nil, r.relsErr
+	}
 
 	r.mustLock()
 	defer r.Unlock()
@@ -55,6 +58,9 @@ func (r *reader) ReverseQueryRelationships(
 ) (datastore.RelationshipIterator, error) {
 	if r.initErr != nil {
 		return nil, r.initErr
+	}
+	if r.relsErr != nil {
+		return nil, r.relsErr
 	}
 
 	r.mustLock()

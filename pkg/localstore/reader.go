@@ -25,6 +25,9 @@ type reader struct {
 	// rels is the relationship table of the snapshot (or the transaction's clone).
 	rels    *relTrees
 	initErr error
+	// relsErr, when set, fails relationship and counter reads (a reader that only
+	// knows the schema; see preRestartSchemaReaderLocked).
+	relsErr error
 	now     time.Time
 	// visited, when set, counts relationship rows examined by queries.
 	visited *atomic.Uint64
@@ -72,6 +75,9 @@ func (r *reader) CountRelationships(ctx context.Context, name string) (int, erro
 func (r *reader) LookupCounters(_ context.Context) ([]datastore.RelationshipCounter, error) {
 	if r.initErr != nil {
 		return nil, r.initErr
+	}
+	if r.relsErr != nil {
+		return nil, r.relsErr
 	}
 
 	r.mustLock()

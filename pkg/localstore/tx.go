@@ -125,8 +125,14 @@ func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *rel
 	}
 
 	var restamped []restamp
+	var schemaBefore []storedRow
 	for _, change := range tx.Changes() {
 		before, after := change.Before, change.After
+		if isSchemaTable(change.Table) {
+			if row, ok := schemaBeforeImage(change.Table, before, after); ok {
+				schemaBefore = append(schemaBefore, row)
+			}
+		}
 		switch change.Table {
 		case tableNamespace:
 			if after != nil {
@@ -171,9 +177,17 @@ func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *rel
 	if !schemaChanges.empty() {
 		entry.schema = schemaChanges
 	}
-	// Every committed revision gets a changelog entry so Watch can checkpoint it.
+	// Every committed revision gets a changelog entry so Watch can checkpoint it. It
+	// is stored in the same batch, so it is durable exactly when the transaction is.
 	if err := tx.Insert(tableChangelog, entry); err != nil {
 		return fmt.Errorf("localstore: writing changelog: %w", err)
+	}
+	encoded, err := encodeChangelog(entry, schemaBefore)
+	if err != nil {
+		return fmt.Errorf("localstore: encoding changelog entry: %w", err)
+	}
+	if err := batch.Set(changelogKey(int64(rev)), encoded, nil); err != nil {
+		return fmt.Errorf("localstore: staging changelog entry: %w", err)
 	}
 
 	if err := batch.Set(metaHeadKey, headValue(rev), nil); err != nil {

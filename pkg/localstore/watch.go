@@ -16,6 +16,9 @@ const errWatchError = "watch error: %w"
 
 // Watch implements datastore.Datastore. Changes come from the changelog of the latest
 // published snapshot, so a watcher never sees a revision before readers can read it.
+// The changelog is stored with each transaction and reloaded by Open for the GC
+// window, so a Watch from a revision written before a restart replays the same
+// changes (and metadata) it would have before the restart.
 func (ds *Datastore) Watch(ctx context.Context, afterRevision datastore.Revision, opts datastore.WatchOptions) (<-chan datastore.RevisionChanges, <-chan error) {
 	watchBufferLength := opts.WatchBufferLength
 	if watchBufferLength == 0 {

@@ -45,9 +45,10 @@ reason given with --reason, and every relationship written ("touch") or deleted.
 Two sources, with the same output:
 
   - By default, SpiceDB's change stream (the Watch API) on the server accessctl connects
-    to. It holds what the datastore still keeps: everything since the server started on the
-    memory datastore, SpiceDB's garbage-collection window (24 hours by default) on
-    PostgreSQL and CockroachDB, where --since is needed.
+    to. It holds what the datastore still keeps: the garbage-collection window (24 hours
+    by default), across restarts, on the local datastore; everything since the server
+    started on the memory datastore; the window on PostgreSQL and CockroachDB, where
+    --since is needed.
   - With --datastore postgres://... or cockroachdb://..., the durable audit_log table in
     that database, kept by "accessctl serve" on a SQL datastore or by "accessctl audit
     consume". It outlives the GC window. No server connection is needed.

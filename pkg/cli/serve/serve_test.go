@@ -198,6 +198,11 @@ func TestServeKeepsDataAcrossRestarts(t *testing.T) {
 	if other.Code != cmdutil.ExitError || !strings.Contains(other.Stderr, env.Env["ACCESSCTL_DATA_DIR"]) {
 		t.Errorf("a second server on the same data directory: code %d, stderr %q", other.Code, other.Stderr)
 	}
+	// The change history, with its actor, survives the restart too.
+	h := env.Run("history", "--object", "account:acme", "-o", "json")
+	if h.Code != 0 || !strings.Contains(h.Stdout, `"member.approve"`) || !strings.Contains(h.Stdout, `"user:bill"`) {
+		t.Errorf("history after the restart lacks bill's approval: code %d, stderr %q, stdout %.400s", h.Code, h.Stderr, h.Stdout)
+	}
 	r = env.Run("member", "list", "account:acme", "--as", "user:bill")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "user:erin\tviewer\n") || !strings.Contains(r.Stdout, "user:sally\tstandard\n") {
 		t.Errorf("after the restart: code %d, members %q, stderr %q", r.Code, r.Stdout, r.Stderr)
