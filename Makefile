@@ -33,8 +33,9 @@ test-postgres: ## Run the domain, durability and audit-log suites (and history -
 	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/cli/auditcmd/...; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
-test-local: ## Run the domain scenario suite and the reference-model differential test on the local datastore
+test-local: ## Run the domain suite, the differential test and the expiry-reaper tests on the local datastore
 	ACCESSGRAPH_TEST_DATASTORE=local $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/refmodel/...
+	ACCESSGRAPH_TEST_DATASTORE=local $(GO) test -count=1 -timeout 10m -run 'TestLateReaper|TestLongScans' ./pkg/engine/
 
 bench: ## Benchmark at medium scale (~1M relationships): the local datastore and a private PostgreSQL, side by side (docs/performance.md)
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \

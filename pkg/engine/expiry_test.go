@@ -13,12 +13,16 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// lateReaperDatastore is the memory datastore, or a fresh PostgreSQL database named name
-// when ACCESSGRAPH_TEST_POSTGRES names a server (as the other PostgreSQL tests do).
+// lateReaperDatastore is the memory datastore, a fresh PostgreSQL database named name when
+// ACCESSGRAPH_TEST_POSTGRES names a server (as the other PostgreSQL tests do), or the local
+// datastore in a fresh directory when ACCESSGRAPH_TEST_DATASTORE is "local".
 func lateReaperDatastore(t *testing.T, name string) string {
 	t.Helper()
 	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
 	if base == "" {
+		if os.Getenv("ACCESSGRAPH_TEST_DATASTORE") == "local" {
+			return LocalURI(t.TempDir())
+		}
 		return ""
 	}
 	ctx := context.Background()
