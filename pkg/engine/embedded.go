@@ -30,8 +30,9 @@ type EmbeddedConfig struct {
 	// to SpiceDB's head revision before serving.
 	DatastoreURI string
 
-	// ListenAddress, when set (for example "127.0.0.1:50051"), also serves the standard
-	// SpiceDB gRPC API on TCP so any SpiceDB client can connect. Empty serves in process only.
+	// ListenAddress, when set (for example "127.0.0.1:50051"; port 0 picks a free port, which
+	// Target reports), also serves the standard SpiceDB gRPC API on TCP so any SpiceDB client
+	// can connect. Empty serves in process only.
 	ListenAddress string
 
 	// PresharedKey authenticates gRPC clients. When empty a random key is generated;
@@ -142,8 +143,15 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, err
 	}
 	if cfg.ListenAddress != "" {
-		if _, _, err := net.SplitHostPort(cfg.ListenAddress); err != nil {
+		host, port, err := net.SplitHostPort(cfg.ListenAddress)
+		if err != nil {
 			return nil, fmt.Errorf("invalid listen address %q: %w", cfg.ListenAddress, err)
+		}
+		// Port 0 is resolved here, so Target reports the port clients must dial.
+		if port == "0" {
+			if cfg.ListenAddress, err = freePort(host); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var warnings []string
@@ -294,6 +302,17 @@ func waitServing(ctx context.Context, conn *grpc.ClientConn, runErr <-chan error
 			return fmt.Errorf("%w: the embedded server was not ready after %s (last health check: %v)", ErrDatastoreUnavailable, timeout, err)
 		}
 	}
+}
+
+// freePort returns host with a port that is free now.
+func freePort(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("finding a free port on %q: %w", host, err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr, nil
 }
 
 // GenerateKey returns a random preshared key suitable for local use.

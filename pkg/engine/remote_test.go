@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -60,5 +61,27 @@ func TestRemoteClientsUseTheStandardAPI(t *testing.T) {
 	_, err = bad.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
 	if status.Code(err) != codes.PermissionDenied && status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("wrong key: %v", err)
+	}
+}
+
+// With port 0 the engine picks a free port and Target reports it, so clients can dial it.
+func TestListenOnPortZeroReportsTheRealPort(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	server, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{ListenAddress: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if strings.HasSuffix(server.Target(), ":0") || !strings.HasPrefix(server.Target(), "127.0.0.1:") {
+		t.Fatalf("Target() = %q, want 127.0.0.1 with the port picked", server.Target())
+	}
+	remote, err := engine.Dial(ctx, engine.RemoteConfig{Endpoint: server.Target(), PresharedKey: server.PresharedKey(), Insecure: true, SkipSchema: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	if _, err := remote.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{}); err != nil {
+		t.Fatalf("reading the schema through %s: %v", server.Target(), err)
 	}
 }
