@@ -158,6 +158,11 @@ func (c *Client) setCaseOpen(ctx context.Context, actor Actor, caseID string, op
 	if err != nil {
 		return "", err
 	}
+	// Authorise before saying anything about the case's status: reopen (the editors, open
+	// or closed) is what both directions need; closing also needs update, checked below.
+	if err := c.require(ctx, a, "reopen", cs); err != nil {
+		return "", err
+	}
 	isOpen, err := c.exists(ctx, filterFor(cs, "open", nil))
 	if err != nil {
 		return "", err
@@ -167,9 +172,6 @@ func (c *Client) setCaseOpen(ctx context.Context, actor Actor, caseID string, op
 	if open {
 		if isOpen {
 			return "", fmt.Errorf("reopening %s: %w: it is open", cs, ErrConflict)
-		}
-		if err := c.require(ctx, a, "reopen", cs); err != nil {
-			return "", err
 		}
 		m.create(relationship(cs, "open", everyone))
 		m.mustNotMatch(filterFor(cs, "open", nil))

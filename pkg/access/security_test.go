@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -141,4 +142,67 @@ func TestTenantIsolation(t *testing.T) {
 	w.refuse(access.ErrNotFound)(w.c.RequestAccess(w.ctx, access.As("dave"), "no-such-sid", access.RoleViewer))
 	// Bootstrapping again cannot take over the platform.
 	w.refuse(access.ErrConflict)(w.c.Bootstrap(context.Background(), "mallory", "takeover"))
+}
+
+// An admin of one account walks the ids of another account's cases (sequential, as a
+// guessing attacker would, past the last one that exists) and of its members: every check is
+// refused, every change fails, nothing is written, and listings show only their own.
+func TestTenantIsolationAgainstSequentialIDs(t *testing.T) {
+	t.Parallel()
+	w := acme(t)
+	w.account("globex", "gina", map[string]access.Role{"gus": access.RoleStandard})
+	const existing = 20
+	for i := 1; i <= existing; i++ {
+		w.must(w.c.CreateCase(w.ctx, access.As("gus"), access.NewCase{ID: fmt.Sprintf("g-%d", i), Account: "globex"}))
+	}
+	before := w.relationshipCount()
+	bill := access.As("bill")
+	probes, allowed, changed := 0, 0, 0
+	for i := 0; i <= existing+10; i++ {
+		id := fmt.Sprintf("g-%d", i)
+		for _, perm := range []string{"view", "update", "reopen", "view_open"} {
+			probes++
+			d, err := w.c.Check(w.ctx, userSubj("bill"), perm, obj("case:"+id), access.Fresh())
+			if err != nil {
+				t.Fatalf("check %s on case:%s: %v", perm, id, err)
+			}
+			if d.Allowed {
+				allowed++
+				t.Errorf("bill (admin of acme) holds %s on case:%s of globex", perm, id)
+			}
+		}
+		for name, change := range map[string]func() (access.Token, error){
+			"close":          func() (access.Token, error) { return w.c.CloseCase(w.ctx, bill, id) },
+			"reopen":         func() (access.Token, error) { return w.c.ReopenCase(w.ctx, bill, id) },
+			"add contact":    func() (access.Token, error) { return w.c.AddCaseContact(w.ctx, bill, id, "sally", false) },
+			"remove contact": func() (access.Token, error) { return w.c.RemoveCaseContact(w.ctx, bill, id, "gus") },
+		} {
+			probes++
+			if _, err := change(); err == nil {
+				changed++
+				t.Errorf("bill could %s case:%s of globex", name, id)
+			} else if !errors.Is(err, access.ErrPermissionDenied) && !errors.Is(err, access.ErrNotFound) && !errors.Is(err, access.ErrInvalidArgument) {
+				t.Errorf("%s case:%s: unexpected error %v", name, id, err)
+			}
+		}
+	}
+	for _, member := range []string{"gina", "gus", "nobody"} {
+		probes++
+		if _, err := w.c.ChangeRole(w.ctx, bill, "globex", member, access.RoleViewer); err == nil {
+			changed++
+			t.Errorf("bill changed the role of %s on globex", member)
+		}
+	}
+	if after := w.relationshipCount(); after != before {
+		t.Errorf("relationships %d -> %d: a refused change wrote something", before, after)
+	}
+	for o, err := range w.c.VisibleCases(w.ctx, bill, "bill", access.StatusAll) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(o.ID, "g-") {
+			t.Errorf("bill's case listing shows %s of globex", o)
+		}
+	}
+	t.Logf("tenant isolation: %d probes over %d sequential case ids (%d existing) and 3 member ids, %d allowed, %d changes accepted", probes, existing+11, existing, allowed, changed)
 }

@@ -489,15 +489,19 @@ func (w *World) authorize(op Op) Result {
 		if c == nil {
 			return NotFound
 		}
+		// Contract section 4: whoever would have update on it when open may reopen it. That
+		// is asked first, so a stranger learns nothing of the case's status (docs/model.md).
+		a := w.accounts[c.account]
+		if a == nil || !w.caseEditor(c, a, u) {
+			return Denied
+		}
 		if c.open == (op.Kind == OpReopenCase) {
 			return Conflict
 		}
 		if op.Kind == OpCloseCase {
 			return need(w.Allowed(u, "update", Case(op.Case)))
 		}
-		// Contract section 4: whoever would have update on it when open may reopen it.
-		a := w.accounts[c.account]
-		return need(a != nil && w.caseEditor(c, a, u))
+		return OK
 	case OpAddCaseContact, OpRemoveCaseContact:
 		c := w.cases[op.Case]
 		if c == nil {
