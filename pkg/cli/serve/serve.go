@@ -159,7 +159,7 @@ func IsLoopback(host string) bool {
 
 func runServe(ctx context.Context, o *Options) error {
 	ios := o.Factory.IOStreams
-	host, port, err := net.SplitHostPort(o.Addr)
+	host, _, err := net.SplitHostPort(o.Addr)
 	if err != nil {
 		return cmdutil.Usagef("--addr %q: %v", o.Addr, err)
 	}
@@ -192,11 +192,6 @@ func runServe(ctx context.Context, o *Options) error {
 	defer func() { _ = log.Sync() }()
 
 	addr := o.Addr
-	if port == "0" {
-		if addr, err = freePort(host); err != nil {
-			return err
-		}
-	}
 	generated := key == ""
 	if generated {
 		if key, err = engine.GenerateKey(); err != nil {
@@ -236,6 +231,7 @@ func runServe(ctx context.Context, o *Options) error {
 		return fmt.Errorf("starting the access server: %w", err)
 	}
 	defer emb.Close()
+	addr = emb.Target() // with port 0, the port the engine picked
 	for _, w := range emb.Warnings() {
 		log.Warn(w)
 	}
@@ -310,18 +306,6 @@ func connectable(addr string) string {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
 	return addr
-}
-
-// freePort asks the system for a free port on host. Another process could take it before
-// the server binds it; the start then fails with a clear error.
-func freePort(host string) (string, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", fmt.Errorf("finding a free port on %s: %w", host, err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr, nil
 }
 
 // printConnectHelp tells the person how to connect. It is not logged: the key is shown
