@@ -4,6 +4,10 @@
 .DEFAULT_GOAL := help
 
 GO      ?= go
+# The Go toolchain (scripts/toolchain.env), exported to every recipe; the go command fetches it
+# itself, once per machine. Override on the command line: make GOTOOLCHAIN=go1.28.0 test.
+include scripts/toolchain.env
+export GOTOOLCHAIN
 BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)

@@ -14,6 +14,12 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# The toolchain the project builds with, unless make (or the caller) already chose one.
+if [[ -z "${GOTOOLCHAIN:-}" ]]; then
+  # shellcheck source=toolchain.env
+  source scripts/toolchain.env
+fi
+export GOTOOLCHAIN
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/accessctl-e2e.XXXXXX")
 server_pid=""

@@ -107,7 +107,7 @@ func Fresh() Consistency { return Consistency{} }
 // it to read after a change made elsewhere.
 func AtLeast(t Token) Consistency { return Consistency{kind: consistencyAtLeast, token: t} }
 
-// Full reads the newest data. It is the slowest choice and, in SpiceDB v1.56, does not
+// Full reads the newest data. It is the slowest choice and, in SpiceDB (v1.56 and v1.57), does not
 // guarantee seeing a write that committed concurrently: prefer AtLeast with the write's token.
 func Full() Consistency { return Consistency{kind: consistencyFull} }
 

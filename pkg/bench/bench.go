@@ -49,6 +49,8 @@ type Options struct {
 	BatchSize int
 	// Progress receives progress lines (stderr in the CLI); nil is quiet.
 	Progress io.Writer
+	// FullRelationCache runs the engine with SpiceDB's experimental full relation cache.
+	FullRelationCache bool
 }
 
 // Figure is one measured operation.
@@ -86,13 +88,16 @@ type Machine struct {
 
 // Report is the result of a run.
 type Report struct {
-	Date          string       `json:"date"`
-	Scale         string       `json:"scale"`
-	Datastore     string       `json:"datastore"`
-	Machine       Machine      `json:"machine"`
-	Relationships int          `json:"relationships"`
-	Expected      gen.Expected `json:"expected"`
-	Import        struct {
+	Date      string `json:"date"`
+	Scale     string `json:"scale"`
+	Datastore string `json:"datastore"`
+	SpiceDB   string `json:"spicedb"`
+	// FullRelationCache reports whether SpiceDB's experimental full relation cache was on.
+	FullRelationCache bool         `json:"full_relation_cache,omitempty"`
+	Machine           Machine      `json:"machine"`
+	Relationships     int          `json:"relationships"`
+	Expected          gen.Expected `json:"expected"`
+	Import            struct {
 		Relationships int     `json:"relationships"`
 		Seconds       float64 `json:"seconds"`
 		PerSecond     float64 `json:"per_second"`
@@ -203,7 +208,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Scale: cfg.Name, Machine: machine()}
+	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Scale: cfg.Name, Machine: machine(), SpiceDB: engine.SpiceDBVersion(), FullRelationCache: o.FullRelationCache}
 	kind, _, err := engine.DatastoreEngine(o.DatastoreURI)
 	if err != nil {
 		return nil, err
@@ -215,7 +220,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.RSSBefore, _ = rss("VmRSS")
 	b := &runner{o: o, g: g, hot: g.Hot(), rep: rep}
 	b.logf("starting the embedded engine (%s)", kind)
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache})
 	if err != nil {
 		return nil, err
 	}
@@ -748,7 +753,7 @@ func (b *runner) restart(ctx context.Context) error {
 		return fmt.Errorf("closing the engine before the restart: %w", err)
 	}
 	start := time.Now()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache})
 	if err != nil {
 		return fmt.Errorf("restarting the engine: %w", err)
 	}

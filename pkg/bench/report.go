@@ -25,7 +25,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteTable writes the report as aligned text tables.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "accessgraph benchmark, %s, scale %s (%d relationships), datastore %s\n", r.Date, r.Scale, r.Relationships, r.Datastore)
+	cache := ""
+	if r.FullRelationCache {
+		cache = ", full relation cache on"
+	}
+	fmt.Fprintf(w, "accessgraph benchmark, %s, scale %s (%d relationships), datastore %s, SpiceDB %s%s\n", r.Date, r.Scale, r.Relationships, r.Datastore, r.SpiceDB, cache)
 	fmt.Fprintf(w, "machine: %s, %d CPUs, %s memory, %s %s\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.MemTotal, r.Machine.GoVersion, r.Machine.OS)
 	fmt.Fprintf(w, "import: %d relationships in %.1fs = %.0f relationships/s (batches of %d)\n",
 		r.Import.Relationships, r.Import.Seconds, r.Import.PerSecond, r.Import.BatchSize)

@@ -55,6 +55,10 @@ type EmbeddedConfig struct {
 	// StartTimeout bounds how long to wait for the server to become ready; zero means 60s.
 	StartTimeout time.Duration
 
+	// FullRelationCache turns on SpiceDB's experimental full relation cache (whole
+	// object#relation sets cached per revision). Off by default: see docs/performance.md.
+	FullRelationCache bool
+
 	// Request limits. Zero means the matching DefaultMax... constant; a request over a
 	// limit is refused with a gRPC error naming it, and writes nothing.
 
@@ -119,8 +123,6 @@ func DatastoreEngine(uri string) (engineName, driverURI string, err error) {
 
 // StartEmbedded starts SpiceDB in this process, waits until it serves, and writes the
 // accessgraph schema. Telemetry is always off; metrics are off unless MetricsAddress is set.
-// With the memory datastore every write is serialised, which avoids SpiceDB v1.56's missed
-// read-your-writes under concurrent writers on that datastore.
 func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	engineName, driverURI, err := DatastoreEngine(cfg.DatastoreURI)
 	if err != nil {
@@ -205,13 +207,13 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
 	}
 	opts = append(opts, limits.serverOptions()...)
-	if engineName == datastorecfg.MemoryEngine {
-		serial := newWriteSerializer()
+	if cfg.FullRelationCache {
 		opts = append(opts,
-			server.WithUnaryMiddlewareModification(serial.unaryModification()),
-			server.WithStreamingMiddlewareModification(serial.streamModification()),
+			server.WithExperimentalFullRelationCache(string(server.FullRelationCacheEnabled)),
+			server.WithFullRelationCacheConfig(server.CacheConfig{Name: "full_relation", Enabled: true, MaxCost: "10%"}),
 		)
 	}
+	reportSpiceDBVersion()
 	srvCfg := server.NewConfigWithOptionsAndDefaults(opts...)
 	runnable, err := srvCfg.Complete(ctx)
 	if err != nil {

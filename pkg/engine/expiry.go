@@ -17,8 +17,8 @@ import (
 	"github.com/accessgraph/accessgraph/schema"
 )
 
-// ExpiryLead is how long before its expiry a grant is removed. SpiceDB v1.56 can keep
-// answering from its dispatch cache with a relationship that has just expired, so grants
+// ExpiryLead is how long before its expiry a grant is removed. SpiceDB can keep
+// answering from its caches (per revision) with a relationship that has just expired, so grants
 // are deleted slightly early instead: a grant may end up to ExpiryLead before its expiry.
 // When the reaper gets to a grant only after its expiry, it still writes a new revision,
 // which retires the cached answers; see ExpiryOvershootBound.
@@ -298,7 +298,7 @@ func expiryMetadata(reason string) *structpb.Struct {
 
 // remove deletes one relationship that carries the expiry it was scheduled with; a grant
 // renewed in the meantime is left alone. It always ends with a write unless the grant was
-// renewed: SpiceDB v1.56 keeps answering an expired relationship out of its dispatch cache for
+// renewed: SpiceDB keeps answering an expired relationship out of its dispatch cache for
 // as long as reads stay at the revision they were computed at, and only a new revision
 // retires those answers. So when the reaper is late and the relationship has already expired
 // (SpiceDB no longer returns it, and a delete guarded by "it must still exist" would be

@@ -14,7 +14,7 @@ import (
 )
 
 // TestReadYourWritesConcurrent: with concurrent writers, a read at the revision a
-// write returned always sees that write (SpiceDB v1.56's memdb can miss it).
+// write returned always sees that write (SpiceDB v1.56.0's memdb could miss it).
 func TestReadYourWritesConcurrent(t *testing.T) {
 	ds := openTest(t, t.TempDir(), Options{GCInterval: -1})
 	defer ds.Close()

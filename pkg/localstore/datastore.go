@@ -68,6 +68,9 @@ type Datastore struct {
 	// new directory (everything before the first snapshot was empty), the persisted
 	// head after a reopen (snapshots before it are not kept on disk).
 	historyStart revision
+	// createdAt is the revision of a new directory's empty initial snapshot (zero after
+	// a reopen, whose first snapshot holds the restored state).
+	createdAt revision
 	// After a reopen, the schema at revisions before historyStart is known from the
 	// stored changelog for revisions >= changelogFrom (inside the window):
 	// schemaHistory (ascending) holds the schema in force before each pre-restart
@@ -147,6 +150,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Datastore, error) {
 		ds.historyStart = loaded.head
 		ds.changelogFrom = loaded.changelogFrom
 		ds.schemaHistory = loaded.schemaHistory
+	} else {
+		ds.createdAt = initial
 	}
 	ds.snapshots = []snapshot{{revision: initial, schemaHash: currentSchemaHash(loaded.db), db: loaded.db.Snapshot(), rels: loaded.rels}}
 

@@ -31,6 +31,8 @@ type reader struct {
 	now     time.Time
 	// visited, when set, counts relationship rows examined by queries.
 	visited *atomic.Uint64
+	// begin, when set, starts a write transaction on its first use (see ReadWriteTx).
+	begin func()
 }
 
 // CountRelationships implements datastore.Reader.
@@ -204,6 +206,10 @@ func (r *reader) listNamespaces(wanted map[string]struct{}) ([]datastore.Revisio
 func (r *reader) mustLock() {
 	if !r.TryLock() {
 		panic("detected concurrent use of ReadWriteTransaction")
+	}
+	if begin := r.begin; begin != nil {
+		r.begin = nil
+		begin()
 	}
 }
 

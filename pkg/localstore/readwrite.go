@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -96,24 +97,34 @@ func sameRelationship(existing *relationship, rel tuple.Relationship) (bool, err
 	return existingString == newString, nil
 }
 
-// DeleteRelationships implements datastore.ReadWriteTransaction.
-func (rwt *readWriteTx) DeleteRelationships(_ context.Context, filter *v1.RelationshipFilter, opts ...options.DeleteOptionsOption) (uint64, bool, error) {
+// DeleteRelationships implements datastore.ReadWriteTransaction, including cursored
+// deletes (see deleteCursoredWithLock).
+func (rwt *readWriteTx) DeleteRelationships(_ context.Context, filter *v1.RelationshipFilter, opts ...options.DeleteOptionsOption) (datastore.DeleteRelationshipsResult, error) {
 	rwt.mustLock()
 	defer rwt.Unlock()
 
 	delOpts := options.NewDeleteOptionsWithOptionsAndDefaults(opts...)
+	if err := delOpts.ValidateCursoredDelete(); err != nil {
+		return datastore.DeleteRelationshipsResult{}, err
+	}
 	var delLimit uint64
 	if delOpts.DeleteLimit != nil && *delOpts.DeleteLimit > 0 {
 		delLimit = *delOpts.DeleteLimit
 	}
+	if delOpts.IsCursoredDelete() {
+		return rwt.deleteCursoredWithLock(filter, delLimit, delOpts.DeleteAfter)
+	}
 	return rwt.deleteWithLock(filter, delLimit)
 }
 
+// SupportsCursoredDelete implements datastore.CursoredDeleteDatastore.
+func (ds *Datastore) SupportsCursoredDelete() bool { return true }
+
 // deleteWithLock deletes matching relationships; the caller holds the lock.
-func (rwt *readWriteTx) deleteWithLock(filter *v1.RelationshipFilter, limit uint64) (uint64, bool, error) {
+func (rwt *readWriteTx) deleteWithLock(filter *v1.RelationshipFilter, limit uint64) (datastore.DeleteRelationshipsResult, error) {
 	dsFilter, err := datastore.RelationshipsFilterFromPublicFilter(filter)
 	if err != nil {
-		return 0, false, err
+		return datastore.DeleteRelationshipsResult{}, err
 	}
 	rows := &filteredRows{source: planQuery(rwt.rels, dsFilter), match: relationshipFilterMatch(filter), visited: rwt.visited}
 
@@ -128,12 +139,57 @@ func (rwt *readWriteTx) deleteWithLock(filter *v1.RelationshipFilter, limit uint
 		}
 		return true
 	})
+	rwt.removeRows(doomed)
+	return datastore.DeleteRelationshipsResult{NumDeleted: uint64(len(doomed)), LimitReached: metLimit}, nil
+}
 
-	for _, row := range doomed {
+// deleteCursoredWithLock deletes up to limit matching relationships that sort after the
+// cursor in resource order (type, id, relation, subject), the first ones in that order,
+// and returns the last one deleted as the cursor to resume after. Deleted rows leave the
+// trees, so a later batch never walks over them. The caller holds the lock.
+func (rwt *readWriteTx) deleteCursoredWithLock(filter *v1.RelationshipFilter, limit uint64, after options.Cursor) (datastore.DeleteRelationshipsResult, error) {
+	dsFilter, err := datastore.RelationshipsFilterFromPublicFilter(filter)
+	if err != nil {
+		return datastore.DeleteRelationshipsResult{}, err
+	}
+	source := planQuery(rwt.rels, dsFilter)
+	match, done := relationshipFilterMatch(filter), mustMakeCursorFilterFn(after, options.ByResource)
+	rows := &filteredRows{source: source, match: func(r *relationship) bool { return match(r) && !done(r) }, visited: rwt.visited}
+
+	var doomed []*relationship
+	if source.order == orderByResource {
+		// Every resource-order plan yields rows in exactly this order: stop at the limit.
+		rows.each(func(row *relationship) bool {
+			doomed = append(doomed, row)
+			return uint64(len(doomed)) < limit
+		})
+	} else {
+		rows.each(func(row *relationship) bool {
+			doomed = append(doomed, row)
+			return true
+		})
+		slices.SortFunc(doomed, compareByResource)
+		doomed = doomed[:min(uint64(len(doomed)), limit)]
+	}
+	rwt.removeRows(doomed)
+
+	result := datastore.DeleteRelationshipsResult{NumDeleted: uint64(len(doomed)), LimitReached: uint64(len(doomed)) == limit}
+	if len(doomed) > 0 {
+		last, err := doomed[len(doomed)-1].Relationship()
+		if err != nil {
+			return datastore.DeleteRelationshipsResult{}, err
+		}
+		result.Cursor = options.ToCursor(last)
+	}
+	return result, nil
+}
+
+// removeRows deletes rows from the transaction's trees and records the changes.
+func (rwt *readWriteTx) removeRows(rows []*relationship) {
+	for _, row := range rows {
 		rwt.rels.remove(row)
 		rwt.changes.track(row, nil)
 	}
-	return uint64(len(doomed)), metLimit, nil
 }
 
 // RegisterCounter implements datastore.ReadWriteTransaction.
@@ -255,7 +311,7 @@ func (rwt *readWriteTx) LegacyDeleteNamespaces(_ context.Context, nsNames []stri
 		}
 
 		if delOption == datastore.DeleteNamespacesAndRelationships {
-			if _, _, err := rwt.deleteWithLock(&v1.RelationshipFilter{ResourceType: nsName}, 0); err != nil {
+			if _, err := rwt.deleteWithLock(&v1.RelationshipFilter{ResourceType: nsName}, 0); err != nil {
 				return fmt.Errorf("unable to delete relationships from deleted namespace %q: %w", nsName, err)
 			}
 		}

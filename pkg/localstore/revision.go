@@ -4,6 +4,7 @@
 package localstore
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"time"
@@ -33,7 +34,15 @@ func ParseRevisionString(s string) (datastore.Revision, error) {
 	return revision(parsed), nil
 }
 
-func (r revision) ByteSortable() bool                { return true }
+func (r revision) ByteSortable() bool { return true }
+
+// AppendSortKey implements datastore.SortKeyRevision: eight big-endian bytes with the sign
+// bit flipped, so keys sort as the revisions do and none is a prefix of another. It is the
+// encoding SpiceDB's own timestamp revisions use; it must never change once stored.
+func (r revision) AppendSortKey(dst []byte) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(r)^(1<<63)) //nolint:gosec // the conversion is the encoding
+}
+
 func (r revision) Equal(rhs datastore.Revision) bool { return int64(r) == revisionFromAny(rhs) }
 func (r revision) GreaterThan(rhs datastore.Revision) bool {
 	return int64(r) > revisionFromAny(rhs)
@@ -49,4 +58,4 @@ func (r revision) Time() time.Time { return time.Unix(0, int64(r)) }
 
 func nowRevision() revision { return revision(time.Now().UnixNano()) }
 
-var _ datastore.Revision = revision(0)
+var _ datastore.SortKeyRevision = revision(0)

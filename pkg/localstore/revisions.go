@@ -5,6 +5,7 @@ package localstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 
@@ -33,19 +34,36 @@ func (ds *Datastore) HeadRevision(_ context.Context) (datastore.RevisionWithSche
 }
 
 // OptimizedRevision implements datastore.Datastore: the current time rounded down to
-// the quantization period, but never before the oldest state that can be read.
-func (ds *Datastore) OptimizedRevision(_ context.Context) (datastore.RevisionWithSchemaHash, error) {
+// the quantization period, but never before the oldest state that can be read. ValidFor
+// is how long that choice stays the same: the rest of the quantization period, or zero
+// when the oldest readable state was chosen instead (a later call may choose newer).
+func (ds *Datastore) OptimizedRevision(_ context.Context) (datastore.RevisionWithSchemaHashAndValidity, error) {
 	ds.mu.RLock()
 	defer ds.mu.RUnlock()
 	if ds.db == nil {
-		return datastore.RevisionWithSchemaHash{}, ErrClosed
+		return datastore.RevisionWithSchemaHashAndValidity{}, ErrClosed
 	}
 
 	now := int64(nowRevision())
-	optimized := revision(now - now%ds.quantization)
-	optimized = max(optimized, ds.historyStart)
-	return datastore.RevisionWithSchemaHash{
+	sinceQuantum := now % ds.quantization
+	optimized := revision(now - sinceQuantum)
+	var validFor time.Duration
+	if ds.quantization > 1 {
+		validFor = time.Duration(ds.quantization - sinceQuantum)
+	}
+	if optimized < ds.historyStart {
+		optimized, validFor = ds.historyStart, 0
+	}
+	// A new directory's first snapshot is the empty state it was created with: rounding
+	// down to it would hide everything committed since. Serve the head instead, valid only
+	// for this call (as SpiceDB's memdb does).
+	if head := ds.snapshots[len(ds.snapshots)-1].revision; ds.historyStart == 0 && optimized < head &&
+		ds.snapshotAtLocked(optimized).revision == ds.createdAt {
+		optimized, validFor = head, 0
+	}
+	return datastore.RevisionWithSchemaHashAndValidity{
 		Revision:   optimized,
+		ValidFor:   validFor,
 		SchemaHash: ds.snapshotAtLocked(optimized).schemaHash,
 	}, nil
 }

@@ -20,9 +20,11 @@ import (
 )
 
 // ReadWriteTx implements datastore.Datastore. Transactions run one at a time: the
-// write lock is held from the start of f until the revision is published, the
-// revision is assigned after f returns, and the storage batch is synced before the
-// new snapshot becomes visible and before ReadWriteTx returns.
+// write lock is taken when f first uses the transaction (as SpiceDB's memdb does, so
+// a transaction that has not touched anything yet blocks no one) and held until the
+// revision is published; the revision is assigned after f returns, and the storage
+// batch is synced before the new snapshot becomes visible and before ReadWriteTx
+// returns. A transaction f never used writes nothing and returns the head revision.
 func (ds *Datastore) ReadWriteTx(ctx context.Context, f datastore.TxUserFunc, opts ...options.RWTOptionsOption) (datastore.Revision, error) {
 	config := options.NewRWTOptionsWithOptions(opts...)
 	attempts := maxRetries
@@ -42,35 +44,43 @@ func (ds *Datastore) ReadWriteTx(ctx context.Context, f datastore.TxUserFunc, op
 }
 
 func (ds *Datastore) runWriteTx(ctx context.Context, f datastore.TxUserFunc, config *options.RWTOptions) (datastore.Revision, error) {
-	ds.writeMu.Lock()
-	defer ds.writeMu.Unlock()
-
-	ds.mu.RLock()
-	db := ds.db
-	ds.mu.RUnlock()
-	if db == nil {
-		return datastore.NoRevision, ErrClosed
-	}
-
-	tx := db.Txn(true)
-	tx.TrackChanges()
-	committed := false
+	var (
+		tx          *memdb.Txn
+		provisional revision
+		locked      bool
+		closed      bool
+		committed   bool
+	)
 	defer func() {
-		if !committed {
+		if tx != nil && !committed {
 			tx.Abort()
+		}
+		if locked {
+			ds.writeMu.Unlock()
 		}
 	}()
 
-	provisional := ds.nextRevisionLocked()
-	rwt := &readWriteTx{
-		reader: reader{
-			TryLocker: &sync.Mutex{},
-			txSource:  func() (*memdb.Txn, error) { return tx, nil },
-			rels:      ds.headRels().clone(),
-			now:       time.Now(),
-			visited:   &ds.rowsVisited,
-		},
-		newRevision: provisional,
+	rwt := &readWriteTx{reader: reader{TryLocker: &sync.Mutex{}, visited: &ds.rowsVisited}}
+	rwt.begin = func() {
+		ds.writeMu.Lock()
+		locked = true
+		ds.mu.RLock()
+		db := ds.db
+		ds.mu.RUnlock()
+		if db == nil {
+			closed = true
+			rwt.txSource = func() (*memdb.Txn, error) { return nil, ErrClosed }
+			rwt.rels = newRelTrees()
+			rwt.relsErr = ErrClosed
+			return
+		}
+		tx = db.Txn(true)
+		tx.TrackChanges()
+		provisional = ds.nextRevisionLocked()
+		rwt.txSource = func() (*memdb.Txn, error) { return tx, nil }
+		rwt.rels = ds.headRels().clone()
+		rwt.now = time.Now()
+		rwt.newRevision = provisional
 	}
 
 	if config.SchemaHashPrecondition != "" {
@@ -82,6 +92,13 @@ func (ds *Datastore) runWriteTx(ctx context.Context, f datastore.TxUserFunc, con
 		return datastore.NoRevision, err
 	}
 
+	switch {
+	case closed:
+		return datastore.NoRevision, ErrClosed
+	case !locked:
+		return ds.headRevisionIfOpen()
+	}
+
 	// Assign the final revision now that f is done; it is at least the provisional
 	// one, so nothing f observed is later than it.
 	rev := max(ds.nextRevisionLocked(), provisional)
@@ -90,6 +107,16 @@ func (ds *Datastore) runWriteTx(ctx context.Context, f datastore.TxUserFunc, con
 	}
 	committed = true
 	return rev, nil
+}
+
+// headRevisionIfOpen returns the head revision, or ErrClosed.
+func (ds *Datastore) headRevisionIfOpen() (datastore.Revision, error) {
+	ds.mu.RLock()
+	defer ds.mu.RUnlock()
+	if ds.db == nil {
+		return datastore.NoRevision, ErrClosed
+	}
+	return ds.snapshots[len(ds.snapshots)-1].revision, nil
 }
 
 // commitLocked persists tx's changes at rev, commits it and publishes the new

@@ -122,6 +122,8 @@ type BenchOptions struct {
 	Writes     int
 	JSON       bool
 	JSONFile   string
+	// FullRelationCache turns on SpiceDB's experimental full relation cache.
+	FullRelationCache bool
 }
 
 // NewCmdBench builds `accessctl bench`.
@@ -160,6 +162,7 @@ JSON output is an array with one report per datastore.`,
 	cmd.Flags().IntVar(&o.Writes, "writes", 50, "how many of each write to measure")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON (an array, one report per datastore) instead of the table")
 	cmd.Flags().StringVar(&o.JSONFile, "json-file", "", "also write the JSON reports to this file")
+	cmd.Flags().BoolVar(&o.FullRelationCache, "full-relation-cache", false, "turn on SpiceDB's experimental full relation cache in the embedded engine")
 	return cmd
 }
 
@@ -237,7 +240,7 @@ func benchOne(ctx context.Context, o *BenchOptions, uri string) (*bench.Report, 
 		}()
 		uri = fresh
 	}
-	return bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut})
+	return bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut, FullRelationCache: o.FullRelationCache})
 }
 
 func writeJSONFile(path string, reps []*bench.Report) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/engine"
 )
 
 // Info describes the binary.
@@ -22,13 +23,8 @@ type Info struct {
 
 // Current returns the build's version information.
 func Current(b factory.BuildInfo) Info {
-	info := Info{Version: b.Version, Commit: b.Commit, SpiceDB: "unknown", Go: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH}
+	info := Info{Version: b.Version, Commit: b.Commit, SpiceDB: engine.SpiceDBVersion(), Go: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/authzed/spicedb" {
-				info.SpiceDB = d.Version
-			}
-		}
 		if info.Commit == "" {
 			for _, s := range bi.Settings {
 				if s.Key == "vcs.revision" {
