@@ -11,6 +11,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Decision is the answer to one check.
@@ -122,50 +123,29 @@ func (c *Client) LookupResources(ctx context.Context, subject ref.Subject, permi
 			yield(ref.Object{}, err)
 			return
 		}
-		const page = 1000
-		consistency := c.consistency(cons)
-		var cursor *v1.Cursor
-		// Every page repeats the first request's arguments (SpiceDB refuses a cursor
-		// otherwise); the cursor itself pins the revision. SpiceDB may return a resource
-		// once per path that reaches it.
+		// The consistency is computed once: every page repeats the first request's
+		// arguments (SpiceDB refuses a cursor otherwise), and the cursor pins the revision.
+		// SpiceDB may return a resource once per path that reaches it.
+		answers := spice.LookupResources(ctx, c.engine.Permissions(), &v1.LookupResourcesRequest{
+			Consistency:        c.consistency(cons),
+			ResourceObjectType: resourceType,
+			Permission:         permission,
+			Subject:            subjectRef(subject),
+		})
 		seen := map[string]struct{}{}
-		for {
-			stream, err := c.engine.Permissions().LookupResources(ctx, &v1.LookupResourcesRequest{
-				Consistency:        consistency,
-				ResourceObjectType: resourceType,
-				Permission:         permission,
-				Subject:            subjectRef(subject),
-				OptionalLimit:      page,
-				OptionalCursor:     cursor,
-			})
+		for resp, err := range answers {
 			if err != nil {
-				yield(ref.Object{}, engineError("looking up "+resourceType, err))
+				yield(ref.Object{}, err)
 				return
 			}
-			n := 0
-			for {
-				resp, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					yield(ref.Object{}, engineError("looking up "+resourceType, err))
-					return
-				}
-				n++
-				cursor = resp.GetAfterResultCursor()
-				if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
-					continue
-				}
-				if _, dup := seen[resp.GetResourceObjectId()]; dup {
-					continue
-				}
-				seen[resp.GetResourceObjectId()] = struct{}{}
-				if !yield(ref.Object{Type: resourceType, ID: resp.GetResourceObjectId()}, nil) {
-					return
-				}
+			if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+				continue
 			}
-			if n < page {
+			if _, dup := seen[resp.GetResourceObjectId()]; dup {
+				continue
+			}
+			seen[resp.GetResourceObjectId()] = struct{}{}
+			if !yield(ref.Object{Type: resourceType, ID: resp.GetResourceObjectId()}, nil) {
 				return
 			}
 		}

@@ -5,19 +5,17 @@ package access
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"sync"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Token is a revision token returned by every change. Reading with AtLeast(token) sees
@@ -243,9 +241,9 @@ func (c *Client) write(ctx context.Context, actor ref.Object, reason, operation 
 	if len(m.updates) == 0 {
 		return Token(c.latestToken()), nil
 	}
-	meta, err := structpb.NewStruct(map[string]any{"actor": actor.String(), "reason": reason, "operation": operation})
+	meta, err := spice.Change{Actor: actor.String(), Reason: reason, Operation: operation}.Metadata()
 	if err != nil {
-		return "", fmt.Errorf("%s: encoding metadata: %w", operation, err)
+		return "", fmt.Errorf("%s: %w", operation, err)
 	}
 	tok, err := c.engine.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{
 		Updates:                     m.updates,
@@ -265,57 +263,15 @@ func (c *Client) latestToken() string {
 	return ""
 }
 
-// readRelationships streams every relationship matching the filter, page by page.
+// readRelationships streams every relationship matching the filter, page by page, at one
+// consistency computed before the first page.
 func (c *Client) readRelationships(ctx context.Context, filter *v1.RelationshipFilter) iter.Seq2[*v1.Relationship, error] {
-	return func(yield func(*v1.Relationship, error) bool) {
-		var cursor *v1.Cursor
-		const page = 1000
-		// A cursor is only valid with the exact arguments of the first page.
-		consistency := c.consistency(Fresh())
-		for {
-			stream, err := c.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-				Consistency:        consistency,
-				RelationshipFilter: filter,
-				OptionalLimit:      page,
-				OptionalCursor:     cursor,
-			})
-			if err != nil {
-				yield(nil, engineError("reading relationships", err))
-				return
-			}
-			n := 0
-			for {
-				resp, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					yield(nil, engineError("reading relationships", err))
-					return
-				}
-				n++
-				cursor = resp.GetAfterResultCursor()
-				if !yield(resp.GetRelationship(), nil) {
-					return
-				}
-			}
-			if n < page {
-				return
-			}
-		}
-	}
+	return spice.ReadRelationships(ctx, c.engine.Permissions(), c.consistency(Fresh()), filter)
 }
 
 // collect reads every relationship matching the filter into a slice.
 func (c *Client) collect(ctx context.Context, filter *v1.RelationshipFilter) ([]*v1.Relationship, error) {
-	var out []*v1.Relationship
-	for r, err := range c.readRelationships(ctx, filter) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return spice.CollectRelationships(ctx, c.engine.Permissions(), c.consistency(Fresh()), filter)
 }
 
 // exists reports whether any relationship matches the filter.

@@ -4,31 +4,38 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Sentinel errors. Every error the domain layer returns wraps one of them, so callers can
 // branch with errors.Is; the message names the object and, where there is one, the fix.
+// The classes of a failed SpiceDB call are pkg/spice's, under the same names.
 var (
 	// ErrInvalidArgument: malformed reference, unknown type or permission, bad value.
-	ErrInvalidArgument = ref.ErrInvalid
+	ErrInvalidArgument = spice.ErrInvalidArgument
 	// ErrNotFound: the object, member, grant or request does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = spice.ErrNotFound
 	// ErrPermissionDenied: the acting user lacks the permission that governs the change.
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrConflict: the object already exists, or a concurrent change won.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = spice.ErrConflict
 	// ErrLastAdmin: the change would leave the account without an administrator.
 	ErrLastAdmin = errors.New("last administrator")
 	// ErrAlreadyDecided: the request was approved, denied or withdrawn by someone else first.
 	ErrAlreadyDecided = errors.New("request already decided")
 	// ErrCycle: the group nesting would make a group contain itself.
 	ErrCycle = errors.New("group cycle")
-	// ErrUnavailable: SpiceDB could not be reached or is not ready; nothing was changed.
-	ErrUnavailable = errors.New("access engine unavailable")
+	// ErrUnavailable: SpiceDB could not be reached, is not ready, or refused the preshared
+	// key; nothing was changed.
+	ErrUnavailable = spice.ErrUnavailable
+	// ErrUnauthenticated: SpiceDB refused the preshared key (also ErrUnavailable). It is
+	// about this process's credentials, never the acting user's permissions.
+	ErrUnauthenticated = spice.ErrUnauthenticated
+	// ErrLimit: a request exceeded one of the server's request limits.
+	ErrLimit = spice.ErrLimit
 )
 
 // DeniedError is a permission refusal with the check that failed.
@@ -45,31 +52,12 @@ func (e *DeniedError) Error() string {
 // Unwrap makes errors.Is(err, ErrPermissionDenied) true.
 func (e *DeniedError) Unwrap() error { return ErrPermissionDenied }
 
-// engineError turns a gRPC failure into a domain error, keeping SpiceDB's message short.
+// engineError classifies a gRPC failure (pkg/spice); a domain error passes unchanged.
 func engineError(doing string, err error) error {
-	if err == nil {
-		return nil
-	}
 	if _, ok := err.(interface{ GRPCStatus() *status.Status }); !ok {
-		return err // already a domain error
+		return err
 	}
-	st := status.Convert(err)
-	switch st.Code() {
-	case codes.InvalidArgument, codes.OutOfRange:
-		return fmt.Errorf("%s: %w: %s", doing, ErrInvalidArgument, st.Message())
-	case codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted:
-		return fmt.Errorf("%s: %w: %s", doing, ErrConflict, st.Message())
-	case codes.NotFound:
-		return fmt.Errorf("%s: %w: %s", doing, ErrNotFound, st.Message())
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return fmt.Errorf("%s: %w: %s", doing, ErrUnavailable, st.Message())
-	case codes.Unauthenticated, codes.PermissionDenied:
-		// SpiceDB itself authorises nothing: these come from a wrong or missing preshared key.
-		return fmt.Errorf("%s: %w: the server refused the preshared key (%s)", doing, ErrUnavailable, st.Message())
-	}
-	return fmt.Errorf("%s: %s", doing, st.Message())
+	return spice.Classify(doing, err)
 }
 
-func isPreconditionFailure(err error) bool {
-	return status.Code(err) == codes.FailedPrecondition
-}
+func isPreconditionFailure(err error) bool { return spice.IsPreconditionFailure(err) }

@@ -84,38 +84,53 @@ func (c *Client) RequestAccess(ctx context.Context, actor Actor, supportID strin
 	return tok, engineError(fmt.Sprintf("requesting %s on %s", role, acct), err)
 }
 
-// roleOf returns the user's role on the account, or "" when they are not a member.
-func (c *Client) roleOf(ctx context.Context, acct ref.Object, user string) (Role, error) {
+// standing is what one read says of a user on an account: their role ("" when they are
+// not a member) and their pending request, if any.
+type standing struct {
+	role       Role
+	request    *JoinRequest
+	requestRel *v1.Relationship
+}
+
+// standingOf reads every relationship of the user on the account at once.
+func (c *Client) standingOf(ctx context.Context, acct ref.Object, user string) (standing, error) {
 	u := userSubject(user)
+	rels, err := c.collect(ctx, filterFor(acct, "", &u))
+	if err != nil {
+		return standing{}, err
+	}
+	var s standing
+	// Roles are tried in their order, as a member holds one role and at most one request.
 	for _, r := range Roles {
-		ok, err := c.exists(ctx, filterFor(acct, string(r), &u))
-		if err != nil {
-			return "", err
-		}
-		if ok {
-			return r, nil
+		for _, rel := range rels {
+			switch rel.GetRelation() {
+			case string(r):
+				if s.role == "" {
+					s.role = r
+				}
+			case r.requestRelation():
+				if s.request == nil {
+					s.request, s.requestRel = &JoinRequest{Account: acct.ID, User: user, Role: r}, rel
+					if exp := rel.GetOptionalExpiresAt(); exp != nil {
+						s.request.ExpiresAt = exp.AsTime()
+					}
+				}
+			}
 		}
 	}
-	return "", nil
+	return s, nil
+}
+
+// roleOf returns the user's role on the account, or "" when they are not a member.
+func (c *Client) roleOf(ctx context.Context, acct ref.Object, user string) (Role, error) {
+	s, err := c.standingOf(ctx, acct, user)
+	return s.role, err
 }
 
 // pendingRequest returns the user's pending join request on the account.
 func (c *Client) pendingRequest(ctx context.Context, acct ref.Object, user string) (*JoinRequest, *v1.Relationship, error) {
-	u := userSubject(user)
-	for _, r := range Roles {
-		rels, err := c.collect(ctx, filterFor(acct, r.requestRelation(), &u))
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(rels) > 0 {
-			req := &JoinRequest{Account: acct.ID, User: user, Role: r}
-			if exp := rels[0].GetOptionalExpiresAt(); exp != nil {
-				req.ExpiresAt = exp.AsTime()
-			}
-			return req, rels[0], nil
-		}
-	}
-	return nil, nil, nil
+	s, err := c.standingOf(ctx, acct, user)
+	return s.request, s.requestRel, err
 }
 
 // PendingRequests lists an account's pending join and role-change requests. Visible to the
@@ -270,10 +285,11 @@ func (c *Client) decide(ctx context.Context, actor Actor, supportID, user string
 	}
 	verb := map[bool]string{true: "approving", false: "denying"}[approve]
 	return retryConflicts(ctx, verb+" a request on "+acct.String(), func() (Token, error) {
-		req, rel, err := c.pendingRequest(ctx, acct, user)
+		st, err := c.standingOf(ctx, acct, user)
 		if err != nil {
 			return "", err
 		}
+		req, rel := st.request, st.requestRel
 		if req == nil {
 			return "", fmt.Errorf("%s the request of user:%s on %s: %w: there is no pending request (it was decided, withdrawn or expired)", verb, user, acct, ErrNotFound)
 		}
@@ -289,7 +305,7 @@ func (c *Client) decide(ctx context.Context, actor Actor, supportID, user string
 		op := "member.deny"
 		if approve {
 			op = "member.approve"
-			if err := c.assignRole(ctx, a, acct, user, req.Role, m); err != nil {
+			if err := c.assignRole(ctx, a, acct, user, st.role, req.Role, m); err != nil {
 				return "", err
 			}
 		}
@@ -335,11 +351,7 @@ func (c *Client) requireAdminGrantor(ctx context.Context, a, acct ref.Object, us
 
 // assignRole adds to m the updates that give user the role, and the last-admin guard when
 // an admin is demoted. Customer Care may leave an account without an admin.
-func (c *Client) assignRole(ctx context.Context, a, acct ref.Object, user string, role Role, m *mutation) error {
-	current, err := c.roleOf(ctx, acct, user)
-	if err != nil {
-		return err
-	}
+func (c *Client) assignRole(ctx context.Context, a, acct ref.Object, user string, current, role Role, m *mutation) error {
 	u := userSubject(user)
 	for _, r := range Roles {
 		if r != role && r == current {
@@ -412,7 +424,7 @@ func (c *Client) ChangeRole(ctx context.Context, actor Actor, supportID, user st
 			}
 		}
 		m := &mutation{}
-		if err := c.assignRole(ctx, a, acct, user, role, m); err != nil {
+		if err := c.assignRole(ctx, a, acct, user, current, role, m); err != nil {
 			return "", err
 		}
 		return c.write(ctx, a, actor.Reason, "member.role", m)

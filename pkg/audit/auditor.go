@@ -2,19 +2,15 @@ package audit
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"iter"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Auditor answers audit questions over one domain client. It only reads. It is safe for
@@ -72,38 +68,7 @@ func (a *Auditor) fresh() *v1.Consistency {
 
 // readRelationships streams the relationships matching filter at one revision, page by page.
 func (a *Auditor) readRelationships(ctx context.Context, cons *v1.Consistency, filter *v1.RelationshipFilter) iter.Seq2[*v1.Relationship, error] {
-	return func(yield func(*v1.Relationship, error) bool) {
-		const page = 1000
-		var cursor *v1.Cursor
-		for {
-			stream, err := a.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-				Consistency: cons, RelationshipFilter: filter, OptionalLimit: page, OptionalCursor: cursor,
-			})
-			if err != nil {
-				yield(nil, engineError("reading relationships", err))
-				return
-			}
-			n := 0
-			for {
-				resp, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					yield(nil, engineError("reading relationships", err))
-					return
-				}
-				n++
-				cursor = resp.GetAfterResultCursor()
-				if !yield(resp.GetRelationship(), nil) {
-					return
-				}
-			}
-			if n < page {
-				return
-			}
-		}
-	}
+	return spice.ReadRelationships(ctx, a.engine.Permissions(), cons, filter)
 }
 
 // collect reads every relationship matching filter.
@@ -145,35 +110,9 @@ func fromSubjectRef(s *v1.SubjectReference) ref.Subject {
 	return ref.Subject{Object: fromObjectRef(s.GetObject()), Relation: s.GetOptionalRelation()}
 }
 
-// relString renders a relationship as resource#relation@subject.
-func relString(r *v1.Relationship) string {
-	return fromObjectRef(r.GetResource()).String() + "#" + r.GetRelation() + "@" + fromSubjectRef(r.GetSubject()).String()
-}
-
-// engineError turns a gRPC failure into an error wrapping the domain sentinels, so callers
-// can test it with errors.Is(err, access.ErrInvalidArgument) and the like.
-func engineError(doing string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := err.(interface{ GRPCStatus() *status.Status }); !ok {
-		return fmt.Errorf("%s: %w", doing, err)
-	}
-	st := status.Convert(err)
-	switch st.Code() {
-	case codes.InvalidArgument, codes.OutOfRange, codes.FailedPrecondition:
-		return fmt.Errorf("%s: %w: %s", doing, access.ErrInvalidArgument, st.Message())
-	case codes.NotFound:
-		return fmt.Errorf("%s: %w: %s", doing, access.ErrNotFound, st.Message())
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Unauthenticated:
-		return fmt.Errorf("%s: %w: %s", doing, access.ErrUnavailable, st.Message())
-	case codes.PermissionDenied:
-		return fmt.Errorf("%s: %w: %s", doing, access.ErrPermissionDenied, st.Message())
-	case codes.Canceled:
-		return fmt.Errorf("%s: %w", doing, context.Canceled)
-	}
-	return fmt.Errorf("%s: %s", doing, st.Message())
-}
+// engineError classifies a gRPC failure (pkg/spice), so callers can test it with
+// errors.Is(err, access.ErrInvalidArgument) and the like.
+func engineError(doing string, err error) error { return spice.Classify(doing, err) }
 
 // validateQuestion checks a resource and permission the way the domain layer does: an
 // unknown type, permission or a malformed id is an error, never a silent no.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -85,7 +86,7 @@ func (r *resolver) expiredNotes(misses []*node) []string {
 }
 
 // expiryActor is the actor the engine's expiry sweep writes as.
-const expiryActor = "system:expiry"
+const expiryActor = engine.ExpiryActor
 
 func (r *resolver) missed(misses []*node, u Update) bool {
 	for _, n := range misses {

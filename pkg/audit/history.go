@@ -16,6 +16,8 @@ import (
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // HistoryFilter selects changes. The zero value selects every change the datastore holds.
@@ -203,15 +205,14 @@ func toChange(resp *v1.WatchResponse, received time.Time) Change {
 	}
 	if md := resp.GetOptionalTransactionMetadata(); md != nil {
 		c.Metadata = md.AsMap()
-		c.Actor, _ = c.Metadata["actor"].(string)
-		c.Reason, _ = c.Metadata["reason"].(string)
-		c.Operation, _ = c.Metadata["operation"].(string)
+		change := spice.ChangeFromMetadata(c.Metadata)
+		c.Actor, c.Reason, c.Operation = change.Actor, change.Reason, change.Operation
 	}
 	for _, u := range resp.GetUpdates() {
 		rel := u.GetRelationship()
 		up := Update{
 			Operation:    strings.ToLower(strings.TrimPrefix(u.GetOperation().String(), "OPERATION_")),
-			Relationship: relString(rel),
+			Relationship: reltext.FormatKey(rel),
 			Resource:     fromObjectRef(rel.GetResource()),
 			Relation:     rel.GetRelation(),
 			Subject:      fromSubjectRef(rel.GetSubject()),

@@ -7,6 +7,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
 )
 
 // PathKind is the kind of path that gives a user a permission, in the portal's terms.
@@ -155,7 +156,7 @@ func (r *resolver) render(steps pathSteps) Path {
 	p := Path{Text: renderSteps(steps), Kind: r.classify(steps)}
 	for _, s := range steps {
 		if s.rel != nil {
-			p.Relationships = append(p.Relationships, relString(s.rel))
+			p.Relationships = append(p.Relationships, reltext.FormatKey(s.rel))
 		}
 	}
 	return p
@@ -180,7 +181,7 @@ func renderSteps(steps pathSteps) string {
 			chained = false
 			continue
 		}
-		key := relString(s.rel)
+		key := reltext.FormatKey(s.rel)
 		resource := fromObjectRef(s.rel.GetResource())
 		if seen[key] {
 			head, chained, repeated = resource, true, true

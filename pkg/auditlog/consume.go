@@ -11,6 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/accessgraph/accessgraph/pkg/engine"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Consumer copies SpiceDB's change stream into a store. Build it with NewConsumer, which
@@ -102,18 +104,12 @@ func (c *Consumer) consumeOnce(ctx context.Context, log *zap.Logger) error {
 
 // EntryFromWatch turns one change-stream message into an entry.
 func EntryFromWatch(resp *v1.WatchResponse) Entry {
-	meta := resp.GetOptionalTransactionMetadata().AsMap()
-	str := func(k string) string {
-		if v, ok := meta[k].(string); ok {
-			return v
-		}
-		return ""
-	}
+	change := spice.ChangeFromMetadata(resp.GetOptionalTransactionMetadata().AsMap())
 	entry := Entry{
 		Revision:  resp.GetChangesThrough().GetToken(),
-		Actor:     str("actor"),
-		Reason:    str("reason"),
-		Operation: str("operation"),
+		Actor:     change.Actor,
+		Reason:    change.Reason,
+		Operation: change.Operation,
 	}
 	for _, u := range resp.GetUpdates() {
 		r := u.GetRelationship()
@@ -121,10 +117,8 @@ func EntryFromWatch(resp *v1.WatchResponse) Entry {
 			Operation: map[v1.RelationshipUpdate_Operation]string{v1.RelationshipUpdate_OPERATION_TOUCH: "touch", v1.RelationshipUpdate_OPERATION_CREATE: "create", v1.RelationshipUpdate_OPERATION_DELETE: "delete"}[u.GetOperation()],
 			Resource:  r.GetResource().GetObjectType() + ":" + r.GetResource().GetObjectId(),
 			Subject:   r.GetSubject().GetObject().GetObjectType() + ":" + r.GetSubject().GetObject().GetObjectId(),
-		}
-		c.Relationship = c.Resource + "#" + r.GetRelation() + "@" + c.Subject
-		if sr := r.GetSubject().GetOptionalRelation(); sr != "" {
-			c.Relationship += "#" + sr
+			// The expiry has its own field.
+			Relationship: reltext.FormatKey(r),
 		}
 		if exp := r.GetOptionalExpiresAt(); exp != nil {
 			t := exp.AsTime()

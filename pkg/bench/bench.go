@@ -27,6 +27,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/gen"
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Options configure a run.
@@ -591,34 +592,17 @@ func (b *runner) setResults(f Figure, n int) {
 // distinct results.
 func (b *runner) rawLookup(ctx context.Context, user, perm string) (int, error) {
 	seen := map[string]struct{}{}
-	var cursor *v1.Cursor
-	cons := b.atLeast()
-	for {
-		stream, err := b.e.Permissions().LookupResources(ctx, &v1.LookupResourcesRequest{
-			Consistency: cons, ResourceObjectType: "case", Permission: perm,
-			Subject:       &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}},
-			OptionalLimit: 1000, OptionalCursor: cursor,
-		})
+	answers := spice.LookupResources(ctx, b.e.Permissions(), &v1.LookupResourcesRequest{
+		Consistency: b.atLeast(), ResourceObjectType: "case", Permission: perm,
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}},
+	})
+	for resp, err := range answers {
 		if err != nil {
 			return 0, err
 		}
-		n := 0
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return 0, err
-			}
-			n++
-			cursor = resp.GetAfterResultCursor()
-			seen[resp.GetResourceObjectId()] = struct{}{}
-		}
-		if n < 1000 {
-			return len(seen), nil
-		}
+		seen[resp.GetResourceObjectId()] = struct{}{}
 	}
+	return len(seen), nil
 }
 
 // writes: grant and revoke a partner organisation grant, and approve join requests, by the

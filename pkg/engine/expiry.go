@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/accessgraph/accessgraph/pkg/reltext"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 	"github.com/accessgraph/accessgraph/schema"
 )
 
@@ -106,15 +108,7 @@ func (r *expiryReaper) stop() {
 	r.wg.Wait()
 }
 
-func relationshipKey(rel *v1.Relationship) string {
-	s := rel.GetSubject()
-	key := rel.GetResource().GetObjectType() + ":" + rel.GetResource().GetObjectId() + "#" + rel.GetRelation() +
-		"@" + s.GetObject().GetObjectType() + ":" + s.GetObject().GetObjectId()
-	if s.GetOptionalRelation() != "" {
-		key += "#" + s.GetOptionalRelation()
-	}
-	return key
-}
+func relationshipKey(rel *v1.Relationship) string { return reltext.FormatKey(rel) }
 
 func newScheduled(rel *v1.Relationship, expiresAt time.Time) scheduled {
 	return scheduled{rel: rel, expiresAt: expiresAt, due: expiresAt.Add(-ExpiryLead)}
@@ -170,46 +164,23 @@ func (r *expiryReaper) scan(ctx context.Context) {
 	limit := time.Now().Add(r.horizon)
 	found := false
 	for _, t := range r.targets {
-		var cursor *v1.Cursor
-		// Full consistency: the sweep must see writes other clients made; a cursor needs the
-		// first page's exact arguments.
-		consistency := fullyConsistent
-		for {
-			stream, err := r.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-				Consistency:        consistency,
-				RelationshipFilter: &v1.RelationshipFilter{ResourceType: t.resourceType, OptionalRelation: t.relation},
-				OptionalLimit:      1000,
-				OptionalCursor:     cursor,
-			})
+		// Full consistency: the sweep must see writes other clients made. A failed read ends
+		// this relation's sweep; the next scan tries again.
+		filter := &v1.RelationshipFilter{ResourceType: t.resourceType, OptionalRelation: t.relation}
+		for rel, err := range spice.ReadRelationships(ctx, r.engine.Permissions(), fullyConsistent, filter) {
 			if err != nil {
 				break
 			}
-			n := 0
-			for {
-				resp, err := stream.Recv()
-				if err != nil {
-					if !errors.Is(err, io.EOF) {
-						n = 0
-					}
-					break
+			if exp := rel.GetOptionalExpiresAt(); exp != nil && exp.AsTime().Before(limit) {
+				key := relationshipKey(rel)
+				r.mu.Lock()
+				// A relationship already scheduled keeps its entry: it may be waiting for
+				// a retry, or come from a newer write than this scan saw.
+				if _, ok := r.pending[key]; !ok {
+					r.pending[key] = newScheduled(rel, exp.AsTime())
+					found = true
 				}
-				n++
-				cursor = resp.GetAfterResultCursor()
-				rel := resp.GetRelationship()
-				if exp := rel.GetOptionalExpiresAt(); exp != nil && exp.AsTime().Before(limit) {
-					key := relationshipKey(rel)
-					r.mu.Lock()
-					// A relationship already scheduled keeps its entry: it may be waiting for
-					// a retry, or come from a newer write than this scan saw.
-					if _, ok := r.pending[key]; !ok {
-						r.pending[key] = newScheduled(rel, exp.AsTime())
-						found = true
-					}
-					r.mu.Unlock()
-				}
-			}
-			if n < 1000 {
-				break
+				r.mu.Unlock()
 			}
 		}
 	}
@@ -292,9 +263,15 @@ func (r *expiryReaper) retryLater(s scheduled) {
 
 // expiryMetadata is recorded with every change the reaper makes, for the audit trail.
 func expiryMetadata(reason string) *structpb.Struct {
-	meta, _ := structpb.NewStruct(map[string]any{"actor": "system:expiry", "reason": reason, "operation": "grant.expire"})
+	meta, _ := spice.Change{Actor: ExpiryActor, Reason: reason, Operation: ExpiryOperation}.Metadata()
 	return meta
 }
+
+// The actor and operation the expiry reaper records with every change it makes.
+const (
+	ExpiryActor     = "system:expiry"
+	ExpiryOperation = "grant.expire"
+)
 
 // remove deletes one relationship that carries the expiry it was scheduled with; a grant
 // renewed in the meantime is left alone. It always ends with a write unless the grant was

@@ -27,6 +27,9 @@ type RemoteConfig struct {
 	// long-running service that talks to a plain SpiceDB; accessctl serve runs its own, so its
 	// clients leave it off.
 	SweepExpiries bool
+	// DialOptions are added to the connection's options, for example client interceptors
+	// for tracing or metrics.
+	DialOptions []grpc.DialOption
 }
 
 // ErrNoEndpoint reports a remote connection asked for without an address.
@@ -58,7 +61,7 @@ func Dial(ctx context.Context, cfg RemoteConfig) (*Engine, error) {
 		}
 		opts = append(opts, tlsOpt, grpcutil.WithBearerToken(cfg.PresharedKey))
 	}
-	conn, err := grpc.NewClient(cfg.Endpoint, opts...)
+	conn, err := grpc.NewClient(cfg.Endpoint, append(opts, cfg.DialOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.Endpoint, err)
 	}

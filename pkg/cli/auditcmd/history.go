@@ -18,6 +18,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -94,8 +95,8 @@ time, time_from_revision, actor, reason, operation, metadata, updates.`,
 	_ = cmd.RegisterFlagCompletionFunc("object", complete.Flag(f, complete.Object()))
 	_ = cmd.RegisterFlagCompletionFunc("actor", complete.Flag(f, func(ctx context.Context, f *factory.Factory, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		out, dir := complete.Object("user")(ctx, f, args, toComplete)
-		if strings.HasPrefix("system:expiry", toComplete) {
-			out = append(out, "system:expiry")
+		if strings.HasPrefix(engine.ExpiryActor, toComplete) {
+			out = append(out, engine.ExpiryActor)
 		}
 		return out, dir
 	}))
@@ -119,7 +120,7 @@ func parseHistoryFilter(o *HistoryOptions) (historyFilter, error) {
 	}
 	switch {
 	case o.Actor == "":
-	case o.Actor == "system:expiry":
+	case o.Actor == engine.ExpiryActor:
 		hf.actor = o.Actor
 	default:
 		u, err := ref.ParseOfType(o.Actor, "user")

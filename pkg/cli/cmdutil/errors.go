@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Exit codes. They are part of the command line contract.
@@ -85,29 +84,6 @@ func IsSilent(err error) bool {
 	return errors.As(err, &ec)
 }
 
-// RPCError turns a failed SpiceDB call made directly by a command into a short message
-// without gRPC framing ("rpc error: code = ... desc = ...").
-func RPCError(doing string, err error) error {
-	if err == nil {
-		return nil
-	}
-	st, ok := status.FromError(err)
-	if !ok {
-		return fmt.Errorf("%s: %w", doing, err)
-	}
-	switch st.Code() {
-	case codes.Unavailable, codes.Unauthenticated, codes.DeadlineExceeded:
-		return &UnavailableError{Doing: doing, Code: st.Code(), Message: st.Message()}
-	}
-	return fmt.Errorf("%s: %s", doing, st.Message())
-}
-
-// UnavailableError is a server that could not be reached or refused the key. The root
-// command rewrites it into advice on starting or configuring a server.
-type UnavailableError struct {
-	Doing   string
-	Code    codes.Code
-	Message string
-}
-
-func (e *UnavailableError) Error() string { return fmt.Sprintf("%s: %s", e.Doing, e.Message) }
+// RPCError classifies a failed SpiceDB call made directly by a command (pkg/spice): a
+// short message without gRPC framing, wrapping the documented error classes.
+func RPCError(doing string, err error) error { return spice.Classify(doing, err) }

@@ -14,9 +14,9 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/bench"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
-	"github.com/accessgraph/accessgraph/pkg/cli/reltext"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/gen"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
 )
 
 // NewCmdDev builds `accessctl dev`.

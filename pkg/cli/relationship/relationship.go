@@ -4,22 +4,20 @@ package relationship
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/output"
-	"github.com/accessgraph/accessgraph/pkg/cli/reltext"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Options are the inputs of the relationship commands.
@@ -149,43 +147,18 @@ func runRead(ctx context.Context, o *Options) error {
 	return p.Table([]string{"RELATIONSHIP"}, rows, out)
 }
 
-// Read streams every relationship matching filter, page by page, pinned to the first
-// page's revision.
+// Read streams every relationship matching filter, page by page, all pages at cons (the
+// cursor pins the revision the first page was read at).
 func Read(ctx context.Context, e *engine.Engine, filter *v1.RelationshipFilter, cons *v1.Consistency, each func(*v1.Relationship) error) error {
-	const page = 1000
-	var cursor *v1.Cursor
-	for {
-		stream, err := e.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-			Consistency:        cons,
-			RelationshipFilter: filter,
-			OptionalLimit:      page,
-			OptionalCursor:     cursor,
-		})
+	for rel, err := range spice.ReadRelationships(ctx, e.Permissions(), cons, filter) {
 		if err != nil {
-			return cmdutil.RPCError("reading relationships", err)
+			return err
 		}
-		n := 0
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return cmdutil.RPCError("reading relationships", err)
-			}
-			n++
-			cursor = resp.GetAfterResultCursor()
-			if at := resp.GetReadAt(); at != nil {
-				cons = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: at}}
-			}
-			if err := each(resp.GetRelationship()); err != nil {
-				return err
-			}
-		}
-		if n < page {
-			return nil
+		if err := each(rel); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // NewCmdWrite builds `accessctl relationship write` (remove false) or `relationship delete`.
@@ -281,9 +254,9 @@ func Write(ctx context.Context, e *engine.Engine, actor access.Actor, operation 
 	if actor.User != "" {
 		who = "user:" + actor.User
 	}
-	meta, err := structpb.NewStruct(map[string]any{"actor": who, "reason": actor.Reason, "operation": operation})
+	meta, err := spice.Change{Actor: who, Reason: actor.Reason, Operation: operation}.Metadata()
 	if err != nil {
-		return nil, fmt.Errorf("encoding metadata: %w", err)
+		return nil, err
 	}
 	tok, err := e.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates, OptionalTransactionMetadata: meta})
 	if err != nil {

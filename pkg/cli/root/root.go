@@ -140,12 +140,11 @@ func escapeControls(s string) string {
 func Message(err error) string {
 	var ce *factory.ConnectError
 	var ns *factory.NoServerError
-	var ue *cmdutil.UnavailableError
 	switch {
 	case errors.As(err, &ce), errors.As(err, &ns):
 		return err.Error()
-	case errors.As(err, &ue):
-		return fmt.Sprintf("%s: the server did not answer (%s)\n%s", ue.Doing, ue.Message, factory.StartAdvice)
+	case errors.Is(err, access.ErrUnauthenticated):
+		return fmt.Sprintf("%v\npass the server's key with --token or %s", err, factory.EnvToken)
 	case errors.Is(err, access.ErrUnavailable):
 		return fmt.Sprintf("%v\nis the server still running? %s", err, factory.StartAdvice)
 	case errors.Is(err, cmdutil.ErrCancelled):

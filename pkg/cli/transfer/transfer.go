@@ -20,8 +20,8 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
 	"github.com/accessgraph/accessgraph/pkg/cli/relationship"
-	"github.com/accessgraph/accessgraph/pkg/cli/reltext"
 	"github.com/accessgraph/accessgraph/pkg/engine"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
 )
 
 // BatchSize is how many relationships one import write carries (SpiceDB's default

@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/accessgraph/accessgraph/pkg/cli/reltext"
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
 )
 
 // relSeeds are relationships and filters as people type them, and hostile variants:

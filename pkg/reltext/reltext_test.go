@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/accessgraph/accessgraph/pkg/cli/reltext"
 	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
 )
 
 func TestParseFilter(t *testing.T) {

@@ -12,6 +12,13 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
+// FormatKey renders a relationship's identity in tuple notation, without caveat or expiry:
+// account:acme#admin@user:bill, group:a#member@group:b#member. Two relationships with the
+// same key are the same relationship (a write of one replaces the other).
+func FormatKey(rel *v1.Relationship) string {
+	return tuple.V1StringRelationshipWithoutCaveatOrExpiration(rel)
+}
+
 // Format renders a relationship in tuple notation.
 func Format(rel *v1.Relationship) string {
 	s, err := tuple.V1StringRelationship(rel)

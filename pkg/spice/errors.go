@@ -1,0 +1,115 @@
+package spice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/accessgraph/accessgraph/pkg/ref"
+)
+
+// The classes of a failed SpiceDB call. Every error Classify returns wraps exactly one of
+// them (ErrUnauthenticated also wraps ErrUnavailable), so callers branch with errors.Is.
+// pkg/access re-exports them under the same names.
+var (
+	// ErrInvalidArgument: the request was malformed (a bad id, type, relation or value).
+	ErrInvalidArgument = ref.ErrInvalid
+	// ErrNotFound: the schema, object or definition the request names does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the state the request assumed no longer holds (a write precondition
+	// failed, the object already exists, a concurrent change won).
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: SpiceDB could not be reached, did not answer in time, or refused our
+	// credentials; nothing was changed.
+	ErrUnavailable = errors.New("access engine unavailable")
+	// ErrUnauthenticated: SpiceDB refused the preshared key. It is also ErrUnavailable: the
+	// server cannot be used until the key is fixed. It is never a refusal of the actor.
+	ErrUnauthenticated = errors.New("the server refused the preshared key")
+	// ErrLimit: the request exceeded one of the server's request limits.
+	ErrLimit = errors.New("request over a server limit")
+)
+
+// Error is a classified SpiceDB failure: what was being done, the gRPC code and the
+// server's message.
+type Error struct {
+	Doing   string
+	Code    codes.Code
+	Message string
+	class   error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.class == ErrUnauthenticated:
+		return fmt.Sprintf("%s: %s: %s (%s)", e.Doing, ErrUnavailable, ErrUnauthenticated, e.Message)
+	case e.class != nil:
+		return fmt.Sprintf("%s: %s: %s", e.Doing, e.class, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Doing, e.Message)
+}
+
+// Unwrap returns the error's classes.
+func (e *Error) Unwrap() []error {
+	switch e.class {
+	case nil:
+		return nil
+	case ErrUnauthenticated:
+		return []error{ErrUnauthenticated, ErrUnavailable}
+	}
+	return []error{e.class}
+}
+
+// Classify turns a failed gRPC call into an *Error wrapping its class, with "doing" naming
+// the operation ("reading relationships"). A cancelled call becomes context.Canceled; an
+// error that is not a gRPC status (already classified, or local) is returned wrapped with
+// doing; nil stays nil.
+func Classify(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var already *Error
+	if errors.As(err, &already) {
+		return err
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	if st.Code() == codes.Canceled {
+		return fmt.Errorf("%s: %w", doing, context.Canceled)
+	}
+	return &Error{Doing: doing, Code: st.Code(), Message: st.Message(), class: classOf(st.Code())}
+}
+
+// classOf maps a gRPC code to its class. SpiceDB authorises nothing itself: PermissionDenied
+// and Unauthenticated come from a wrong or missing preshared key.
+func classOf(code codes.Code) error {
+	switch code {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return ErrInvalidArgument
+	case codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted:
+		return ErrConflict
+	case codes.NotFound:
+		return ErrNotFound
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return ErrUnavailable
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return ErrUnauthenticated
+	case codes.ResourceExhausted:
+		return ErrLimit
+	}
+	return nil
+}
+
+// IsPreconditionFailure reports whether err is SpiceDB refusing a write whose precondition
+// did not hold.
+func IsPreconditionFailure(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code == codes.FailedPrecondition
+	}
+	return status.Code(err) == codes.FailedPrecondition
+}

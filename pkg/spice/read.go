@@ -1,0 +1,94 @@
+package spice
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// PageSize is how many results one page of a paged call asks for.
+const PageSize = 1000
+
+type cursored interface{ GetAfterResultCursor() *v1.Cursor }
+
+type receiver[T any] interface{ Recv() (T, error) }
+
+// paged streams every result of a cursored server-streaming call. call opens one page that
+// resumes after cursor (nil for the first); every page must repeat the first page's
+// arguments, consistency included, or SpiceDB refuses the cursor.
+func paged[T cursored](doing string, call func(cursor *v1.Cursor) (receiver[T], error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		var cursor *v1.Cursor
+		for {
+			stream, err := call(cursor)
+			if err != nil {
+				yield(zero, Classify(doing, err))
+				return
+			}
+			n := 0
+			for {
+				resp, err := stream.Recv()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					yield(zero, Classify(doing, err))
+					return
+				}
+				n++
+				cursor = resp.GetAfterResultCursor()
+				if !yield(resp, nil) {
+					return
+				}
+			}
+			if n < PageSize {
+				return
+			}
+		}
+	}
+}
+
+// ReadRelationships streams every relationship matching filter, page by page, all at the
+// one consistency given (so the cursors stay valid).
+func ReadRelationships(ctx context.Context, client v1.PermissionsServiceClient, consistency *v1.Consistency, filter *v1.RelationshipFilter) iter.Seq2[*v1.Relationship, error] {
+	return func(yield func(*v1.Relationship, error) bool) {
+		pages := paged("reading relationships", func(cursor *v1.Cursor) (receiver[*v1.ReadRelationshipsResponse], error) {
+			return client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+				Consistency: consistency, RelationshipFilter: filter, OptionalLimit: PageSize, OptionalCursor: cursor,
+			})
+		})
+		for resp, err := range pages {
+			if !yield(resp.GetRelationship(), err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// CollectRelationships reads every relationship matching filter into a slice.
+func CollectRelationships(ctx context.Context, client v1.PermissionsServiceClient, consistency *v1.Consistency, filter *v1.RelationshipFilter) ([]*v1.Relationship, error) {
+	var out []*v1.Relationship
+	for rel, err := range ReadRelationships(ctx, client, consistency, filter) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rel)
+	}
+	return out, nil
+}
+
+// LookupResources streams every answer of a LookupResources request, page by page: req is
+// the first page's request (its limit and cursor are set here). Answers come as SpiceDB
+// sends them: conditional ones included, and a resource once per path that reaches it.
+func LookupResources(ctx context.Context, client v1.PermissionsServiceClient, req *v1.LookupResourcesRequest) iter.Seq2[*v1.LookupResourcesResponse, error] {
+	return paged("looking up "+req.GetResourceObjectType(), func(cursor *v1.Cursor) (receiver[*v1.LookupResourcesResponse], error) {
+		page := proto.CloneOf(req)
+		page.OptionalLimit, page.OptionalCursor = PageSize, cursor
+		return client.LookupResources(ctx, page)
+	})
+}
