@@ -72,7 +72,7 @@ type Update struct {
 // memory datastore keeps changes for the life of the process (within its garbage-collection
 // window), PostgreSQL and CockroachDB for their GC window (24 hours by default in SpiceDB,
 // CockroachDB's gc.ttlseconds). For longer, read the durable copy pkg/auditlog keeps in
-// the datastore's audit_log table.
+// the datastore's audit_log table through LogHistory.
 func (a *Auditor) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
 	return a.watch(ctx, filter, false)
 }
@@ -97,15 +97,10 @@ func (a *Auditor) headToken(ctx context.Context) (string, error) {
 
 func (a *Auditor) watch(ctx context.Context, filter HistoryFilter, follow bool) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
-		actor := filter.Actor
-		if actor != "" && !strings.Contains(actor, ":") {
-			actor = "user:" + actor
-		}
-		if !filter.Object.IsZero() {
-			if _, err := ref.New(filter.Object.Type, filter.Object.ID); err != nil {
-				yield(Change{}, err)
-				return
-			}
+		_, actor, err := validateHistoryFilter(filter)
+		if err != nil {
+			yield(Change{}, err)
+			return
 		}
 		head, err := a.headToken(ctx)
 		if err != nil {

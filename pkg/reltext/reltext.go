@@ -19,6 +19,16 @@ func FormatKey(rel *v1.Relationship) string {
 	return tuple.V1StringRelationshipWithoutCaveatOrExpiration(rel)
 }
 
+// ParseKey reads text FormatKey wrote, without checking it against today's schema (a
+// recorded relationship may name a type or relation the schema has since dropped).
+func ParseKey(s string) (*v1.Relationship, error) {
+	rel, err := tuple.ParseV1Rel(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q is not a relationship", ref.ErrInvalid, s)
+	}
+	return rel, nil
+}
+
 // Format renders a relationship in tuple notation.
 func Format(rel *v1.Relationship) string {
 	s, err := tuple.V1StringRelationship(rel)
