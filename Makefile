@@ -12,7 +12,7 @@ BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help run run-postgres build test test-race test-postgres test-local bench lint e2e fuzz
+.PHONY: help run run-postgres build test test-race test-postgres test-local bench lint e2e fuzz memdb-diff
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -68,3 +68,9 @@ lint: ## Check formatting (gofmt -l must print nothing) and run go vet
 
 e2e: ## End-to-end: build, serve --demo on a free port, run examples/walkthrough.sh, stop
 	scripts/e2e.sh
+
+# SPICEDB_CANDIDATE is the SpiceDB version `make memdb-diff` compares with the pinned one.
+SPICEDB_CANDIDATE ?=
+
+memdb-diff: ## Diff SpiceDB's upstream memdb (pkg/localstore's origin): go.mod's version vs SPICEDB_CANDIDATE=vX.Y.Z
+	@SPICEDB_CANDIDATE="$(SPICEDB_CANDIDATE)" scripts/memdb-diff.sh

@@ -82,73 +82,32 @@ func New(e *engine.Engine, opts ...Option) *Client {
 // Engine returns the engine the client talks through.
 func (c *Client) Engine() *engine.Engine { return c.engine }
 
-// Consistency says how fresh a read must be.
-type Consistency struct {
-	kind  consistencyKind
-	token Token
-}
-
-type consistencyKind int
-
-const (
-	consistencyFresh consistencyKind = iota
-	consistencyAtLeast
-	consistencyFull
-	consistencyFastest
-)
+// Consistency says how fresh a read must be (pkg/engine's choices).
+type Consistency = engine.Consistency
 
 // Fresh reads at least as fresh as every change made through this process: the caller sees
 // its own writes and expiry clean-up. It is the zero value and the default.
-func Fresh() Consistency { return Consistency{} }
+func Fresh() Consistency { return engine.Fresh() }
 
 // AtLeast reads at least as fresh as the token (and this process's own later writes). Use
 // it to read after a change made elsewhere.
-func AtLeast(t Token) Consistency { return Consistency{kind: consistencyAtLeast, token: t} }
+func AtLeast(t Token) Consistency { return engine.AtLeast(string(t)) }
 
-// Full reads the newest data. It is the slowest choice and, in SpiceDB (v1.56 and v1.57), does not
-// guarantee seeing a write that committed concurrently: prefer AtLeast with the write's token.
-func Full() Consistency { return Consistency{kind: consistencyFull} }
+// Full reads the newest data. It is the slowest choice and does not guarantee seeing a
+// write that committed concurrently (SpiceDB coalesces head-revision lookups): prefer
+// AtLeast with the write's token.
+func Full() Consistency { return engine.Full() }
 
 // Fastest reads from cache where possible; results may be a few seconds stale, so a revoked
 // or expired grant can still show for that long. For dashboards, never for enforcement after a change.
-func Fastest() Consistency { return Consistency{kind: consistencyFastest} }
+func Fastest() Consistency { return engine.Fastest() }
 
 // ParseConsistency reads "fresh", "full", "fastest" or "at-least" (which needs a token).
 func ParseConsistency(name string, token Token) (Consistency, error) {
-	switch name {
-	case "", "fresh":
-		if token != "" {
-			return AtLeast(token), nil
-		}
-		return Fresh(), nil
-	case "at-least":
-		if token == "" {
-			return Consistency{}, fmt.Errorf("%w: consistency at-least needs a token", ErrInvalidArgument)
-		}
-		return AtLeast(token), nil
-	case "full":
-		return Full(), nil
-	case "fastest":
-		return Fastest(), nil
-	}
-	return Consistency{}, fmt.Errorf("%w: unknown consistency %q (fresh, at-least, full, fastest)", ErrInvalidArgument, name)
+	return engine.ParseConsistency(name, string(token))
 }
 
-func (c *Client) consistency(cons Consistency) *v1.Consistency {
-	switch cons.kind {
-	case consistencyFull:
-		return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-	case consistencyFastest:
-		return &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}}
-	case consistencyAtLeast:
-		tok := c.engine.FreshestToken(&v1.ZedToken{Token: string(cons.token)})
-		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: tok}}
-	}
-	if tok := c.engine.FreshestToken(nil); tok != nil {
-		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: tok}}
-	}
-	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-}
+func (c *Client) consistency(cons Consistency) *v1.Consistency { return c.engine.Consistency(cons) }
 
 // checkAllowed answers one check with fresh consistency.
 func (c *Client) checkAllowed(ctx context.Context, subject ref.Subject, permission string, resource ref.Object) (bool, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -150,3 +151,84 @@ func engineConfig(t *testing.T) engine.EmbeddedConfig {
 // datastoreEnv set to "local" runs the scenario suite on the durable local datastore
 // (pkg/localstore), each test in its own directory; `make test-local` sets it.
 const datastoreEnv = "ACCESSGRAPH_TEST_DATASTORE"
+
+// acme builds the site of the spec: bill admin, sally standard, joan viewer, and cases
+// reported by each.
+func acme(t *testing.T) *world {
+	w := newWorld(t)
+	w.account("acme", "bill", map[string]access.Role{"sally": access.RoleStandard, "joan": access.RoleViewer})
+	for id, reporter := range map[string]string{"c-bill": "bill", "c-sally": "sally", "c-joan": "joan"} {
+		w.must(w.c.CreateCase(w.ctx, access.As(reporter), access.NewCase{ID: id, Account: "acme"}))
+	}
+	return w
+}
+
+// partners adds to acme: partner integrator (pam, pete, piper) and a second partner.
+func partners(t *testing.T) *world {
+	w := acme(t)
+	w.must(w.c.CreatePartner(w.ctx, access.As(vendorAdmin), "integrator", ""))
+	for _, u := range []string{"pam", "pete", "piper"} {
+		w.must(w.c.AddPartnerMember(w.ctx, access.As(vendorAdmin), "integrator", u))
+	}
+	return w
+}
+
+// district: group district contains almond and birch schools; almond contains class_a.
+// Staff report cases on account shoe; sue reads the district, amy reads almond only.
+func district(t *testing.T) *world {
+	w := newWorld(t)
+	w.account("shoe", "sam", map[string]access.Role{"al": access.RoleStandard, "bea": access.RoleStandard, "cal": access.RoleViewer, "dina": access.RoleStandard})
+	for _, g := range []string{"district", "almond", "birch", "class_a"} {
+		w.must(w.c.CreateGroup(w.ctx, access.As(careAgent), g))
+	}
+	w.must(w.c.NestGroup(w.ctx, access.As(careAgent), "almond", "district"))
+	w.must(w.c.NestGroup(w.ctx, access.As(careAgent), "birch", "district"))
+	w.must(w.c.NestGroup(w.ctx, access.As(careAgent), "class_a", "almond"))
+	for u, g := range map[string]string{"al": "almond", "bea": "birch", "cal": "class_a", "dina": "district"} {
+		w.must(w.c.AddGroupMember(w.ctx, access.As(careAgent), g, u))
+	}
+	for id, reporter := range map[string]string{"al-1": "al", "al-2": "al", "bea-1": "bea", "cal-1": "cal", "dina-1": "dina"} {
+		w.must(w.c.CreateCase(w.ctx, access.As(reporter), access.NewCase{ID: id, Account: "shoe"}))
+	}
+	w.must(w.c.CloseCase(w.ctx, access.As("al"), "al-2"))
+	w.must(w.c.SetGroupReadAccess(w.ctx, access.As(careAgent), "sue", "district"))
+	w.must(w.c.SetGroupReadAccess(w.ctx, access.As(careAgent), "amy", "almond"))
+	return w
+}
+
+func sorted(ids []string) []string { slices.Sort(ids); return ids }
+
+// installBase: acme owns sold product router and its item router_hq; globex is another
+// account; fieldfix a service organisation.
+func installBase(t *testing.T) *world {
+	w := acme(t)
+	w.account("globex", "gina", map[string]access.Role{"gus": access.RoleStandard})
+	w.must(w.c.CreateSoldProduct(w.ctx, access.As(careAgent), "router", "acme"))
+	w.must(w.c.CreateInstallBase(w.ctx, access.As(careAgent), "router_hq", "acme", "router"))
+	w.must(w.c.CreateServiceOrg(w.ctx, access.As(vendorAdmin), "fieldfix"))
+	w.must(w.c.AddServiceOrgMember(w.ctx, access.As(vendorAdmin), "fieldfix", "fred"))
+	ib, sp := obj("install_base:router_hq"), obj("sold_product:router")
+	assign := func(o ref.Object, name string, party string) {
+		w.must(w.c.AssignFunctionalRole(w.ctx, access.As("bill"), o, role(t, name), obj(party)))
+	}
+	assign(sp, "sold_product_authorized_contact", "user:sophie")
+	assign(sp, "sold_product_authorized_consumer", "user:conrad")
+	assign(ib, "install_base_authorized_contact", "user:sally")   // acme member
+	assign(ib, "install_base_authorized_contact", "user:olga")    // not an acme member
+	assign(ib, "install_base_authorized_consumer", "user:carmen") // outside consumer
+	assign(ib, "install_base_authorized_contributor", "user:ivan")
+	assign(ib, "install_base_authorized_member", "user:mia")
+	assign(ib, "install_base_authorized_account", "account:globex")
+	assign(ib, "install_base_service_organization", "service_org:fieldfix")
+	w.must(w.c.CreateCase(w.ctx, access.As("sally"), access.NewCase{ID: "ib-1", Account: "acme", SoldProduct: "router", InstallBase: "router_hq"}))
+	return w
+}
+
+func role(t *testing.T, name string) access.FunctionalRole {
+	t.Helper()
+	r, err := access.ParseFunctionalRole(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

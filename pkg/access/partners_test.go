@@ -8,16 +8,6 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/access"
 )
 
-// partners adds to acme: partner integrator (pam, pete, piper) and a second partner.
-func partners(t *testing.T) *world {
-	w := acme(t)
-	w.must(w.c.CreatePartner(w.ctx, access.As(vendorAdmin), "integrator", ""))
-	for _, u := range []string{"pam", "pete", "piper"} {
-		w.must(w.c.AddPartnerMember(w.ctx, access.As(vendorAdmin), "integrator", u))
-	}
-	return w
-}
-
 // levelRows are the partner level table of the spec, for one user holding level on acme,
 // with c-sally as a case they were not added to.
 func levelRows(user string, level access.Level) []check {
@@ -148,56 +138,6 @@ func TestPartnerRequestsAreDecidedByAdmins(t *testing.T) {
 	w.expect(levelRows("pam", access.LevelUpdate)...)
 	w.expect(levelRows("pete", access.LevelUpdate)...)
 	w.refuse(access.ErrNotFound)(w.c.ApprovePartnerRequest(w.ctx, access.As("bill"), "acme", access.Individual("pete")))
-}
-
-func TestCaseContactsAndPartnerManagedCases(t *testing.T) {
-	t.Parallel()
-	w := partners(t)
-	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pam"), access.LevelCC, time.Time{}))
-	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.Individual("pete"), access.LevelUpdate, time.Time{}))
-	// cc partners see only cases they are added to, and may not be primary.
-	w.expect(no("pam", "view", "case:c-sally"))
-	w.refuse(access.ErrPermissionDenied)(w.c.AddCaseContact(w.ctx, access.As("sally"), "c-sally", "pam", true))
-	w.must(w.c.AddCaseContact(w.ctx, access.As("sally"), "c-sally", "pam", false))
-	w.expect(yes("pam", "view", "case:c-sally"), yes("pam", "update", "case:c-sally"), no("pam", "view", "case:c-joan"))
-	// A contact without any grant cannot be added; a viewer cannot add to another's case.
-	w.refuse(access.ErrPermissionDenied)(w.c.AddCaseContact(w.ctx, access.As("sally"), "c-sally", "piper", false))
-	w.refuse(access.ErrPermissionDenied)(w.c.AddCaseContact(w.ctx, access.As("joan"), "c-sally", "pete", false))
-	// update and above can be the primary point of contact.
-	w.must(w.c.AddCaseContact(w.ctx, access.As("bill"), "c-bill", "pete", true))
-	managed := w.ids(w.c.PartnerManagedCases(w.ctx, access.As("bill"), "acme"))
-	if !slices.Equal(managed, []string{"c-bill"}) {
-		t.Fatalf("partner-managed cases = %v", managed)
-	}
-	// Revoking the grant ends case-contact access too.
-	w.must(w.c.RevokePartner(w.ctx, access.As("bill"), "acme", access.Individual("pam")))
-	w.expect(no("pam", "view", "case:c-sally"))
-}
-
-func TestPartnerMemberSeesCasesAcrossCustomers(t *testing.T) {
-	t.Parallel()
-	w := partners(t)
-	w.account("globex", "gina", nil)
-	w.must(w.c.CreateCase(w.ctx, access.As("gina"), access.NewCase{ID: "g-1", Account: "globex"}))
-	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), access.LevelLook, time.Time{}))
-	w.must(w.c.GrantPartner(w.ctx, access.As("gina"), "globex", access.PartnerOrg("integrator"), access.LevelCreate, time.Time{}))
-	got := w.ids(w.c.VisibleCases(w.ctx, access.As("pam"), "pam", access.StatusAll))
-	slices.Sort(got)
-	if want := []string{"c-bill", "c-joan", "c-sally", "g-1"}; !slices.Equal(got, want) {
-		t.Fatalf("pam's cases = %v, want %v", got, want)
-	}
-	// A partner creating on the customer's behalf is the primary contact, not the reporter,
-	// so revoking the grant ends their access to the case they opened.
-	w.must(w.c.CreateCase(w.ctx, access.As("pam"), access.NewCase{ID: "g-2", Account: "globex"}))
-	w.expect(yes("pam", "view", "case:g-2"))
-	w.must(w.c.RevokePartner(w.ctx, access.As("gina"), "globex", access.PartnerOrg("integrator")))
-	w.expect(no("pam", "view", "case:g-2"), yes("gina", "view", "case:g-2"))
-	// Nobody lists another user's cases except Customer Care.
-	for _, err := range w.c.VisibleCases(w.ctx, access.As("pete"), "pam", access.StatusAll) {
-		if err == nil {
-			t.Fatal("pete listed pam's cases")
-		}
-	}
 }
 
 func listGrants(t *testing.T, w *world) []access.PartnerGrant {

@@ -53,18 +53,11 @@ func New(c *access.Client, opts ...Option) *Auditor {
 }
 
 // exact pins every read of one answer to the revision of its first read.
-func exact(token string) *v1.Consistency {
-	return &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: token}}}
-}
+func exact(token string) *v1.Consistency { return spice.AtExactSnapshot(token) }
 
 // fresh is access.Fresh as a SpiceDB consistency: at least as fresh as every write this
 // process made.
-func (a *Auditor) fresh() *v1.Consistency {
-	if tok := a.engine.FreshestToken(nil); tok != nil {
-		return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: tok}}
-	}
-	return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-}
+func (a *Auditor) fresh() *v1.Consistency { return a.engine.Fresh(nil) }
 
 // readRelationships streams the relationships matching filter at one revision, page by page.
 func (a *Auditor) readRelationships(ctx context.Context, cons *v1.Consistency, filter *v1.RelationshipFilter) iter.Seq2[*v1.Relationship, error] {

@@ -86,7 +86,7 @@ func (a *Auditor) Follow(ctx context.Context, filter HistoryFilter) iter.Seq2[Ch
 // headToken is the newest revision: everything committed so far.
 func (a *Auditor) headToken(ctx context.Context) (string, error) {
 	resp, err := a.engine.Permissions().ExpandPermissionTree(ctx, &v1.ExpandPermissionTreeRequest{
-		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Consistency: spice.FullyConsistent(),
 		Resource:    objectRef(access.Platform), Permission: "administrator",
 	})
 	if err != nil {

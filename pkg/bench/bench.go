@@ -429,7 +429,7 @@ func objectOf(o *v1.ObjectReference) ref.Object {
 }
 
 func (b *runner) atLeast() *v1.Consistency {
-	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: b.token}}
+	return spice.AtLeastAsFresh(b.token)
 }
 
 // firstLookups is how many uncached listings of each kind are timed (each includes one

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/accessgraph/accessgraph/pkg/spice"
 	"github.com/accessgraph/accessgraph/schema"
 )
 
@@ -81,6 +82,16 @@ func (e *Engine) ObserveToken(token *v1.ZedToken) { e.tokens.observe(token) }
 // seen from its own writes (including expiry clean-up). A token the engine has never seen
 // (issued by another process) is returned unchanged, since it cannot be ordered.
 func (e *Engine) FreshestToken(token *v1.ZedToken) *v1.ZedToken { return e.tokens.freshest(token) }
+
+// Fresh is the consistency that reads at least as fresh as token (nil for none) and as
+// every write this engine made or observed, so a caller sees its own changes; fully
+// consistent when there is neither.
+func (e *Engine) Fresh(token *v1.ZedToken) *v1.Consistency {
+	if tok := e.FreshestToken(token); tok != nil {
+		return spice.AtLeastAsFresh(tok)
+	}
+	return spice.FullyConsistent()
+}
 
 // WriteRelationships writes through SpiceDB and records the returned token.
 func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationshipsRequest) (*v1.ZedToken, error) {

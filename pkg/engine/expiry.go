@@ -167,7 +167,7 @@ func (r *expiryReaper) scan(ctx context.Context) {
 		// Full consistency: the sweep must see writes other clients made. A failed read ends
 		// this relation's sweep; the next scan tries again.
 		filter := &v1.RelationshipFilter{ResourceType: t.resourceType, OptionalRelation: t.relation}
-		for rel, err := range spice.ReadRelationships(ctx, r.engine.Permissions(), fullyConsistent, filter) {
+		for rel, err := range spice.ReadRelationships(ctx, r.engine.Permissions(), spice.FullyConsistent(), filter) {
 			if err != nil {
 				break
 			}
@@ -343,7 +343,7 @@ func (r *expiryReaper) write(ctx context.Context, req *v1.WriteRelationshipsRequ
 func (r *expiryReaper) readOne(ctx context.Context, filter *v1.RelationshipFilter) (*v1.Relationship, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := r.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: fullyConsistent, RelationshipFilter: filter})
+	stream, err := r.engine.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: spice.FullyConsistent(), RelationshipFilter: filter})
 	if err != nil {
 		return nil, err
 	}
@@ -362,5 +362,3 @@ func withoutExpiry(rel *v1.Relationship) *v1.Relationship {
 	c.OptionalExpiresAt = nil
 	return c
 }
-
-var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}

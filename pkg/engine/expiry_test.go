@@ -11,6 +11,8 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // lateReaperDatastore is the memory datastore, a fresh PostgreSQL database named name when
@@ -75,7 +77,7 @@ func allowedAt(t *testing.T, e *Engine, tok *v1.ZedToken, resType, resID, perm, 
 func fullyAllowed(t *testing.T, e *Engine, resType, resID, perm, user string) bool {
 	t.Helper()
 	resp, err := e.Permissions().CheckPermission(context.Background(), &v1.CheckPermissionRequest{
-		Consistency: fullyConsistent,
+		Consistency: spice.FullyConsistent(),
 		Resource:    &v1.ObjectReference{ObjectType: resType, ObjectId: resID},
 		Permission:  perm,
 		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}},

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // LoadOptions tunes Load.
@@ -103,7 +105,7 @@ func Load(ctx context.Context, perms v1.PermissionsServiceClient, rels iter.Seq[
 		return st, fmt.Errorf("bulk import: sent %d relationships, SpiceDB loaded %d", sent, st.Relationships)
 	}
 	check, err := perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Consistency: spice.FullyConsistent(),
 		Resource:    obj("platform", "main"),
 		Permission:  "administer",
 		Subject:     &v1.SubjectReference{Object: obj("user", "vera")},

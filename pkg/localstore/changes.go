@@ -1,4 +1,4 @@
-// Adapted from SpiceDB internal/datastore/common (changes.go), reduced to the single
+// Adapted from authzed/spicedb@v1.57.1 internal/datastore/common/changes.go, reduced to the single
 // revision a localstore transaction produces.
 // Copyright Authzed, Inc. Licensed under the Apache License, Version 2.0.
 

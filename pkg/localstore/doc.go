@@ -1,9 +1,10 @@
 // Package localstore is a durable, indexed SpiceDB datastore that lives in one directory.
 //
 // It implements datastore.Datastore for SpiceDB v1.57.1 and is adapted from SpiceDB's
-// in-memory datastore (internal/datastore/memdb, Copyright Authzed, Inc., Apache
-// License 2.0). Every committed write transaction publishes an immutable snapshot, so
-// reads at any revision inside the GC window are MVCC snapshot reads.
+// in-memory datastore (authzed/spicedb@v1.57.1 internal/datastore/memdb, Copyright
+// Authzed, Inc., Apache License 2.0). Every committed write transaction publishes an
+// immutable snapshot, so reads at any revision inside the GC window are MVCC snapshot
+// reads.
 //
 // It differs from SpiceDB's memdb in these ways:
 //

@@ -1,4 +1,4 @@
-// Adapted from SpiceDB internal/datastore/memdb (stats.go).
+// Adapted from authzed/spicedb@v1.57.1 internal/datastore/memdb/stats.go.
 // Copyright Authzed, Inc. Licensed under the Apache License, Version 2.0.
 
 package localstore

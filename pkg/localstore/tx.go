@@ -1,4 +1,4 @@
-// Adapted from SpiceDB internal/datastore/memdb (memdb.go, ReadWriteTx).
+// Adapted from authzed/spicedb@v1.57.1 internal/datastore/memdb/memdb.go (ReadWriteTx).
 // Copyright Authzed, Inc. Licensed under the Apache License, Version 2.0.
 
 package localstore

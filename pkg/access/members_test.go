@@ -9,17 +9,6 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/access"
 )
 
-// acme builds the site of the spec: bill admin, sally standard, joan viewer, and cases
-// reported by each.
-func acme(t *testing.T) *world {
-	w := newWorld(t)
-	w.account("acme", "bill", map[string]access.Role{"sally": access.RoleStandard, "joan": access.RoleViewer})
-	for id, reporter := range map[string]string{"c-bill": "bill", "c-sally": "sally", "c-joan": "joan"} {
-		w.must(w.c.CreateCase(w.ctx, access.As(reporter), access.NewCase{ID: id, Account: "acme"}))
-	}
-	return w
-}
-
 func TestSiteRoleTable(t *testing.T) {
 	t.Parallel()
 	w := acme(t)
@@ -46,20 +35,6 @@ func TestSiteRoleTable(t *testing.T) {
 		// A stranger gets nothing.
 		no("mallory", "create_case", "account:acme"), no("mallory", "view", "case:c-bill"),
 	)
-}
-
-func TestRolloutGatesDownloadsAndFullReleaseIsOneChange(t *testing.T) {
-	t.Parallel()
-	w := acme(t)
-	w.expect(no("bill", "download_software", "account:acme"), no("sally", "generate_license_key", "account:acme"))
-	w.must(w.c.AddRolloutParticipant(w.ctx, access.As(vendorAdmin), "entitlement_view", "bill"))
-	w.expect(yes("bill", "download_software", "account:acme"), no("sally", "download_software", "account:acme"))
-	w.must(w.c.ReleaseToEveryone(w.ctx, access.As(vendorAdmin), "entitlement_view", true))
-	w.expect(yes("sally", "download_software", "account:acme"), no("joan", "download_software", "account:acme"))
-	// Only the vendor can release; a site admin cannot.
-	w.refuse(access.ErrPermissionDenied)(w.c.ReleaseToEveryone(w.ctx, access.As("bill"), "entitlement_view", false))
-	w.must(w.c.ReleaseToEveryone(w.ctx, access.As(vendorAdmin), "entitlement_view", false))
-	w.expect(yes("bill", "download_software", "account:acme"), no("sally", "download_software", "account:acme"))
 }
 
 func TestJoinRequestGrantsNothingUntilApproved(t *testing.T) {
