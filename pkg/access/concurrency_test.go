@@ -155,3 +155,57 @@ func TestOppositeNestingRace(t *testing.T) {
 	}
 	t.Logf("group nesting race: %d iterations, %d violations", raceIterations, violations)
 }
+
+// Two platform administrators removing each other at the same time leave exactly one, and
+// Bootstrap stays closed to everyone else throughout.
+func TestLastPlatformAdminRace(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	current := vendorAdmin
+	for i := 0; i < raceIterations; i++ {
+		a, b := fmt.Sprintf("pa-%d", i), fmt.Sprintf("pb-%d", i)
+		w.must(w.c.AddPlatformRole(w.ctx, access.As(current), a, access.PlatformAdministrator))
+		w.must(w.c.AddPlatformRole(w.ctx, access.As(current), b, access.PlatformAdministrator))
+		w.must(w.c.RemovePlatformRole(w.ctx, access.As(a), current, access.PlatformAdministrator))
+
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j, pair := range [][2]string{{a, b}, {b, a}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[j] = w.c.RemovePlatformRole(w.ctx, access.As(pair[0]), pair[1], access.PlatformAdministrator)
+			}()
+		}
+		wg.Wait()
+
+		var left []string
+		for _, u := range []string{a, b} {
+			ok, err := w.c.Check(w.ctx, userSubj(u), "administer", access.Platform, access.Full())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok.Allowed {
+				left = append(left, u)
+			}
+		}
+		succeeded := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				succeeded++
+			case !errors.Is(err, access.ErrLastAdmin) && !errors.Is(err, access.ErrConflict) && !errors.Is(err, access.ErrPermissionDenied):
+				t.Errorf("iteration %d: unexpected error %v", i, err)
+			}
+		}
+		if len(left) != 1 || succeeded != 1 {
+			t.Fatalf("iteration %d: administrators left %v, removals succeeded %d (errors %v)", i, left, succeeded, errs)
+		}
+		if _, err := w.c.Bootstrap(w.ctx, "intruder", "take over"); !errors.Is(err, access.ErrConflict) {
+			t.Fatalf("iteration %d: bootstrap with an administrator present: %v", i, err)
+		}
+		current = left[0]
+	}
+	// The one administrator left cannot be removed by anyone, nor remove themselves.
+	w.refuse(access.ErrLastAdmin)(w.c.RemovePlatformRole(w.ctx, access.As(current), current, access.PlatformAdministrator))
+}

@@ -73,11 +73,35 @@ func (c *Client) setPlatformRole(ctx context.Context, actor Actor, user string, 
 	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
-	m := &mutation{}
-	r := relationship(Platform, string(role), subj(u))
-	m.set(r, add)
-	tok, err := c.write(ctx, a, actor.Reason, "platform.role", m)
-	return tok, engineError(fmt.Sprintf("changing %s of %s", role, u), err)
+	doing := fmt.Sprintf("changing %s of %s", role, u)
+	return retryConflicts(ctx, doing, func() (Token, error) {
+		m := &mutation{}
+		m.set(relationship(Platform, string(role), subj(u)), add)
+		if !add && role == PlatformAdministrator {
+			if err := c.guardLastPlatformAdmin(ctx, u, m); err != nil {
+				return "", err
+			}
+		}
+		return c.write(ctx, a, actor.Reason, "platform.role", m)
+	})
+}
+
+// guardLastPlatformAdmin makes removing an administrator conditional on another one still
+// being there when the write commits, so two administrators removing each other at the same
+// time cannot leave the platform with none (which would reopen Bootstrap to anyone).
+func (c *Client) guardLastPlatformAdmin(ctx context.Context, leaving ref.Object, m *mutation) error {
+	admins, err := c.subjectsOf(ctx, Platform, string(PlatformAdministrator))
+	if err != nil {
+		return err
+	}
+	for _, other := range admins {
+		if other != leaving.ID {
+			o := userSubject(other)
+			m.mustMatch(filterFor(Platform, string(PlatformAdministrator), &o))
+			return nil
+		}
+	}
+	return fmt.Errorf("removing %s from platform administrators: %w: the platform must keep one; add another administrator first", leaving, ErrLastAdmin)
 }
 
 // AddRolloutParticipant adds one user to a feature rollout. Platform administrators only.
