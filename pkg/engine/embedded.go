@@ -46,7 +46,8 @@ type EmbeddedConfig struct {
 	// MetricsAddress, when set, serves Prometheus metrics there. Empty disables them.
 	MetricsAddress string
 
-	// RevisionQuantization bounds how stale "fastest" reads may be. Zero keeps SpiceDB's 5s.
+	// RevisionQuantization bounds how stale "fastest" reads may be. Zero means
+	// DefaultRevisionQuantization.
 	RevisionQuantization time.Duration
 
 	// ExpirySweepInterval is how often grants with an expiry are rescanned; zero means 30s.
@@ -58,6 +59,10 @@ type EmbeddedConfig struct {
 	// FullRelationCache turns on SpiceDB's experimental full relation cache (whole
 	// object#relation sets cached per revision). Off by default: see docs/performance.md.
 	FullRelationCache bool
+
+	// unobservedWrites turns off the server-side write observer, so tests can make the
+	// reaper late on purpose.
+	unobservedWrites bool
 
 	// Request limits. Zero means the matching DefaultMax... constant; a request over a
 	// limit is refused with a gRPC error naming it, and writes nothing.
@@ -75,6 +80,12 @@ type EmbeddedConfig struct {
 	// MaxCaveatContextBytes bounds the caveat context sent with a check.
 	MaxCaveatContextBytes int
 }
+
+// DefaultRevisionQuantization is how far "fastest" reads may lag (SpiceDB's default is 5 s).
+// It is short so that such reads, too, stop seeing an expired grant within
+// ExpiryOvershootBound: the reaper's deletion is a new revision, and a quantized revision
+// reaches it at most this long after it is written.
+const DefaultRevisionQuantization = 500 * time.Millisecond
 
 // ErrDatastoreUnavailable reports a datastore that cannot be reached or used.
 var ErrDatastoreUnavailable = errors.New("datastore unavailable")
@@ -127,6 +138,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	engineName, driverURI, err := DatastoreEngine(cfg.DatastoreURI)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.RevisionQuantization == 0 {
+		cfg.RevisionQuantization = DefaultRevisionQuantization
 	}
 	key := cfg.PresharedKey
 	if key == "" {
@@ -213,6 +227,13 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 			server.WithFullRelationCacheConfig(server.CacheConfig{Name: "full_relation", Enabled: true, MaxCost: "10%"}),
 		)
 	}
+	observer := &writeObserver{}
+	if !cfg.unobservedWrites {
+		opts = append(opts,
+			server.WithUnaryMiddlewareModification(observer.unaryModification()),
+			server.WithStreamingMiddlewareModification(observer.streamModification()),
+		)
+	}
 	reportSpiceDBVersion()
 	srvCfg := server.NewConfigWithOptionsAndDefaults(opts...)
 	runnable, err := srvCfg.Complete(ctx)
@@ -280,6 +301,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return nil, err
 	}
 	e.reaper = startExpiryReaper(e.Engine, cfg.ExpirySweepInterval)
+	observer.reaper.Store(e.reaper)
 	return e, nil
 }
 

@@ -105,6 +105,7 @@ func TestLateReaperStillRetiresCachedAnswers(t *testing.T) {
 		DatastoreURI:         lateReaperDatastore(t, "accessgraph_late_reaper"),
 		ExpirySweepInterval:  time.Hour,
 		RevisionQuantization: time.Minute,
+		unobservedWrites:     true,
 	})
 	if err != nil {
 		t.Fatal(err)
