@@ -75,3 +75,33 @@ func TestClosedCasesAreReadOnlyAndEditorsReopen(t *testing.T) {
 		t.Errorf("al's open cases = %v", open)
 	}
 }
+
+// A member removed from the account keeps read access to the cases they reported and
+// changes nothing on them: no contacts, no partner contacts, no closing, no reopening.
+func TestFormerMemberReadsButChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := partners(t)
+	w.must(w.c.CreateCase(w.ctx, access.As("joan"), access.NewCase{ID: "c-joan-2", Account: "acme"}))
+	w.must(w.c.CloseCase(w.ctx, access.As("joan"), "c-joan-2"))
+	w.must(w.c.GrantPartner(w.ctx, access.As("bill"), "acme", access.PartnerOrg("integrator"), access.LevelLook, time.Time{}))
+	w.must(w.c.RemoveMember(w.ctx, access.As(careAgent), "acme", "joan"))
+
+	for _, id := range []string{"c-joan", "c-joan-2"} {
+		w.expect(yes("joan", "view", "case:"+id))
+		w.expect(no("joan", "update", "case:"+id))
+		w.expect(no("joan", "reopen", "case:"+id))
+		w.expect(no("joan", "manage_related_parties", "case:"+id))
+	}
+	denied := w.refuse(access.ErrPermissionDenied)
+	denied(w.c.AddCaseContact(w.ctx, access.As("joan"), "c-joan", "outsider", false))
+	denied(w.c.AddCaseContact(w.ctx, access.As("joan"), "c-joan", "pam", true))
+	denied(w.c.CloseCase(w.ctx, access.As("joan"), "c-joan"))
+	denied(w.c.ReopenCase(w.ctx, access.As("joan"), "c-joan-2"))
+	w.expect(no("outsider", "view", "case:c-joan"))
+
+	// Back as a member, she acts on her cases again.
+	w.must(w.c.RequestAccess(w.ctx, access.As("joan"), "acme", access.RoleViewer))
+	w.must(w.c.Approve(w.ctx, access.As("bill"), "acme", "joan"))
+	w.must(w.c.CloseCase(w.ctx, access.As("joan"), "c-joan"))
+	w.must(w.c.ReopenCase(w.ctx, access.As("joan"), "c-joan-2"))
+}

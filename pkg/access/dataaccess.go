@@ -21,8 +21,15 @@ type DataAccess struct {
 // Manage reports whether both sides consented to manage.
 func (d DataAccess) Manage() bool { return d.VendorManage && d.CustomerManage }
 
-func linkOf(acct ref.Object, partnerID string) ref.Object {
-	return ref.Object{Type: "partner_link", ID: acct.ID + "|" + partnerID}
+// partnerLinkOf is the partner_link between an account and a partner. Its id,
+// ACCOUNT|PARTNER, is built only by ref.PartnerLinkID, which refuses parts containing "|",
+// so no two agreements share an id and pkg/audit splits it back exactly (ref.ParsePartnerLinkID).
+func partnerLinkOf(acct ref.Object, partnerID string) (ref.Object, error) {
+	id, err := ref.PartnerLinkID(acct.ID, partnerID)
+	if err != nil {
+		return ref.Object{}, err
+	}
+	return ref.Object{Type: "partner_link", ID: id}, nil
 }
 
 // LinkPartner links a partner to a customer for data access, with support access on.
@@ -46,9 +53,9 @@ func (c *Client) LinkPartner(ctx context.Context, actor Actor, supportID, partne
 	if err := c.require(ctx, a, "administer", Platform); err != nil {
 		return "", err
 	}
-	link := linkOf(acct, partnerID)
-	if len(link.ID) > ref.MaxIDLength {
-		return "", fmt.Errorf("%w: account and partner ids are too long to link", ErrInvalidArgument)
+	link, err := partnerLinkOf(acct, partnerID)
+	if err != nil {
+		return "", err
 	}
 	already, err := c.exists(ctx, filterFor(link, "partner", nil))
 	if err != nil {
@@ -137,7 +144,10 @@ func (c *Client) linkFor(ctx context.Context, actor Actor, supportID, partnerID 
 	if err != nil {
 		return ref.Object{}, ref.Object{}, ref.Object{}, err
 	}
-	link := linkOf(acct, partnerID)
+	link, err := partnerLinkOf(acct, partnerID)
+	if err != nil {
+		return ref.Object{}, ref.Object{}, ref.Object{}, err
+	}
 	ok, err := c.exists(ctx, filterFor(link, "partner", nil))
 	if err != nil {
 		return ref.Object{}, ref.Object{}, ref.Object{}, err

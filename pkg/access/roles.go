@@ -136,8 +136,15 @@ type RoleBinding struct {
 	Grantees []ref.Subject
 }
 
-func bindingOf(object ref.Object, roleID string) ref.Object {
-	return ref.Object{Type: "role_binding", ID: object.Type + "|" + object.ID + "|" + roleID}
+// roleBindingOf is the role_binding that binds roleID on object. Its id, TYPE|ID|ROLE, is
+// built only by ref.RoleBindingID, which refuses parts containing "|", so no two bindings
+// share an id and pkg/audit splits it back exactly (ref.ParseRoleBindingID).
+func roleBindingOf(object ref.Object, roleID string) (ref.Object, error) {
+	id, err := ref.RoleBindingID(object, roleID)
+	if err != nil {
+		return ref.Object{}, err
+	}
+	return ref.Object{Type: "role_binding", ID: id}, nil
 }
 
 // BindRole binds a custom role on an account, sold product or install base item to a user
@@ -180,9 +187,9 @@ func (c *Client) setBinding(ctx context.Context, actor Actor, roleID string, obj
 	if err := c.require(ctx, a, "bind_roles", acct); err != nil {
 		return "", err
 	}
-	binding := bindingOf(object, roleID)
-	if len(binding.ID) > ref.MaxIDLength {
-		return "", fmt.Errorf("%w: object and role ids are too long to bind", ErrInvalidArgument)
+	binding, err := roleBindingOf(object, roleID)
+	if err != nil {
+		return "", err
 	}
 	m := &mutation{}
 	if add {

@@ -116,7 +116,7 @@ var goldenExplanations = []explainCase{
 	{name: "4/closed case", user: sally, perm: "update", object: "case:103", want: `denied: user:sally update case:103
   ways to hold it (every one is needed):
   - be someone who may update case:103 while it is open: granted
-      sally reported case:103
+      sally reported case:103; sally is a standard member of account:acme; case:103 belongs to account:acme
   - case:103 is open: missing
       case:103 is closed
 `},

@@ -25,19 +25,22 @@ func name(o ref.Object) string {
 // words turns a schema name into words: case_related_party_write -> "case related party write".
 func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
 
-// bindingParts splits a role_binding id TYPE|ID|ROLE into the object and the role.
+// bindingParts splits a role_binding id TYPE|ID|ROLE into the object and the role, as the
+// exact inverse of ref.RoleBindingID (which the domain layer builds it with). An id it did not
+// build (written by hand) is shown whole.
 func bindingParts(id string) (ref.Object, string) {
-	parts := strings.SplitN(id, "|", 3)
-	if len(parts) != 3 {
+	object, role, err := ref.ParseRoleBindingID(id)
+	if err != nil {
 		return ref.Object{Type: "role_binding", ID: id}, id
 	}
-	return ref.Object{Type: parts[0], ID: parts[1]}, parts[2]
+	return object, role
 }
 
-// linkParts splits a partner_link id ACCOUNT|PARTNER.
+// linkParts splits a partner_link id ACCOUNT|PARTNER, as the exact inverse of
+// ref.PartnerLinkID. An id it did not build (written by hand) is shown as the account.
 func linkParts(id string) (ref.Object, ref.Object) {
-	acct, partner, ok := strings.Cut(id, "|")
-	if !ok {
+	acct, partner, err := ref.ParsePartnerLinkID(id)
+	if err != nil {
 		return ref.Object{Type: "account", ID: id}, ref.Object{Type: "partner", ID: "?"}
 	}
 	return ref.Object{Type: "account", ID: acct}, ref.Object{Type: "partner", ID: partner}

@@ -22,6 +22,8 @@ import (
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
 // Config sizes the portal. Scale returns the standard ones.
@@ -186,7 +188,17 @@ func (g *Generator) rng(parts ...uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(g.cfg.Seed, s))
 }
 
-// Ids. Every id matches SpiceDB's [a-zA-Z0-9/_|\-=+].
+// mustInternalID returns an internal id built by pkg/ref, as the domain layer builds it. The
+// generator's own ids are always valid parts, so an error is a bug in this package.
+func mustInternalID(id string, err error) string {
+	if err != nil {
+		panic("gen: " + err.Error())
+	}
+	return id
+}
+
+// Ids. Every id is a valid public id (pkg/ref): SpiceDB's [a-zA-Z0-9/_\-=+], never "|", which
+// joins the parts of partner_link and role_binding ids.
 func AccountID(i int) string      { return fmt.Sprintf("acc-%06d", i) }
 func UserID(acct, k int) string   { return fmt.Sprintf("u-%d-%d", acct, k) }
 func CaseID(acct, k int) string   { return fmt.Sprintf("c-%d-%d", acct, k) }
@@ -438,7 +450,7 @@ func (g *Generator) serviceOrgs(emit emitFn) bool {
 
 // bindRole writes a role binding as BindRole does.
 func bindRole(emit emitFn, objType, objID, roleID, granteeType, granteeID, granteeRel string) bool {
-	b := objType + "|" + objID + "|" + roleID
+	b := mustInternalID(ref.RoleBindingID(ref.Object{Type: objType, ID: objID}, roleID))
 	return emit(rel("role_binding", b, "role", "role", roleID, "")) &&
 		emit(rel("role_binding", b, "grantee", granteeType, granteeID, granteeRel)) &&
 		emit(rel(objType, objID, "role_binding", "role_binding", b, ""))
@@ -630,7 +642,7 @@ func (g *Generator) partners(emit emitFn) bool {
 				return false
 			}
 			if p != 0 && r.Float64() < 0.5 {
-				link := a + "|" + id
+				link := mustInternalID(ref.PartnerLinkID(a, id))
 				if !emit(rel("partner_link", link, "partner", "partner", id, "")) ||
 					!emit(rel("partner_link", link, "support_enabled", "partner", id, "member")) ||
 					!emit(rel("account", a, "partner_link", "partner_link", link, "")) {

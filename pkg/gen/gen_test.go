@@ -202,3 +202,47 @@ func TestShapeSummary(t *testing.T) {
 	}
 	t.Logf("expiring: %d; expected: %+v", expiring, g.Expected())
 }
+
+// Every generated id is one the domain layer accepts (so no public id contains "|"), and every
+// role_binding and partner_link id is the one ref builds from the objects it links, so the
+// generated data has the shapes BindRole and LinkPartner write.
+func TestIDsAreValidAndInternalIDsSplit(t *testing.T) {
+	t.Parallel()
+	bindings, links := 0, 0
+	for r := range small(t).Relationships() {
+		res, sub := r.GetResource(), r.GetSubject().GetObject()
+		if _, err := ref.New(res.GetObjectType(), res.GetObjectId()); err != nil {
+			t.Fatalf("%s: resource: %v", r, err)
+		}
+		if sub.GetObjectId() != "*" {
+			if _, err := ref.New(sub.GetObjectType(), sub.GetObjectId()); err != nil {
+				t.Fatalf("%s: subject: %v", r, err)
+			}
+		}
+		switch {
+		case sub.GetObjectType() == "role_binding":
+			object, _, err := ref.ParseRoleBindingID(sub.GetObjectId())
+			if err != nil || object != (ref.Object{Type: res.GetObjectType(), ID: res.GetObjectId()}) {
+				t.Fatalf("%s: binding id splits into %v, %v", r, object, err)
+			}
+			bindings++
+		case res.GetObjectType() == "role_binding" && r.GetRelation() == "role":
+			if _, role, err := ref.ParseRoleBindingID(res.GetObjectId()); err != nil || role != sub.GetObjectId() {
+				t.Fatalf("%s: binding id splits into role %q, %v", r, role, err)
+			}
+		case sub.GetObjectType() == "partner_link":
+			account, _, err := ref.ParsePartnerLinkID(sub.GetObjectId())
+			if err != nil || res.GetObjectType() != "account" || account != res.GetObjectId() {
+				t.Fatalf("%s: link id splits into account %q, %v", r, account, err)
+			}
+			links++
+		case res.GetObjectType() == "partner_link" && r.GetRelation() == "partner":
+			if _, partner, err := ref.ParsePartnerLinkID(res.GetObjectId()); err != nil || partner != sub.GetObjectId() {
+				t.Fatalf("%s: link id splits into partner %q, %v", r, partner, err)
+			}
+		}
+	}
+	if bindings == 0 || links == 0 {
+		t.Fatalf("the small portal has %d role bindings and %d partner links; want some of each", bindings, links)
+	}
+}

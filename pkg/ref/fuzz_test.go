@@ -18,7 +18,7 @@ var fuzzSeeds = []string{
 	"user:sally", "case:42", "account:ACME-01", "partner_link:acme|integrator",
 	"role_binding:install_base|router_hq|field_engineer", "group:district#member",
 	"partner:integrator#member", "feature:entitlement_view", "platform:main",
-	"user:a/b_c|d-e=f+g", "sold_product:router", "install_base:router_hq", "service_org:fieldfix",
+	"user:a/b_c|d-e=f+g", "user:a/b_c-d=f+g", "account:acme|x", "role:x|r", "partner:|", "sold_product:router", "install_base:router_hq", "service_org:fieldfix",
 	"", ":", "user:", ":sally", "user:*", "user:*#member", "*:*", "user: sally", "user:sally ",
 	"user:sal\tly", "user:sal\x00ly", "user:bill\x1b[31m", "user:sally\n", "user:sálly", "user:☃",
 	"User:sally", "usr:sally", "user:sally#", "user:sally#member", "group:g#owner", "group:g##member",
@@ -26,10 +26,15 @@ var fuzzSeeds = []string{
 	"user:" + strings.Repeat("a", 1024), "user:\u2028", "user:\u00a0", "user:a\u200bb",
 }
 
-// idAllowed is the character set an accepted id may use.
-func idAllowed(id string) bool {
+// idAllowed is the character set an accepted id of the type may use: "|" only in the ids of
+// internal types, whose ids are public ids joined with it.
+func idAllowed(typ, id string) bool {
+	chars := "/_-=+"
+	if ref.IsInternal(typ) {
+		chars = "/_|-=+"
+	}
 	for _, r := range id {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_|-=+", r)
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(chars, r)
 		if !ok {
 			return false
 		}
@@ -46,7 +51,7 @@ func checkObject(t *testing.T, in string, o ref.Object) {
 	if strings.IndexFunc(o.ID, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		t.Fatalf("%q: accepted an id with whitespace or a control character: %q", in, o.ID)
 	}
-	if !idAllowed(o.ID) {
+	if !idAllowed(o.Type, o.ID) {
 		t.Fatalf("%q: accepted id %q outside the documented character set or length", in, o.ID)
 	}
 	if !slices.Contains(ref.Types(), o.Type) {
@@ -141,6 +146,8 @@ func FuzzNew(f *testing.F) {
 	f.Add("nope", "x")
 	f.Add("user", "a:b")
 	f.Add("user", "a#b")
+	f.Add("account", "acme|x")
+	f.Add("partner_link", "acme|x")
 	f.Fuzz(func(t *testing.T, typ, id string) {
 		o, err := ref.New(typ, id)
 		if err != nil {
@@ -153,6 +160,61 @@ func FuzzNew(f *testing.F) {
 		}
 		if p, perr := ref.Parse(o.String()); perr != nil || p != o {
 			t.Fatalf("New(%q, %q) = %v, but Parse of its String() gives %v, %v", typ, id, o, p, perr)
+		}
+	})
+}
+
+// FuzzInternalIDs: RoleBindingID and PartnerLinkID either refuse their parts or build an id
+// that ParseRoleBindingID and ParsePartnerLinkID split back into exactly those parts; a part
+// containing the separator is always refused, and every refusal is ErrInvalid with a
+// printable message. Splitting never panics, and what it accepts rebuilds the same id.
+func FuzzInternalIDs(f *testing.F) {
+	f.Add("account", "acme", "auditor", "acme", "integrator")
+	f.Add("account", "acme|x", "r", "acme|x", "p")
+	f.Add("account", "acme", "x|r", "acme", "x|p")
+	f.Add("install_base", "router_hq", "field_engineer", "", "p")
+	f.Add("role_binding", "account|acme|r", "r", "*", "*")
+	f.Add("ticket", "1", "r", "a\x00", "b c")
+	f.Fuzz(func(t *testing.T, typ, id, role, account, partner string) {
+		object := ref.Object{Type: typ, ID: id}
+		bid, err := ref.RoleBindingID(object, role)
+		if err != nil {
+			checkRefusal(t, typ+":"+id+" "+role, err)
+		} else {
+			if strings.Contains(id, ref.Separator) || strings.Contains(role, ref.Separator) || ref.IsInternal(typ) {
+				t.Fatalf("RoleBindingID(%v, %q) = %q: accepted a part with the separator", object, role, bid)
+			}
+			if o, r, perr := ref.ParseRoleBindingID(bid); perr != nil || o != object || r != role {
+				t.Fatalf("RoleBindingID(%v, %q) = %q, which splits into %v, %q, %v", object, role, bid, o, r, perr)
+			}
+		}
+		lid, err := ref.PartnerLinkID(account, partner)
+		if err != nil {
+			checkRefusal(t, account+" "+partner, err)
+		} else {
+			if strings.Contains(account, ref.Separator) || strings.Contains(partner, ref.Separator) {
+				t.Fatalf("PartnerLinkID(%q, %q) = %q: accepted a part with the separator", account, partner, lid)
+			}
+			if a, p, perr := ref.ParsePartnerLinkID(lid); perr != nil || a != account || p != partner {
+				t.Fatalf("PartnerLinkID(%q, %q) = %q, which splits into %q, %q, %v", account, partner, lid, a, p, perr)
+			}
+		}
+		// Splitting arbitrary text: whatever is accepted is rebuilt into the same id.
+		for _, s := range []string{id, role, account + ref.Separator + partner, typ + ref.Separator + id + ref.Separator + role} {
+			if o, r, perr := ref.ParseRoleBindingID(s); perr == nil {
+				if again, err := ref.RoleBindingID(o, r); err != nil || again != s {
+					t.Fatalf("ParseRoleBindingID(%q) = %v, %q, which rebuilds as %q, %v", s, o, r, again, err)
+				}
+			} else {
+				checkRefusal(t, s, perr)
+			}
+			if a, p, perr := ref.ParsePartnerLinkID(s); perr == nil {
+				if again, err := ref.PartnerLinkID(a, p); err != nil || again != s {
+					t.Fatalf("ParsePartnerLinkID(%q) = %q, %q, which rebuilds as %q, %v", s, a, p, again, err)
+				}
+			} else {
+				checkRefusal(t, s, perr)
+			}
 		}
 	})
 }

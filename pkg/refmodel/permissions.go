@@ -170,7 +170,7 @@ func (w *World) casePermission(c *caseObj, u, perm string) bool {
 	case "manage_related_parties":
 		// docs/model.md section 2, "Who adds partner contacts to a case": the reporter, the
 		// account's admins and custom case related-party write.
-		return (c.reporter != "" && c.reporter == u) || a.roles[u] == RoleAdmin ||
+		return w.activeReporter(c, u) || a.roles[u] == RoleAdmin ||
 			w.hasPrivilege(u, PrivCaseRelatedPartyWrite, Account(c.account), sp, ib)
 	}
 	return false
@@ -184,8 +184,29 @@ func (w *World) casePermission(c *caseObj, u, perm string) bool {
 // item's service organisations (contract section 5; "Cases that name only an install base
 // item" record the item's product too).
 func (w *World) casePartyOf(c *caseObj, a *account, u string) bool {
-	return (c.reporter != "" && c.reporter == u) || caseRelated(c, u) || w.partnerParty(c, a, u) ||
+	return (c.reporter != "" && c.reporter == u) || w.otherCaseParty(c, a, u)
+}
+
+// otherCaseParty is casePartyOf without the reporter.
+func (w *World) otherCaseParty(c *caseObj, a *account, u string) bool {
+	return caseRelated(c, u) || w.partnerParty(c, a, u) ||
 		w.readsCasesOf(u, c.reporter) || w.soldProductRelated(c.soldProduct, u) || w.installBaseCaseParty(c.installBase, u)
+}
+
+// activeReporter: the reporter changes their case only while they could still open a case
+// where it lives, on its account, sold product or install base item (contract section 7: a
+// member removed from the account keeps read access to the cases they reported and changes
+// nothing on them).
+func (w *World) activeReporter(c *caseObj, u string) bool {
+	if c.reporter == "" || c.reporter != u {
+		return false
+	}
+	for _, o := range []Object{Account(c.account), scopeOf("sold_product", c.soldProduct), scopeOf("install_base", c.installBase)} {
+		if o.Type != "" && w.Allowed(u, "create_case", o) {
+			return true
+		}
+	}
+	return false
 }
 
 // caseEditor is who may update the case while it is open and may reopen it once closed
@@ -194,7 +215,7 @@ func (w *World) casePartyOf(c *caseObj, a *account, u string) bool {
 // the product or item the case names.
 func (w *World) caseEditor(c *caseObj, a *account, u string) bool {
 	sp, ib := scopeOf("sold_product", c.soldProduct), scopeOf("install_base", c.installBase)
-	return w.casePartyOf(c, a, u) || w.updatesAllCases(c.account, a, u) || w.hasPrivilege(u, PrivCaseWrite, sp, ib)
+	return w.activeReporter(c, u) || w.otherCaseParty(c, a, u) || w.updatesAllCases(c.account, a, u) || w.hasPrivilege(u, PrivCaseWrite, sp, ib)
 }
 
 // caseRelated: Case Authorized Contact, Consumer or Contributor (contract section 5).

@@ -47,10 +47,7 @@ rollout, optionally with a first admin. Without an admin, join requests go to Cu
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runCreate(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runCreate, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

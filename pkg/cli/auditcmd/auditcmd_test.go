@@ -45,7 +45,7 @@ func TestExplain(t *testing.T) {
 			"denied: user:sally update case:103\n" +
 			"  ways to hold it (every one is needed):\n" +
 			"  - be someone who may update case:103 while it is open: granted\n" +
-			"      sally reported case:103\n" +
+			"      sally reported case:103; sally is a standard member of account:acme; case:103 belongs to account:acme\n" +
 			"  - case:103 is open: missing\n" +
 			"      case:103 is closed\n", cmdutil.ExitOK},
 	}
@@ -101,7 +101,7 @@ func TestExplainJSON(t *testing.T) {
       "description": "be someone who may update case:103 while it is open",
       "status": "granted",
       "details": [
-        "sally reported case:103"
+        "sally reported case:103; sally is a standard member of account:acme; case:103 belongs to account:acme"
       ]
     },
     {
@@ -156,8 +156,9 @@ func TestExpand(t *testing.T) {
 		"flowchart LR\n" +
 		"  n0{\"case:203#35;update (intersection)\"}\n" +
 		"  n1{\"case:203#35;editor (union)\"}\n" +
-		"  n2[\"case:203#35;reporter\"]\n" +
-		"  n3([\"user:cara\"])\n"
+		"  n2{\"case:203#35;active_reporter (intersection)\"}\n" +
+		"  n3[\"case:203#35;reporter\"]\n" +
+		"  n4([\"user:cara\"])\n"
 	if !strings.HasPrefix(r.Stdout, wantMermaid) || r.Code != 0 {
 		t.Errorf("mermaid: code %d, stderr %q, stdout:\n%s\nwant it to start with:\n%s", r.Code, r.Stderr, r.Stdout, wantMermaid)
 	}

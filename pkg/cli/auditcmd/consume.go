@@ -69,10 +69,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
   $ ACCESSCTL_ENDPOINT=accessgraph:50051 ACCESSCTL_INSECURE=true ACCESSCTL_TOKEN=$KEY accessctl audit consume --datastore cockroachdb://audit@crdb:26257/audit`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runConsume(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runConsume, o)
 		},
 	}
 	fl := cmd.Flags()

@@ -58,10 +58,7 @@ Formats: tree (text for a terminal, the default), json (the tree with its holder
 		ValidArgsFunction: complete.Positional(f, complete.Object(), complete.Permission(0)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Resource, o.Permission, o.FormatSet = args[0], args[1], cmd.Flags().Changed("format")
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runExpand(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runExpand, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "tree", "tree, json, dot (Graphviz) or mermaid")

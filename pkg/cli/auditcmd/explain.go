@@ -60,10 +60,7 @@ it as one JSON document.`,
 		ValidArgsFunction: complete.Positional(f, complete.Object(), complete.PermissionOfNext(), complete.Object()),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Subject, o.Permission, o.Resource = args[0], args[1], args[2]
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runExplain(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runExplain, o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.ExitCode, "exit-code", false, "exit with code 3 when the answer is denied")

@@ -65,10 +65,7 @@ json (every section, empty ones as []; also -o json).`,
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.FormatSet = args[0], cmd.Flags().Changed("format")
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runAccessReview(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runAccessReview, o)
 		},
 	}
 	fl := cmd.Flags()
@@ -124,9 +121,16 @@ func runAccessReview(ctx context.Context, o *ReviewOptions) error {
 	case ios.IsStdoutTTY():
 		return audit.WriteReviewText(ios.Out, review)
 	}
-	rows := make([][]string, 0, len(review.Rows()))
-	for _, r := range review.Rows() {
-		rows = append(rows, []string{r.Section, r.Subject, r.Access, r.Object, output.Time(r.ExpiresAt), r.Detail})
-	}
-	return p.Table([]string{"SECTION", "SUBJECT", "ACCESS", "ON", "EXPIRES", "DETAIL"}, rows, nil)
+	return reviewList.Print(p, review.Rows())
 }
+
+// reviewList is the piped form of an access review, one tab-separated line per grant; its
+// JSON, CSV and terminal forms are pkg/audit's.
+var reviewList = output.List[audit.ReviewRow]{Columns: []output.Column[audit.ReviewRow]{
+	{Header: "SECTION", Value: func(r audit.ReviewRow) string { return r.Section }},
+	{Header: "SUBJECT", Value: func(r audit.ReviewRow) string { return r.Subject }},
+	{Header: "ACCESS", Value: func(r audit.ReviewRow) string { return r.Access }},
+	{Header: "ON", Value: func(r audit.ReviewRow) string { return r.Object }},
+	{Header: "EXPIRES", Value: func(r audit.ReviewRow) string { return output.Time(r.ExpiresAt) }},
+	{Header: "DETAIL", Value: func(r audit.ReviewRow) string { return r.Detail }},
+}}

@@ -54,10 +54,7 @@ Explaining every holder takes time; for permissions held by thousands of users p
 		ValidArgsFunction: complete.Positional(f, complete.Object(), complete.Permission(0)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Resource, o.Permission = args[0], args[1]
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runWhoCan(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runWhoCan, o)
 		},
 	}
 	return cmd

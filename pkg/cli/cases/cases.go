@@ -13,6 +13,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/output"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -27,13 +28,6 @@ type Options struct {
 	User        string
 	Primary     bool
 	Status      string
-}
-
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
 }
 
 // NewCmdCase builds `accessctl case`.
@@ -84,7 +78,7 @@ becomes the reporter; a partner at level create or above becomes the primary par
 		ValidArgsFunction: complete.Positional(f, complete.Object("case"), complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Case, o.Account = args[0], args[1]
-			return run(runF, runCreate, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runCreate, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -138,7 +132,7 @@ func NewCmdStatus(f *factory.Factory, reopen bool, runF func(context.Context, *O
 		ValidArgsFunction: complete.Positional(f, complete.Object("case")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Case = args[0]
-			return run(runF, func(ctx context.Context, o *Options) error { return runStatus(ctx, o, reopen) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runStatus(ctx, o, reopen) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -180,7 +174,7 @@ primary point of contact needs level update or higher and replaces the previous 
 		ValidArgsFunction: complete.Positional(f, complete.Object("case"), complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Case, o.User = args[0], args[1]
-			return run(runF, runContactAdd, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runContactAdd, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -229,7 +223,7 @@ func NewCmdContactRemove(f *factory.Factory, runF func(context.Context, *Options
 		ValidArgsFunction: complete.Positional(f, complete.Object("case"), complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Case, o.User = args[0], args[1]
-			return run(runF, runContactRemove, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runContactRemove, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -275,7 +269,7 @@ gives the "open group cases" and "closed group cases" views.`,
 			if len(args) == 1 {
 				o.User = args[0]
 			}
-			return run(runF, func(ctx context.Context, o *Options) error { return runList(ctx, o, group) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runList(ctx, o, group) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -316,17 +310,10 @@ func printCases(ctx context.Context, f *factory.Factory, list func(*access.Clien
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []string
-	for cs, err := range list(c) {
-		if err != nil {
-			return err
-		}
-		rows = append(rows, []string{cs.String()})
-		out = append(out, cs.String())
-	}
-	return p.Table([]string{"CASE"}, rows, out)
+	return caseList.PrintSeq(p, list(c))
 }
+
+var caseList = output.StringList("CASE", ref.Object.String)
 
 // NewCmdPartnerManaged builds `accessctl case partner-managed`.
 func NewCmdPartnerManaged(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
@@ -340,7 +327,7 @@ func NewCmdPartnerManaged(f *factory.Factory, runF func(context.Context, *Option
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			return run(runF, runPartnerManaged, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runPartnerManaged, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

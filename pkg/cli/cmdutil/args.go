@@ -11,6 +11,10 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
+// The Args validators ExactArgs, RangeArgs and MinArgs return a *UsageError, where cobra's
+// own validators return plain errors: every command uses one of them, or
+// cobra.ArbitraryArgs with GroupRun on a command that groups subcommands.
+
 // ExactArgs requires n positional arguments, named in the message when they are missing.
 func ExactArgs(n int, names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {

@@ -31,28 +31,12 @@ func (o ConsistencyOptions) Consistency() (access.Consistency, error) {
 // V1Consistency is the consistency for direct SpiceDB reads made by operator commands
 // (relationship read, export): the same choices as the domain layer's.
 func (o ConsistencyOptions) V1Consistency(e *engine.Engine) (*v1.Consistency, error) {
-	switch o.Name {
-	case "", "fresh":
-		if o.Revision != "" {
-			return atLeast(e, o.Revision), nil
-		}
-		if tok := e.FreshestToken(nil); tok != nil {
-			return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: tok}}, nil
-		}
-		return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, nil
-	case "at-least":
-		if o.Revision == "" {
-			return nil, Usagef("--consistency at-least needs --revision")
-		}
-		return atLeast(e, o.Revision), nil
-	case "full":
-		return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}, nil
-	case "fastest":
-		return &v1.Consistency{Requirement: &v1.Consistency_MinimizeLatency{MinimizeLatency: true}}, nil
+	c, err := engine.ParseConsistency(o.Name, o.Revision)
+	switch {
+	case err == nil:
+		return e.Consistency(c), nil
+	case o.Name == "at-least":
+		return nil, Usagef("--consistency at-least needs --revision")
 	}
 	return nil, Usagef("unknown consistency %q (fresh, at-least, full, fastest)", o.Name)
-}
-
-func atLeast(e *engine.Engine, token string) *v1.Consistency {
-	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: e.FreshestToken(&v1.ZedToken{Token: token})}}
 }

@@ -1,11 +1,11 @@
 // Package cmdutil holds what every accessctl command shares: exit codes, usage errors,
-// the --as actor flags, argument parsing and confirmation of destructive changes.
+// the --as actor flags, argument parsing, confirmation of destructive changes, and Run,
+// through which tests replace a command's run function.
 package cmdutil
 
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/accessgraph/accessgraph/pkg/spice"
 )
@@ -62,20 +62,13 @@ func ExitCode(err error) int {
 	return ExitError
 }
 
-// IsUsage reports whether err is a command-line mistake, including the errors cobra itself
-// returns for unknown commands and bad argument counts.
+// IsUsage reports whether err is a command-line mistake: a *UsageError anywhere in its
+// chain. The root command turns cobra's and pflag's own command-line errors (unknown
+// commands and flags, bad flag values, missing required flags) into UsageErrors where they
+// arise, and every Args validator returns one.
 func IsUsage(err error) bool {
 	var ue *UsageError
-	if errors.As(err, &ue) {
-		return true
-	}
-	msg := err.Error()
-	for _, prefix := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument \"", "flag needs an argument", "required flag", "if any flags in the group"} {
-		if strings.HasPrefix(msg, prefix) {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &ue)
 }
 
 // IsSilent reports whether err carries no message to print.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 	"github.com/accessgraph/accessgraph/schema"
 )
 
@@ -189,7 +190,7 @@ func ids(ctx context.Context, f *factory.Factory, typ string) []string {
 	}
 	stream, err := e.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
 		// Full consistency: an id created a moment ago should complete too.
-		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Consistency:        spice.FullyConsistent(),
 		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
 		OptionalLimit:      1000,
 	})

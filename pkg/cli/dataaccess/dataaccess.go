@@ -12,6 +12,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/output"
 )
 
 // Options are the inputs of the data-access commands.
@@ -21,13 +22,6 @@ type Options struct {
 	Account string
 	Partner string
 	Setting string
-}
-
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
 }
 
 // NewCmdDataAccess builds `accessctl data-access`.
@@ -81,7 +75,7 @@ func newCmdLink(f *factory.Factory, link bool, runF func(context.Context, *Optio
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("partner")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.Partner = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runLink(ctx, o, link) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runLink(ctx, o, link) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -127,7 +121,7 @@ func newCmdSetting(f *factory.Factory, name, short, example string, runF func(co
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("partner"), complete.Fixed("on", "off")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.Partner, o.Setting = args[0], args[1], args[2]
-			return run(runF, func(ctx context.Context, o *Options) error { return runSetting(ctx, o, name) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runSetting(ctx, o, name) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -170,19 +164,26 @@ CUSTOMER the two sides of the manage consent, MANAGE whether both agree.`,
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			return run(runF, runList, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runList, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
 }
 
-type agreementJSON struct {
-	Partner        string `json:"partner"`
-	Support        bool   `json:"support"`
-	VendorManage   bool   `json:"vendor_manage"`
-	CustomerManage bool   `json:"customer_manage"`
-	Manage         bool   `json:"manage"`
+// agreementList prints each consent as yes/no in the table and as a boolean in JSON.
+var agreementList = output.List[access.DataAccess]{Columns: []output.Column[access.DataAccess]{
+	{Header: "PARTNER", JSON: "partner", Value: func(d access.DataAccess) string { return "partner:" + d.Partner }},
+	consent("SUPPORT", "support", func(d access.DataAccess) bool { return d.Support }),
+	consent("VENDOR", "vendor_manage", func(d access.DataAccess) bool { return d.VendorManage }),
+	consent("CUSTOMER", "customer_manage", func(d access.DataAccess) bool { return d.CustomerManage }),
+	consent("MANAGE", "manage", access.DataAccess.Manage),
+}}
+
+func consent(header, key string, on func(access.DataAccess) bool) output.Column[access.DataAccess] {
+	return output.Column[access.DataAccess]{Header: header, JSON: key,
+		Value:     func(d access.DataAccess) string { return yesNo(on(d)) },
+		JSONValue: func(d access.DataAccess) any { return on(d) }}
 }
 
 func yesNo(b bool) string {
@@ -213,11 +214,5 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []agreementJSON
-	for _, d := range agreements {
-		rows = append(rows, []string{"partner:" + d.Partner, yesNo(d.Support), yesNo(d.VendorManage), yesNo(d.CustomerManage), yesNo(d.Manage())})
-		out = append(out, agreementJSON{Partner: "partner:" + d.Partner, Support: d.Support, VendorManage: d.VendorManage, CustomerManage: d.CustomerManage, Manage: d.Manage()})
-	}
-	return p.Table([]string{"PARTNER", "SUPPORT", "VENDOR", "CUSTOMER", "MANAGE"}, rows, out)
+	return agreementList.Print(p, agreements)
 }

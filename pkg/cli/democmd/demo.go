@@ -45,10 +45,7 @@ members...), so the demo is authorised like any other change.`,
   $ accessctl demo load`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runLoad(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runLoad, o)
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "name each story as it loads")

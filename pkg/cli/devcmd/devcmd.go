@@ -59,10 +59,7 @@ and throughput go to stderr.`,
   $ accessctl dev generate --scale medium --load`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runGenerate(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runGenerate, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Scale, "scale", "small", "portal size: small, medium or large")
@@ -149,10 +146,7 @@ JSON output is an array with one report per datastore.`,
   $ accessctl bench --scale medium --datastore file:.data/bench --datastore "$(deploy/local-postgres/pg.sh start)" --json-file bench.json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runBench(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runBench, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Scale, "scale", "small", "portal size: small, medium or large")

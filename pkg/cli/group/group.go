@@ -24,13 +24,6 @@ type Options struct {
 	User    string
 }
 
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
-}
-
 // NewCmdGroup builds `accessctl group`.
 func NewCmdGroup(f *factory.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -75,7 +68,7 @@ func NewCmdCreate(f *factory.Factory, runF func(context.Context, *Options) error
 		ValidArgsFunction: complete.Positional(f, complete.Object("group")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Group = args[0]
-			return run(runF, runCreate, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runCreate, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -132,7 +125,7 @@ func NewCmdNest(f *factory.Factory, nest bool, runF func(context.Context, *Optio
 		ValidArgsFunction: complete.Positional(f, complete.Object("group"), complete.Object("group")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Group, o.Parent = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runNest(ctx, o, nest) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runNest(ctx, o, nest) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -172,7 +165,7 @@ func NewCmdReadSet(f *factory.Factory, runF func(context.Context, *Options) erro
 		ValidArgsFunction: complete.Positional(f, complete.Object("user"), complete.Object("group")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.User, o.Group = args[0], args[1]
-			return run(runF, runReadSet, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runReadSet, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -208,7 +201,7 @@ func NewCmdReadClear(f *factory.Factory, runF func(context.Context, *Options) er
 		ValidArgsFunction: complete.Positional(f, complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.User = args[0]
-			return run(runF, runReadClear, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runReadClear, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -240,7 +233,7 @@ func NewCmdReadShow(f *factory.Factory, runF func(context.Context, *Options) err
 		ValidArgsFunction: complete.Positional(f, complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.User = args[0]
-			return run(runF, runReadShow, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runReadShow, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

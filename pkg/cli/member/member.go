@@ -56,13 +56,6 @@ type Options struct {
 
 func newOptions(f *factory.Factory) *Options { return &Options{Factory: f} }
 
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
-}
-
 // NewCmdRequest builds `accessctl member request`.
 func NewCmdRequest(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	o := newOptions(f)
@@ -75,7 +68,7 @@ func NewCmdRequest(f *factory.Factory, runF func(context.Context, *Options) erro
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Fixed(roles...)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.Role = args[0], args[1]
-			return run(runF, runRequest, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRequest, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -118,7 +111,7 @@ func NewCmdDecide(f *factory.Factory, approve bool, runF func(context.Context, *
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.User = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runDecide(ctx, o, approve) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runDecide(ctx, o, approve) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -166,7 +159,7 @@ func NewCmdRole(f *factory.Factory, runF func(context.Context, *Options) error) 
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("user"), complete.Fixed(roles...)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.User, o.Role = args[0], args[1], args[2]
-			return run(runF, runRole, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRole, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -200,7 +193,7 @@ cannot remove contacts. Asks for confirmation on a terminal; needs --yes otherwi
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.User = args[0], args[1]
-			return run(runF, runRemove, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRemove, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -232,7 +225,7 @@ func NewCmdLeave(f *factory.Factory, runF func(context.Context, *Options) error)
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			return run(runF, runLeave, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runLeave, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -267,17 +260,17 @@ func NewCmdList(f *factory.Factory, runF func(context.Context, *Options) error) 
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			return run(runF, runList, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runList, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
 }
 
-type memberJSON struct {
-	User string `json:"user"`
-	Role string `json:"role"`
-}
+var memberList = output.List[access.Member]{Columns: []output.Column[access.Member]{
+	{Header: "USER", JSON: "user", Value: func(m access.Member) string { return "user:" + m.User }},
+	{Header: "ROLE", JSON: "role", Value: func(m access.Member) string { return string(m.Role) }},
+}}
 
 func runList(ctx context.Context, o *Options) error {
 	actor, err := o.Actor.Actor()
@@ -296,16 +289,7 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []memberJSON
-	for m, err := range c.Members(ctx, actor, sid) {
-		if err != nil {
-			return err
-		}
-		rows = append(rows, []string{"user:" + m.User, string(m.Role)})
-		out = append(out, memberJSON{User: "user:" + m.User, Role: string(m.Role)})
-	}
-	return p.Table([]string{"USER", "ROLE"}, rows, out)
+	return memberList.PrintSeq(p, c.Members(ctx, actor, sid))
 }
 
 // NewCmdPending builds `accessctl member pending`.
@@ -320,18 +304,19 @@ func NewCmdPending(f *factory.Factory, runF func(context.Context, *Options) erro
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			return run(runF, runPending, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runPending, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
 }
 
-type requestJSON struct {
-	User      string `json:"user"`
-	Role      string `json:"role"`
-	ExpiresAt any    `json:"expires_at"`
-}
+var requestList = output.List[access.JoinRequest]{Columns: []output.Column[access.JoinRequest]{
+	{Header: "USER", JSON: "user", Value: func(r access.JoinRequest) string { return "user:" + r.User }},
+	{Header: "ROLE", JSON: "role", Value: func(r access.JoinRequest) string { return string(r.Role) }},
+	{Header: "EXPIRES", JSON: "expires_at", Value: func(r access.JoinRequest) string { return output.Time(r.ExpiresAt) },
+		JSONValue: func(r access.JoinRequest) any { return output.TimePtr(r.ExpiresAt) }},
+}}
 
 func runPending(ctx context.Context, o *Options) error {
 	actor, err := o.Actor.Actor()
@@ -354,13 +339,7 @@ func runPending(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []requestJSON
-	for _, r := range reqs {
-		rows = append(rows, []string{"user:" + r.User, string(r.Role), output.Time(r.ExpiresAt)})
-		out = append(out, requestJSON{User: "user:" + r.User, Role: string(r.Role), ExpiresAt: output.TimePtr(r.ExpiresAt)})
-	}
-	return p.Table([]string{"USER", "ROLE", "EXPIRES"}, rows, out)
+	return requestList.Print(p, reqs)
 }
 
 // NewCmdApprovers builds `accessctl member approvers`.
@@ -377,17 +356,17 @@ Customer Care when the account has no admin. The requester may ask about their o
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.User = args[0], args[1]
-			return run(runF, runApprovers, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runApprovers, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
 }
 
-type approverJSON struct {
-	User string `json:"user"`
-	Via  string `json:"via"`
-}
+var approverList = output.List[access.Approver]{Columns: []output.Column[access.Approver]{
+	{Header: "USER", JSON: "user", Value: func(a access.Approver) string { return "user:" + a.User }},
+	{Header: "VIA", JSON: "via", Value: func(a access.Approver) string { return a.Via }},
+}}
 
 func runApprovers(ctx context.Context, o *Options) error {
 	actor, sid, user, err := accountAndUser(o)
@@ -406,11 +385,5 @@ func runApprovers(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []approverJSON
-	for _, a := range approvers {
-		rows = append(rows, []string{"user:" + a.User, a.Via})
-		out = append(out, approverJSON{User: "user:" + a.User, Via: a.Via})
-	}
-	return p.Table([]string{"USER", "VIA"}, rows, out)
+	return approverList.Print(p, approvers)
 }

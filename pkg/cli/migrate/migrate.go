@@ -31,10 +31,7 @@ against a shared database.`,
   $ accessctl migrate --datastore cockroachdb://root@crdb-lb:26257/spicedb`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return run(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, run, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Datastore, "datastore", "", "postgres://... or cockroachdb://... (required)")

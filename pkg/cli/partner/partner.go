@@ -32,13 +32,6 @@ type Options struct {
 	Yes     bool
 }
 
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
-}
-
 // NewCmdPartner builds `accessctl partner`.
 func NewCmdPartner(f *factory.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -89,7 +82,7 @@ Nothing is inherited along the tree: each partner gets exactly what it is grante
 		ValidArgsFunction: complete.Positional(f, complete.Object("partner")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Partner = args[0]
-			return run(runF, runCreate, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runCreate, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -173,7 +166,7 @@ or a duration from now (72h); after it the grant gives nothing.`,
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("partner", "user"), complete.Fixed(levels...)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.Grantee, o.Level = args[0], args[1], args[2]
-			return run(runF, runGrant, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runGrant, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -217,7 +210,7 @@ the printed revision. Asks for confirmation on a terminal; needs --yes otherwise
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("partner", "user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.Grantee = args[0], args[1]
-			return run(runF, runRevoke, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRevoke, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -249,18 +242,21 @@ func NewCmdList(f *factory.Factory, runF func(context.Context, *Options) error) 
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			return run(runF, runList, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runList, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
 }
 
-type grantJSON struct {
-	Grantee   string `json:"grantee"`
-	Level     string `json:"level"`
-	ExpiresAt any    `json:"expires_at"`
-}
+// grantList prints partner grants, and pending requests (access.PartnerRequest has the
+// same fields).
+var grantList = output.List[access.PartnerGrant]{Columns: []output.Column[access.PartnerGrant]{
+	{Header: "GRANTEE", JSON: "grantee", Value: func(g access.PartnerGrant) string { return g.Grantee.String() }},
+	{Header: "LEVEL", JSON: "level", Value: func(g access.PartnerGrant) string { return string(g.Level) }},
+	{Header: "EXPIRES", JSON: "expires_at", Value: func(g access.PartnerGrant) string { return output.Time(g.ExpiresAt) },
+		JSONValue: func(g access.PartnerGrant) any { return output.TimePtr(g.ExpiresAt) }},
+}}
 
 func runList(ctx context.Context, o *Options) error {
 	actor, err := o.Actor.Actor()
@@ -279,16 +275,7 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []grantJSON
-	for g, err := range c.PartnerGrants(ctx, actor, sid) {
-		if err != nil {
-			return err
-		}
-		rows = append(rows, []string{g.Grantee.String(), string(g.Level), output.Time(g.ExpiresAt)})
-		out = append(out, grantJSON{Grantee: g.Grantee.String(), Level: string(g.Level), ExpiresAt: output.TimePtr(g.ExpiresAt)})
-	}
-	return p.Table([]string{"GRANTEE", "LEVEL", "EXPIRES"}, rows, out)
+	return grantList.PrintSeq(p, c.PartnerGrants(ctx, actor, sid))
 }
 
 // NewCmdRequest builds `accessctl partner request`.
@@ -303,7 +290,7 @@ func NewCmdRequest(f *factory.Factory, runF func(context.Context, *Options) erro
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("partner", "user"), complete.Fixed(levels...)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.Grantee, o.Level = args[0], args[1], args[2]
-			return run(runF, runRequest, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRequest, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -335,7 +322,7 @@ func NewCmdRequests(f *factory.Factory, runF func(context.Context, *Options) err
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account = args[0]
-			return run(runF, runRequests, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRequests, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -363,13 +350,11 @@ func runRequests(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []grantJSON
-	for _, r := range reqs {
-		rows = append(rows, []string{r.Grantee.String(), string(r.Level), output.Time(r.ExpiresAt)})
-		out = append(out, grantJSON{Grantee: r.Grantee.String(), Level: string(r.Level), ExpiresAt: output.TimePtr(r.ExpiresAt)})
+	grants := make([]access.PartnerGrant, len(reqs))
+	for i, r := range reqs {
+		grants[i] = access.PartnerGrant(r)
 	}
-	return p.Table([]string{"GRANTEE", "LEVEL", "EXPIRES"}, rows, out)
+	return grantList.Print(p, grants)
 }
 
 // NewCmdDecide builds `accessctl partner approve` (approve true) or `partner deny`.
@@ -391,7 +376,7 @@ func NewCmdDecide(f *factory.Factory, approve bool, runF func(context.Context, *
 		ValidArgsFunction: complete.Positional(f, complete.Object("account"), complete.Object("partner", "user")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Account, o.Grantee = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runDecide(ctx, o, approve) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runDecide(ctx, o, approve) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

@@ -72,7 +72,7 @@ something to everyone: wildcard subjects are refused everywhere else.`,
 		ValidArgsFunction: complete.Positional(f, complete.Object("feature")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Feature = args[0]
-			return run(runF, runRelease, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRelease, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

@@ -26,13 +26,6 @@ type Options struct {
 	Withdraw bool
 }
 
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
-}
-
 // NewCmdPlatform builds `accessctl platform`.
 func NewCmdPlatform(f *factory.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -66,7 +59,9 @@ platform has no administrator, so it cannot be used to take over a running porta
 		Example: `  # vera becomes the first vendor administrator
   $ accessctl platform bootstrap --as user:vera`,
 		Args: cmdutil.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error { return run(runF, runBootstrap, cmd, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmdutil.Run(cmd.Context(), runF, runBootstrap, o)
+		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
@@ -100,7 +95,7 @@ func NewCmdRole(f *factory.Factory, add bool, runF func(context.Context, *Option
 		ValidArgsFunction: complete.Positional(f, complete.Object("user"), complete.Fixed(platformRoles...)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.User, o.Role = args[0], args[1]
-			return run(runF, func(ctx context.Context, o *Options) error { return runRole(ctx, o, add) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runRole(ctx, o, add) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

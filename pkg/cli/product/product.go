@@ -25,13 +25,6 @@ type Options struct {
 	User        string
 }
 
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
-}
-
 // NewCmdProduct builds `accessctl product`.
 func NewCmdProduct(f *factory.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -56,7 +49,7 @@ func NewCmdProductCreate(f *factory.Factory, runF func(context.Context, *Options
 		ValidArgsFunction: complete.Positional(f, complete.Object("sold_product"), complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Object, o.Account = args[0], args[1]
-			return run(runF, runProductCreate, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runProductCreate, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -104,7 +97,7 @@ func NewCmdInstallBaseCreate(f *factory.Factory, runF func(context.Context, *Opt
 		ValidArgsFunction: complete.Positional(f, complete.Object("install_base"), complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Object, o.Account = args[0], args[1]
-			return run(runF, runInstallBaseCreate, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runInstallBaseCreate, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -166,7 +159,7 @@ func NewCmdServiceOrgCreate(f *factory.Factory, runF func(context.Context, *Opti
 		ValidArgsFunction: complete.Positional(f, complete.Object("service_org")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Object = args[0]
-			return run(runF, runServiceOrgCreate, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runServiceOrgCreate, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

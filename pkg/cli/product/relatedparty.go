@@ -11,6 +11,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/output"
 )
 
 // RelatedPartyOptions are the inputs of the related-party commands.
@@ -77,10 +78,7 @@ func NewCmdRelatedPartySet(f *factory.Factory, assign bool, runF func(context.Co
 		ValidArgsFunction: complete.Positional(f, complete.Object("case", "sold_product", "install_base"), complete.Fixed(roleNames()...), complete.Object("user", "account", "service_org")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Object, o.Role, o.Party = args[0], args[1], args[2]
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runRelatedPartySet(cmd.Context(), o, assign)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *RelatedPartyOptions) error { return runRelatedPartySet(ctx, o, assign) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -134,20 +132,17 @@ func NewCmdRelatedPartyList(f *factory.Factory, runF func(context.Context, *Rela
 		ValidArgsFunction: complete.Positional(f, complete.Object("case", "sold_product", "install_base")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Object = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runRelatedPartyList(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runRelatedPartyList, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
 	return cmd
 }
 
-type partyJSON struct {
-	Role  string `json:"role"`
-	Party string `json:"party"`
-}
+var partyList = output.List[access.RelatedParty]{Columns: []output.Column[access.RelatedParty]{
+	{Header: "ROLE", JSON: "role", Value: func(rp access.RelatedParty) string { return rp.Role }},
+	{Header: "PARTY", JSON: "party", Value: func(rp access.RelatedParty) string { return rp.Party.String() }},
+}}
 
 func runRelatedPartyList(ctx context.Context, o *RelatedPartyOptions) error {
 	actor, err := o.Actor.Actor()
@@ -170,11 +165,5 @@ func runRelatedPartyList(ctx context.Context, o *RelatedPartyOptions) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []partyJSON
-	for _, rp := range parties {
-		rows = append(rows, []string{rp.Role, rp.Party.String()})
-		out = append(out, partyJSON{Role: rp.Role, Party: rp.Party.String()})
-	}
-	return p.Table([]string{"ROLE", "PARTY"}, rows, out)
+	return partyList.Print(p, parties)
 }

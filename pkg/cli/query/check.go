@@ -15,6 +15,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/output"
 )
 
 // CheckOptions are the inputs of `accessctl check`.
@@ -65,10 +66,7 @@ answer is "denied".`,
 			if len(args) == 3 {
 				o.Subject, o.Permission, o.Resource = args[0], args[1], args[2]
 			}
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runCheck(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runCheck, o)
 		},
 	}
 	cmd.Flags().BoolVar(&o.ExitCode, "exit-code", false, "exit with code 3 when the answer is denied")
@@ -100,6 +98,22 @@ type checkResult struct {
 	Allowed    bool   `json:"allowed"`
 	CheckedAt  string `json:"checked_at,omitempty"`
 	Error      string `json:"error,omitempty"`
+}
+
+// checkList prints the answers of check --file; their JSON is the whole result.
+var checkList = output.List[checkResult]{
+	Columns: []output.Column[checkResult]{
+		{Header: "SUBJECT", Value: func(r checkResult) string { return r.Subject }},
+		{Header: "PERMISSION", Value: func(r checkResult) string { return r.Permission }},
+		{Header: "RESOURCE", Value: func(r checkResult) string { return r.Resource }},
+		{Header: "ANSWER", Value: func(r checkResult) string {
+			if r.Error != "" {
+				return "error: " + r.Error
+			}
+			return answer(r.Allowed)
+		}},
+	},
+	Item: func(r checkResult) any { return r },
 }
 
 func answer(allowed bool) string {
@@ -192,21 +206,18 @@ func runCheckMany(ctx context.Context, o *CheckOptions) error {
 		return err
 	}
 	results := make([]checkResult, len(items))
-	rows := make([][]string, len(items))
 	denied, failed := false, false
 	for i, it := range items {
 		r := checkResult{Subject: it.Subject.String(), Permission: it.Permission, Resource: it.Resource.String()}
-		status := ""
 		if errs[i] != nil {
-			r.Error, status, failed = errs[i].Error(), "error: "+errs[i].Error(), true
+			r.Error, failed = errs[i].Error(), true
 		} else {
-			r.Allowed, r.CheckedAt, status = decisions[i].Allowed, string(decisions[i].CheckedAt), answer(decisions[i].Allowed)
+			r.Allowed, r.CheckedAt = decisions[i].Allowed, string(decisions[i].CheckedAt)
 			denied = denied || !decisions[i].Allowed
 		}
 		results[i] = r
-		rows[i] = []string{r.Subject, r.Permission, r.Resource, status}
 	}
-	if err := p.Table([]string{"SUBJECT", "PERMISSION", "RESOURCE", "ANSWER"}, rows, results); err != nil {
+	if err := checkList.Print(p, results); err != nil {
 		return err
 	}
 	if failed {

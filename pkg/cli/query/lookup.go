@@ -8,6 +8,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/output"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -52,10 +53,7 @@ from the server with no cap.`,
 		ValidArgsFunction: complete.Positional(f, complete.Object(), complete.PermissionOfNext(), complete.Type()),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Subject, o.Permission, o.ResourceType = args[0], args[1], args[2]
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runLookupResources(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runLookupResources, o)
 		},
 	}
 	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
@@ -85,16 +83,7 @@ func runLookupResources(ctx context.Context, o *LookupResourcesOptions) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []string
-	for obj, err := range c.LookupResources(ctx, s, o.Permission, o.ResourceType, cons) {
-		if err != nil {
-			return err
-		}
-		rows = append(rows, []string{obj.String()})
-		out = append(out, obj.String())
-	}
-	return p.Table([]string{"RESOURCE"}, rows, out)
+	return output.StringList("RESOURCE", ref.Object.String).PrintSeq(p, c.LookupResources(ctx, s, o.Permission, o.ResourceType, cons))
 }
 
 // LookupSubjectsOptions are the inputs of `accessctl lookup subjects`.
@@ -126,10 +115,7 @@ to everyone (a rollout released to all users) is listed as TYPE:*.`,
 			if len(args) == 3 {
 				o.SubjectType = args[2]
 			}
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runLookupSubjects(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runLookupSubjects, o)
 		},
 	}
 	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
@@ -159,16 +145,7 @@ func runLookupSubjects(ctx context.Context, o *LookupSubjectsOptions) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []string
-	for obj, err := range c.LookupSubjects(ctx, r, o.Permission, o.SubjectType, cons) {
-		if err != nil {
-			return err
-		}
-		rows = append(rows, []string{obj.String()})
-		out = append(out, obj.String())
-	}
-	return p.Table([]string{"SUBJECT"}, rows, out)
+	return output.StringList("SUBJECT", ref.Object.String).PrintSeq(p, c.LookupSubjects(ctx, r, o.Permission, o.SubjectType, cons))
 }
 
 func validateType(typ string) error {

@@ -31,13 +31,6 @@ type Options struct {
 	Consistency   cmdutil.ConsistencyOptions
 }
 
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
-}
-
 // NewCmdRelationship builds `accessctl relationship`.
 func NewCmdRelationship(f *factory.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -76,7 +69,7 @@ func NewCmdRead(f *factory.Factory, runF func(context.Context, *Options) error) 
 		ValidArgsFunction: complete.Positional(f, complete.Object()),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Filter = args[0]
-			return run(runF, runRead, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runRead, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Subject, "subject", "", "only relationships whose subject matches TYPE[:ID][#RELATION]")
@@ -134,17 +127,21 @@ func runRead(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []any
+	var rels []*v1.Relationship
 	err = Read(ctx, e, filter.RelationshipFilter(subject), cons, func(rel *v1.Relationship) error {
-		rows = append(rows, []string{reltext.Format(rel)})
-		out = append(out, JSON(rel))
+		rels = append(rels, rel)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return p.Table([]string{"RELATIONSHIP"}, rows, out)
+	return relationshipList.Print(p, rels)
+}
+
+// relationshipList prints a relationship as a tuple in the table and as its JSON record.
+var relationshipList = output.List[*v1.Relationship]{
+	Columns: []output.Column[*v1.Relationship]{{Header: "RELATIONSHIP", Value: reltext.Format}},
+	Item:    func(rel *v1.Relationship) any { return JSON(rel) },
 }
 
 // Read streams every relationship matching filter, page by page, all pages at cons (the
@@ -183,7 +180,7 @@ func NewCmdWrite(f *factory.Factory, remove bool, runF func(context.Context, *Op
 		ValidArgsFunction: complete.Positional(f, complete.Object()),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Relationships = args
-			return run(runF, func(ctx context.Context, o *Options) error { return runWrite(ctx, o, remove) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runWrite(ctx, o, remove) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

@@ -13,6 +13,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/output"
 )
 
 // Options are the inputs of the role commands.
@@ -23,13 +24,6 @@ type Options struct {
 	Privileges []string
 	Object     string
 	Grantee    string
-}
-
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
 }
 
 func privilegeNames() []string {
@@ -75,7 +69,7 @@ func NewCmdDefine(f *factory.Factory, runF func(context.Context, *Options) error
 		ValidArgsFunction: complete.Positional(f, complete.Object("role"), complete.Fixed(privilegeNames()...), complete.Fixed(privilegeNames()...), complete.Fixed(privilegeNames()...)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Role, o.Privileges = args[0], args[1:]
-			return run(runF, runDefine, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runDefine, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -114,7 +108,7 @@ func NewCmdShow(f *factory.Factory, runF func(context.Context, *Options) error) 
 		ValidArgsFunction: complete.Positional(f, complete.Object("role")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Role = args[0]
-			return run(runF, runShow, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runShow, o)
 		},
 	}
 	return cmd
@@ -137,13 +131,7 @@ func runShow(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []string
-	for _, pr := range privs {
-		rows = append(rows, []string{string(pr)})
-		out = append(out, string(pr))
-	}
-	return p.Table([]string{"PRIVILEGE"}, rows, out)
+	return output.StringList("PRIVILEGE", func(pr access.Privilege) string { return string(pr) }).Print(p, privs)
 }
 
 // NewCmdList builds `accessctl role list`.
@@ -154,7 +142,7 @@ func NewCmdList(f *factory.Factory, runF func(context.Context, *Options) error) 
 		Short:   "List the defined custom roles",
 		Example: `  $ accessctl role list`,
 		Args:    cmdutil.ExactArgs(0),
-		RunE:    func(cmd *cobra.Command, args []string) error { return run(runF, runList, cmd, o) },
+		RunE:    func(cmd *cobra.Command, args []string) error { return cmdutil.Run(cmd.Context(), runF, runList, o) },
 	}
 	return cmd
 }
@@ -172,13 +160,7 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rows [][]string
-	var out []string
-	for _, r := range roles {
-		rows = append(rows, []string{"role:" + r})
-		out = append(out, "role:"+r)
-	}
-	return p.Table([]string{"ROLE"}, rows, out)
+	return output.StringList("ROLE", func(r string) string { return "role:" + r }).Print(p, roles)
 }
 
 // NewCmdBind builds `accessctl role bind` (bind true) or `role unbind`.
@@ -202,7 +184,7 @@ func NewCmdBind(f *factory.Factory, bind bool, runF func(context.Context, *Optio
 		ValidArgsFunction: complete.Positional(f, complete.Object("role"), complete.Object("account", "sold_product", "install_base"), complete.Object("user", "group")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Role, o.Object, o.Grantee = args[0], args[1], args[2]
-			return run(runF, func(ctx context.Context, o *Options) error { return runBind(ctx, o, bind) }, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, func(ctx context.Context, o *Options) error { return runBind(ctx, o, bind) }, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)
@@ -248,7 +230,7 @@ func NewCmdBindings(f *factory.Factory, runF func(context.Context, *Options) err
 		ValidArgsFunction: complete.Positional(f, complete.Object("account", "sold_product", "install_base")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Object = args[0]
-			return run(runF, runBindings, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runBindings, o)
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &o.Actor)

@@ -80,11 +80,17 @@ unconfirmed destructive change); 3 "denied" from check or explain --exit-code.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Version:       f.Build.Version,
+		// cobra checks required flags and flag groups after this hook, with plain errors;
+		// checking them here first makes a missing or conflicting flag a usage error. A
+		// command with a PersistentPreRunE of its own replaces this one, and must do the same.
+		PersistentPreRunE: validateFlags,
 	}
 	cmd.SetIn(f.IOStreams.In)
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetVersionTemplate("accessctl {{.Version}}\n")
+	// Every error of flag parsing (unknown flag or shorthand, missing or bad value) is a
+	// usage error; subcommands inherit this.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.AsUsage(err) })
 
 	pf := cmd.PersistentFlags()
@@ -102,8 +108,12 @@ unconfirmed destructive change); 3 "denied" from check or explain --exit-code.`,
 // Execute runs the command line, prints any error to standard error as "error: ..." and
 // returns it; cmdutil.ExitCode maps it to the exit code. It closes f's connection.
 func Execute(ctx context.Context, cmd *cobra.Command, f *factory.Factory, args []string) error {
+	if args == nil {
+		args = []string{} // cobra reads the process's own arguments when given nil
+	}
 	cmd.SetArgs(args)
 	ran, err := cmd.ExecuteContextC(ctx)
+	err = cobraUsage(cmd, ran, args, err)
 	_ = f.Close()
 	if err == nil || cmdutil.IsSilent(err) {
 		return err
@@ -111,6 +121,35 @@ func Execute(ctx context.Context, cmd *cobra.Command, f *factory.Factory, args [
 	fmt.Fprintf(f.IOStreams.ErrOut, "error: %s\n", escapeControls(Message(err)))
 	if cmdutil.IsUsage(err) && ran != nil {
 		fmt.Fprintf(f.IOStreams.ErrOut, "Run '%s --help' for usage.\n", ran.CommandPath())
+	}
+	return err
+}
+
+// validateFlags is the root's PersistentPreRunE: cobra's checks of required flags and flag
+// groups, as usage errors.
+func validateFlags(cmd *cobra.Command, _ []string) error {
+	if err := cmd.ValidateRequiredFlags(); err != nil {
+		return cmdutil.AsUsage(err)
+	}
+	return cmdutil.AsUsage(cmd.ValidateFlagGroups())
+}
+
+// cobraUsage marks as usage errors the command-line mistakes cobra reports as plain errors
+// outside every hook a command can set: an unknown command, which cobra's search of the
+// command tree (Find; the root does not set TraverseChildren) reports before any command
+// runs, so that searching again for args fails the same way; and its hidden __complete
+// command called without arguments. Every other cobra error is already a usage error: flag
+// errors through the root's flag error function, argument counts through the Args
+// validators of cmdutil, required flags through validateFlags.
+func cobraUsage(root, ran *cobra.Command, args []string, err error) error {
+	if err == nil || cmdutil.IsUsage(err) {
+		return err
+	}
+	if _, _, findErr := root.Find(args); findErr != nil {
+		return cmdutil.AsUsage(err)
+	}
+	if ran != nil && ran.Name() == cobra.ShellCompRequestCmd {
+		return cmdutil.AsUsage(err)
 	}
 	return err
 }

@@ -23,13 +23,6 @@ type Options struct {
 	Files   []string
 }
 
-func run(runF, def func(context.Context, *Options) error, cmd *cobra.Command, o *Options) error {
-	if runF != nil {
-		return runF(cmd.Context(), o)
-	}
-	return def(cmd.Context(), o)
-}
-
 // NewCmdSchema builds `accessctl schema`.
 func NewCmdSchema(f *factory.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -51,7 +44,7 @@ func NewCmdShow(f *factory.Factory, runF func(context.Context, *Options) error) 
 		Example: `  # the account definition
   $ accessctl schema show | sed -n '/^definition account/,/^}/p'`,
 		Args: cmdutil.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error { return run(runF, runShow, cmd, o) },
+		RunE: func(cmd *cobra.Command, args []string) error { return cmdutil.Run(cmd.Context(), runF, runShow, o) },
 	}
 }
 
@@ -93,7 +86,7 @@ schema migrations.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
-			return run(runF, runWrite, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runWrite, o)
 		},
 	}
 }

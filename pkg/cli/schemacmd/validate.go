@@ -41,7 +41,7 @@ Exits 1 if any file fails. No server is needed.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
-			return run(runF, runValidate, cmd, o)
+			return cmdutil.Run(cmd.Context(), runF, runValidate, o)
 		},
 	}
 }

@@ -93,10 +93,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
   $ ACCESSCTL_TOKEN=$(openssl rand -hex 24) accessctl serve --addr 0.0.0.0:50051 --tls-cert server.crt --tls-key server.key`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runServe(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runServe, o)
 		},
 	}
 	fl := cmd.Flags()

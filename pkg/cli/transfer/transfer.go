@@ -22,6 +22,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/relationship"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/reltext"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // BatchSize is how many relationships one import write carries (SpiceDB's default
@@ -57,10 +58,7 @@ what on the whole portal.`,
   $ accessctl export | grep '^account:acme#'`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runExport(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runExport, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.File, "file", "", "write to this file instead of standard output")
@@ -188,10 +186,7 @@ terminal and needs --yes otherwise. --as, when given, is recorded as the actor.`
   $ accessctl export --endpoint old:50051 | accessctl import --endpoint new:50051 --yes`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), o)
-			}
-			return runImport(cmd.Context(), o)
+			return cmdutil.Run(cmd.Context(), runF, runImport, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.File, "file", "", "read from this file instead of standard input")
@@ -309,7 +304,7 @@ func isEmpty(ctx context.Context, e *engine.Engine) (bool, error) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := e.Permissions().ExportBulkRelationships(cctx, &v1.ExportBulkRelationshipsRequest{
-		Consistency:   &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+		Consistency:   spice.FullyConsistent(),
 		OptionalLimit: 1,
 	})
 	if err != nil {

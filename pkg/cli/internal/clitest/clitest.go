@@ -5,10 +5,13 @@ package clitest
 import (
 	"context"
 	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
@@ -168,5 +171,38 @@ func (e *Env) Allowed(want bool, subject, permission, resource string) {
 	answer := map[bool]string{true: "allowed\n", false: "denied\n"}[want]
 	if r.Stdout != answer {
 		e.t.Errorf("check %s %s %s = %q (stderr %q), want %q", subject, permission, resource, r.Stdout, r.Stderr, answer)
+	}
+}
+
+// Flags builds a command with newCmd, a NewCmd... function, giving it a run function that
+// records the options instead of running; runs args through the command; and fails the test
+// unless the options the command would have run with equal want (Factory aside). It tests a
+// command's flags and arguments without a server.
+func Flags[O any](t testing.TB, newCmd func(*factory.Factory, func(context.Context, *O) error) *cobra.Command, want O, args ...string) {
+	t.Helper()
+	var got *O
+	cmd := newCmd(Offline(t).Factory(false), func(_ context.Context, o *O) error { got = o; return nil })
+	cmd.SetArgs(append([]string{}, args...))
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%s %q: %v", cmd.Name(), args, err)
+	}
+	if got == nil {
+		t.Fatalf("%s %q: the run function was not called", cmd.Name(), args)
+	}
+	if fv := reflect.ValueOf(got).Elem().FieldByName("Factory"); fv.IsValid() && fv.CanSet() {
+		fv.SetZero()
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("%s %q: options\n%+v\nwant\n%+v", cmd.Name(), args, *got, want)
+	}
+}
+
+// With fixes the argument a NewCmd... function takes between the factory and runF (approve
+// or deny, add or remove, ...), for Flags.
+func With[O, A any](newCmd func(*factory.Factory, A, func(context.Context, *O) error) *cobra.Command, a A) func(*factory.Factory, func(context.Context, *O) error) *cobra.Command {
+	return func(f *factory.Factory, runF func(context.Context, *O) error) *cobra.Command {
+		return newCmd(f, a, runF)
 	}
 }
