@@ -179,17 +179,26 @@ func (c *Client) Approvers(ctx context.Context, actor Actor, supportID, user str
 	if err != nil {
 		return nil, err
 	}
-	acct, err := c.accountOf(ctx, supportID)
+	if err := ref.ValidateID("user", user); err != nil {
+		return nil, err
+	}
+	acct, err := objectOf("account", supportID)
 	if err != nil {
 		return nil, err
 	}
-	if a.ID != user {
+	// Authorise before anything about the account shows (even whether it exists): the
+	// requester may see who decides their own pending request; anyone else, or a requester
+	// with nothing pending, needs to see the account's members.
+	req, _, err := c.pendingRequest(ctx, acct, user)
+	if err != nil {
+		return nil, err
+	}
+	if a.ID != user || req == nil {
 		if err := c.require(ctx, a, "view_members", acct); err != nil {
 			return nil, err
 		}
 	}
-	req, _, err := c.pendingRequest(ctx, acct, user)
-	if err != nil {
+	if err := c.mustExist(ctx, acct, "platform"); err != nil {
 		return nil, err
 	}
 	admins, err := c.subjectsOf(ctx, acct, "admin")

@@ -128,6 +128,11 @@ func TestApproversAreAdminsFullAdminPartnersOrCustomerCare(t *testing.T) {
 	w.refuse(access.ErrPermissionDenied)(w.c.Approve(w.ctx, access.As(careAgent), "acme", "fred"))
 	// Somebody else cannot see who approves dave's request.
 	w.refuse(access.ErrPermissionDenied)(w.c.Approvers(w.ctx, access.As("sally"), "acme", "fred"))
+	// Nor can anyone without a pending request learn an account's admins and partners by
+	// asking about themselves, and an account that does not exist looks the same.
+	for _, account := range []string{"acme", "orphan", "no-such-account"} {
+		w.refuse(access.ErrPermissionDenied)(w.c.Approvers(w.ctx, access.As("mallory"), account, "mallory"))
+	}
 }
 
 func TestAdminsChangeRolesButOnlyCustomerCareRemoves(t *testing.T) {

@@ -177,8 +177,10 @@ transaction. Relationships whose expiry has passed are skipped. Wildcard subject
 the domain layer (a released rollout, an open case, a custom role's privileges) are restored
 as exported; import is an operator action that bypasses the domain rules.
 
-Importing into a store that already holds relationships asks for confirmation on a
-terminal and needs --yes otherwise. --as, when given, is recorded as the actor.`,
+Importing into a store that already holds relationships needs --as a platform
+administrator (import writes around the domain rules, like relationship write), and asks for
+confirmation on a terminal or needs --yes. Into an empty store (restoring a backup) it runs
+without --as and is recorded as accessctl.`,
 		Example: `  # restore a backup into a fresh server
   $ accessctl import --file backup.rels
 
@@ -191,7 +193,7 @@ terminal and needs --yes otherwise. --as, when given, is recorded as the actor.`
 	}
 	cmd.Flags().StringVar(&o.File, "file", "", "read from this file instead of standard input")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "import into a non-empty store without asking")
-	cmd.Flags().StringVar(&o.Actor.As, "as", "", "the user recorded as making the import, user:ID (optional)")
+	cmd.Flags().StringVar(&o.Actor.As, "as", "", "the platform administrator making the import, user:ID (needed unless the store is empty)")
 	cmd.Flags().StringVar(&o.Actor.Reason, "reason", "", "why, for the audit trail")
 	return cmd
 }
@@ -219,13 +221,28 @@ func runImport(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	e, err := o.Factory.Engine(ctx)
+	c, err := o.Factory.Client(ctx)
 	if err != nil {
 		return err
 	}
+	e := c.Engine()
 	empty, err := isEmpty(ctx, e)
 	if err != nil {
 		return err
+	}
+	// Import writes around the domain rules, so it is authorised like relationship write: a
+	// store that holds data takes an import only from a platform administrator. An empty
+	// store has no administrator to ask (restoring a backup is how one arrives); there the
+	// import is recorded as accessctl and --as, which nobody could vouch for, is refused.
+	switch {
+	case empty && actor.User != "":
+		return cmdutil.Usagef("--as %s: the store is empty, so nobody can be authorised yet; import without --as (it is recorded as accessctl)", o.Actor.As)
+	case !empty && actor.User == "":
+		return cmdutil.Usagef("importing into a store that holds relationships needs --as USER, a platform administrator")
+	case !empty:
+		if err := relationship.RequirePlatformAdmin(ctx, c, actor); err != nil {
+			return err
+		}
 	}
 	if !empty {
 		if err := cmdutil.Confirm(o.Factory.IOStreams, o.Yes, "The store already holds relationships; import into it anyway?", "import into a non-empty store"); err != nil {

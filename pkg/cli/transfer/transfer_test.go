@@ -37,7 +37,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Errorf("the imported store differs from the exported one")
 	}
 
-	r = dst.Run("import", "--file", file)
+	r = dst.Run("import", "--file", file, "--as", "user:vera")
 	want := "error: import into a non-empty store needs confirmation: pass --yes when not running interactively\nRun 'accessctl import --help' for usage.\n"
 	if r.Code != cmdutil.ExitUsage || r.Stderr != want {
 		t.Errorf("import into a non-empty store: code %d, stderr %q", r.Code, r.Stderr)
@@ -52,6 +52,42 @@ func TestExportImportRoundTrip(t *testing.T) {
 	// The imported portal works like the original.
 	if c := dst.Run("check", "user:sue", "view", "case:203", "--exit-code"); c.Code != 0 {
 		t.Errorf("after import, sue cannot view case:203: %q", c.Stderr)
+	}
+}
+
+// Import writes around the domain rules, so it is authorised like relationship write: only a
+// platform administrator imports into a store that holds data, and an import that is refused
+// changes nothing.
+func TestImportIsAuthorised(t *testing.T) {
+	t.Parallel()
+	env := clitest.NewDemo(t)
+	before := env.Run("export").Stdout
+	promote := "account:acme#admin@user:joan\n"
+	for _, tt := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"import", "--yes"}, cmdutil.ExitUsage, "needs --as USER, a platform administrator"},
+		{[]string{"import", "--yes", "--as", "user:joan"}, cmdutil.ExitError, "permission denied: user:joan lacks administer on platform:main"},
+		{[]string{"import", "--yes", "--as", "user:bill"}, cmdutil.ExitError, "permission denied: user:bill lacks administer on platform:main"},
+		{[]string{"import", "--yes", "--as", "user:nobody"}, cmdutil.ExitError, "permission denied: user:nobody lacks administer on platform:main"},
+	} {
+		r := env.RunWith(clitest.Options{Stdin: promote}, tt.args...)
+		if r.Code != tt.code || !strings.Contains(r.Stderr, tt.err) {
+			t.Errorf("%v: code %d, stderr %q; want %d, %q", tt.args, r.Code, r.Stderr, tt.code, tt.err)
+		}
+	}
+	if env.Run("export").Stdout != before {
+		t.Fatal("a refused import changed the store")
+	}
+	if r := env.RunWith(clitest.Options{Stdin: promote}, "import", "--yes", "--as", "user:vera"); r.Code != 0 {
+		t.Fatalf("platform administrator: code %d, stderr %q", r.Code, r.Stderr)
+	}
+	// An empty store has nobody to authorise: --as is refused there.
+	empty := clitest.New(t)
+	if r := empty.RunWith(clitest.Options{Stdin: promote}, "import", "--as", "user:joan"); r.Code != cmdutil.ExitUsage || !strings.Contains(r.Stderr, "the store is empty") {
+		t.Errorf("empty store with --as: code %d, stderr %q", r.Code, r.Stderr)
 	}
 }
 
