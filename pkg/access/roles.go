@@ -177,14 +177,16 @@ func (c *Client) setBinding(ctx context.Context, actor Actor, roleID string, obj
 	if err := ref.ValidateID(grantee.Type, grantee.ID); err != nil {
 		return "", err
 	}
-	acct, err := c.owningAccount(ctx, object)
-	if err != nil {
+	if err := bindable(object); err != nil {
+		return "", err
+	}
+	// Asked of the object itself, before anything about it shows: a refusal names only what
+	// the caller named, never the account that owns an item, and an item that does not exist
+	// is refused like one the caller may not touch.
+	if err := c.require(ctx, a, "bind_roles", object); err != nil {
 		return "", err
 	}
 	if err := c.mustExist(ctx, r, "platform"); err != nil {
-		return "", err
-	}
-	if err := c.require(ctx, a, "bind_roles", acct); err != nil {
 		return "", err
 	}
 	binding, err := roleBindingOf(object, roleID)
@@ -203,25 +205,17 @@ func (c *Client) setBinding(ctx context.Context, actor Actor, roleID string, obj
 	return tok, engineError(fmt.Sprintf("binding %s on %s to %s", r, object, grantee), err)
 }
 
-// owningAccount returns the account an object belongs to (the account itself for an account).
-func (c *Client) owningAccount(ctx context.Context, object ref.Object) (ref.Object, error) {
+// bindable checks that custom roles can be bound on object: an account, a sold product or
+// an install base item, with a valid id.
+func bindable(object ref.Object) error {
 	if _, err := ref.New(object.Type, object.ID); err != nil {
-		return ref.Object{}, err
+		return err
 	}
 	switch object.Type {
-	case "account":
-		return c.accountOf(ctx, object.ID)
-	case "sold_product", "install_base":
-		accts, err := c.subjectsOf(ctx, object, "account")
-		if err != nil {
-			return ref.Object{}, err
-		}
-		if len(accts) == 0 {
-			return ref.Object{}, fmt.Errorf("%w: %s does not exist", ErrNotFound, object)
-		}
-		return ref.Object{Type: "account", ID: accts[0]}, nil
+	case "account", "sold_product", "install_base":
+		return nil
 	}
-	return ref.Object{}, fmt.Errorf("%w: custom roles are bound on an account, sold_product or install_base, not %s", ErrInvalidArgument, object)
+	return fmt.Errorf("%w: custom roles are bound on an account, sold_product or install_base, not %s", ErrInvalidArgument, object)
 }
 
 // RoleBindings lists the custom roles bound on an object with their grantees.
@@ -230,11 +224,10 @@ func (c *Client) RoleBindings(ctx context.Context, actor Actor, object ref.Objec
 	if err != nil {
 		return nil, err
 	}
-	acct, err := c.owningAccount(ctx, object)
-	if err != nil {
+	if err := bindable(object); err != nil {
 		return nil, err
 	}
-	if err := c.require(ctx, a, "view_members", acct); err != nil {
+	if err := c.require(ctx, a, "view_role_bindings", object); err != nil {
 		return nil, err
 	}
 	bindings, err := c.subjectsOf(ctx, object, "role_binding")

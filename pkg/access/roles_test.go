@@ -1,6 +1,8 @@
 package access_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
@@ -48,4 +50,34 @@ func TestCustomRoleGivesExactlyItsBundle(t *testing.T) {
 	w.expect(yes("newbie", "view", "sold_product:router"), yes("cora", "view_consumers", "sold_product:router"), no("cora", "view", "sold_product:router"))
 	// Only the vendor defines roles.
 	w.refuse(access.ErrPermissionDenied)(w.c.DefineRole(w.ctx, access.As("bill"), "mine", []access.Privilege{access.PrivCaseRead}))
+}
+
+// Custom roles on an item are authorised on the item itself, before anything about it
+// shows: a refusal names only what the caller named (never the account that owns the
+// item), and an item that does not exist is refused exactly like one the caller may not
+// touch.
+func TestRoleBindingRefusalsRevealNothing(t *testing.T) {
+	t.Parallel()
+	w := installBase(t)
+	w.must(w.c.DefineRole(w.ctx, access.As(vendorAdmin), "reader", []access.Privilege{access.PrivCaseRead}))
+	gina := access.As("gina") // admin of globex, a stranger to acme
+	for _, object := range []string{"install_base:router_hq", "sold_product:router", "install_base:no_such_item", "sold_product:no_such_product"} {
+		o := obj(object)
+		_, listErr := w.c.RoleBindings(w.ctx, gina, o)
+		_, bindErr := w.c.BindRole(w.ctx, gina, "reader", o, userSubj("gus"))
+		_, unbindErr := w.c.UnbindRole(w.ctx, gina, "reader", o, userSubj("gus"))
+		for name, err := range map[string]error{"list": listErr, "bind": bindErr, "unbind": unbindErr} {
+			if !errors.Is(err, access.ErrPermissionDenied) || errors.Is(err, access.ErrNotFound) {
+				t.Errorf("%s on %s: %v; want only a permission refusal", name, object, err)
+			}
+			if err != nil && strings.Contains(err.Error(), "acme") {
+				t.Errorf("%s on %s: the refusal names the owning account: %v", name, object, err)
+			}
+		}
+	}
+	// The owner's admin still binds and lists.
+	w.must(w.c.BindRole(w.ctx, access.As("bill"), "reader", obj("install_base:router_hq"), userSubj("gus")))
+	if got, err := w.c.RoleBindings(w.ctx, access.As("bill"), obj("install_base:router_hq")); err != nil || len(got) != 1 {
+		t.Fatalf("bindings = %+v, %v", got, err)
+	}
 }

@@ -550,12 +550,17 @@ func (w *World) authorize(op Op) Result {
 		default:
 			return Invalid
 		}
+		// docs/model.md section 2, "No re-delegation": binding roles is for admins only. It
+		// is authorised on the object first: an item that does not exist is refused like one
+		// the actor may not touch (contract section 7: authorise before revealing).
 		owner := w.OwnerOf(op.Object)
-		if owner == "" || w.customRoles[op.CustomRole] == nil {
+		if owner == "" || w.accounts[owner].roles[u] != RoleAdmin {
+			return Denied
+		}
+		if w.customRoles[op.CustomRole] == nil {
 			return NotFound
 		}
-		// docs/model.md section 2, "No re-delegation": binding roles is for admins only.
-		return need(w.accounts[owner].roles[u] == RoleAdmin)
+		return OK
 	}
 	return Invalid
 }
