@@ -160,6 +160,11 @@ func (c *Client) setFunctionalRole(ctx context.Context, actor Actor, object ref.
 	if err := c.require(ctx, a, role.ManagedBy, object); err != nil {
 		return "", err
 	}
+	if add {
+		if err := c.refuseSelfNaming(ctx, a, object, role, party); err != nil {
+			return "", err
+		}
+	}
 	m := &mutation{}
 	if add {
 		switch party.Type {
@@ -178,6 +183,42 @@ func (c *Client) setFunctionalRole(ctx context.Context, actor Actor, object ref.
 	}
 	tok, err := c.write(ctx, a, actor.Reason, "related_party."+map[bool]string{true: "assign", false: "remove"}[add], m)
 	return tok, engineError(fmt.Sprintf("changing %s of %s on %s", role.Name, party, object), err)
+}
+
+// refuseSelfNaming keeps managing related parties from making the manager one: a related-party
+// write privilege (a custom role, being a case's reporter) does not let its holder name
+// themselves, an account they are a contact of, or a service organisation they work for. The
+// owning account's admins, Customer Care and platform administrators may: they already hold
+// everything a related party gets there.
+func (c *Client) refuseSelfNaming(ctx context.Context, a, object ref.Object, role FunctionalRole, party ref.Object) error {
+	includes := party == a
+	switch party.Type {
+	case "account", "service_org":
+		var err error
+		if includes, err = c.checkAllowed(ctx, ref.Subject{Object: a}, "member", party); err != nil {
+			return err
+		}
+	}
+	if !includes {
+		return nil
+	}
+	owners, err := c.subjectsOf(ctx, object, "account")
+	if err != nil {
+		return err
+	}
+	for _, owner := range owners {
+		acct := ref.Object{Type: "account", ID: owner}
+		if isAdmin, err := c.exists(ctx, filterFor(acct, string(RoleAdmin), &ref.Subject{Object: a})); err != nil || isAdmin {
+			return err
+		}
+		if care, err := c.checkAllowed(ctx, ref.Subject{Object: a}, "care", acct); err != nil || care {
+			return err
+		}
+	}
+	if vendor, err := c.checkAllowed(ctx, ref.Subject{Object: a}, "administer", Platform); err != nil || vendor {
+		return err
+	}
+	return fmt.Errorf("naming %s %s on %s: %w: managing related parties does not make the manager one; ask an admin of the account or Customer Care", party, role.Name, object, ErrPermissionDenied)
 }
 
 // RelatedParties lists who holds functional roles on an object. Needs view on a case, or

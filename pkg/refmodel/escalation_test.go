@@ -37,6 +37,7 @@ var escalationActors = func() []actorKind {
 		actorKind{"ivan", "install base authorized contact (not an acme contact)"},
 		actorKind{"sol", "service organisation member"},
 		actorKind{"rita", "custom role with every privilege on acme"},
+		actorKind{"wes", "custom role with only the related-party write privileges on acme"},
 		actorKind{"vic", "acme viewer"},
 		actorKind{"stan", "acme standard"},
 		actorKind{"oli", "admin of another account"},
@@ -94,6 +95,8 @@ func escalationBase() []refmodel.Op {
 		refmodel.Op{Kind: refmodel.OpDefineRole, Actor: "vera", CustomRole: "rall", Privileges: refmodel.Privileges},
 		refmodel.Op{Kind: refmodel.OpDefineRole, Actor: "vera", CustomRole: "rread", Privileges: []refmodel.Privilege{refmodel.PrivCaseRead}},
 		refmodel.Op{Kind: refmodel.OpBindRole, Actor: "ada", CustomRole: "rall", Object: refmodel.Account("acme"), Grantee: refmodel.Grantee{User: "rita"}},
+		refmodel.Op{Kind: refmodel.OpDefineRole, Actor: "vera", CustomRole: "rpw", Privileges: []refmodel.Privilege{refmodel.PrivSoldProductContactWrite, refmodel.PrivInstallBaseRelatedPartyWrite, refmodel.PrivCaseRelatedPartyWrite}},
+		refmodel.Op{Kind: refmodel.OpBindRole, Actor: "ada", CustomRole: "rpw", Object: refmodel.Account("acme"), Grantee: refmodel.Grantee{User: "wes"}},
 		refmodel.Op{Kind: refmodel.OpBindRole, Actor: "ada", CustomRole: "rread", Object: refmodel.Account("acme"), Grantee: refmodel.Grantee{User: "stan"}},
 		refmodel.Op{Kind: refmodel.OpCreateCase, Actor: "stan", Case: "c_stan", Account: "acme"},
 		refmodel.Op{Kind: refmodel.OpCreateCase, Actor: "ada", Case: "c_ib", Account: "acme", InstallBase: "ib1"},
@@ -301,6 +304,20 @@ var escalationRows = []escalationRow{
 	{"AssignFunctionalRole install_base_authorized_account on ib1 to account other", func(a string) refmodel.Op {
 		return refmodel.Op{Kind: refmodel.OpAssignFunctionalRole, Actor: a, Object: refmodel.InstallBase("ib1"), FunctionalRole: "install_base_authorized_account", Party: refmodel.Account("other")}
 	}, nil},
+	{"AssignFunctionalRole sold_product_authorized_contact on sp1 to themselves", func(a string) refmodel.Op {
+		return refmodel.Op{Kind: refmodel.OpAssignFunctionalRole, Actor: a, Object: refmodel.SoldProduct("sp1"), FunctionalRole: "sold_product_authorized_contact", Party: user(a)}
+	}, nil},
+	{"AssignFunctionalRole install_base_authorized_contributor on ib1 to themselves", func(a string) refmodel.Op {
+		return refmodel.Op{Kind: refmodel.OpAssignFunctionalRole, Actor: a, Object: refmodel.InstallBase("ib1"), FunctionalRole: "install_base_authorized_contributor", Party: user(a)}
+	}, nil},
+	{"AssignFunctionalRole case_authorized_contributor on c_ib to themselves", func(a string) refmodel.Op {
+		return refmodel.Op{Kind: refmodel.OpAssignFunctionalRole, Actor: a, Object: refmodel.Case("c_ib"), FunctionalRole: "case_authorized_contributor", Party: user(a)}
+	}, nil},
+	{"AssignFunctionalRole install_base_service_organization on ib1 to so1", func(a string) refmodel.Op {
+		return refmodel.Op{Kind: refmodel.OpAssignFunctionalRole, Actor: a, Object: refmodel.InstallBase("ib1"), FunctionalRole: "install_base_service_organization", Party: refmodel.Object{Type: "service_org", ID: "so1"}}
+	}, func(a string) []refmodel.Op {
+		return []refmodel.Op{{Kind: refmodel.OpRemoveFunctionalRole, Actor: "ada", Object: refmodel.InstallBase("ib1"), FunctionalRole: "install_base_service_organization", Party: refmodel.Object{Type: "service_org", ID: "so1"}}}
+	}},
 	{"RemoveFunctionalRole sold_product_authorized_contact pat on sp1", func(a string) refmodel.Op {
 		return refmodel.Op{Kind: refmodel.OpRemoveFunctionalRole, Actor: a, Object: refmodel.SoldProduct("sp1"), FunctionalRole: "sold_product_authorized_contact", Party: user("pat")}
 	}, nil},

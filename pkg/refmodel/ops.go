@@ -535,6 +535,12 @@ func (w *World) authorize(op Op) Result {
 		if op.Kind == OpAssignFunctionalRole && fr.PartyType != "user" && !w.Exists(op.Party) {
 			return NotFound
 		}
+		// Contract section 7: managing related parties never makes the manager one. Only the
+		// owning account's admins and the vendor side (who already hold everything a related
+		// party gets there) name themselves, their account or their service organisation.
+		if op.Kind == OpAssignFunctionalRole && w.includes(op.Party, u) && !w.mayNameThemselves(op.Object, u) {
+			return Denied
+		}
 		return OK
 
 	case OpBindRole, OpUnbindRole:
@@ -563,6 +569,30 @@ func (w *World) authorize(op Op) Result {
 		return OK
 	}
 	return Invalid
+}
+
+// includes reports whether party is u, an account u is a contact of, or a service
+// organisation u works for.
+func (w *World) includes(party Object, u string) bool {
+	switch party.Type {
+	case "user":
+		return party.ID == u
+	case "account":
+		a := w.accounts[party.ID]
+		return a != nil && a.roles[u] != ""
+	case "service_org":
+		return w.serviceOrgs[party.ID].has(u)
+	}
+	return false
+}
+
+// mayNameThemselves: the owning account's admins, Customer Care and platform administrators.
+func (w *World) mayNameThemselves(o Object, u string) bool {
+	if w.isCare(u) || w.isAdministrator(u) {
+		return true
+	}
+	a := w.accounts[w.OwnerOf(o)]
+	return a != nil && a.roles[u] == RoleAdmin
 }
 
 // approver decides who may approve or deny join requests: holders of manage_members, and
