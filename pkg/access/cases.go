@@ -115,10 +115,9 @@ func (c *Client) ownedBy(ctx context.Context, typ, id string, acct ref.Object) (
 		return ref.Object{}, err
 	}
 	if !ok {
-		if err := c.mustExist(ctx, o, "account"); err != nil {
-			return ref.Object{}, err
-		}
-		return ref.Object{}, fmt.Errorf("%w: %s does not belong to %s", ErrInvalidArgument, o, acct)
+		// One answer whether the item belongs to another account or does not exist at all:
+		// naming ids must not reveal other tenants' items.
+		return ref.Object{}, fmt.Errorf("%w: %s is not one of %s's", ErrNotFound, o, acct)
 	}
 	return o, nil
 }
@@ -154,12 +153,13 @@ func (c *Client) setCaseOpen(ctx context.Context, actor Actor, caseID string, op
 	if err != nil {
 		return "", err
 	}
-	cs, _, err := c.caseOf(ctx, caseID)
+	cs, err := objectOf("case", caseID)
 	if err != nil {
 		return "", err
 	}
-	// Authorise before saying anything about the case's status: reopen (the editors, open
-	// or closed) is what both directions need; closing also needs update, checked below.
+	// Authorise before saying anything about the case, even whether it exists: reopen (the
+	// editors, open or closed) is what both directions need; closing also needs update,
+	// checked below.
 	if err := c.require(ctx, a, "reopen", cs); err != nil {
 		return "", err
 	}
@@ -205,11 +205,16 @@ func (c *Client) AddCaseContact(ctx context.Context, actor Actor, caseID, user s
 	if err != nil {
 		return "", err
 	}
-	cs, acct, err := c.caseOf(ctx, caseID)
+	cs, err := objectOf("case", caseID)
 	if err != nil {
 		return "", err
 	}
+	// Authorised first: a case that does not exist is refused like one the actor may not touch.
 	if err := c.require(ctx, a, "manage_related_parties", cs); err != nil {
+		return "", err
+	}
+	_, acct, err := c.caseOf(ctx, caseID)
+	if err != nil {
 		return "", err
 	}
 	needed, what := "partner_any", "a partner grant (any level)"
@@ -253,11 +258,15 @@ func (c *Client) RemoveCaseContact(ctx context.Context, actor Actor, caseID, use
 	if err != nil {
 		return "", err
 	}
-	cs, acct, err := c.caseOf(ctx, caseID)
+	cs, err := objectOf("case", caseID)
 	if err != nil {
 		return "", err
 	}
 	if err := c.require(ctx, a, "manage_related_parties", cs); err != nil {
+		return "", err
+	}
+	_, acct, err := c.caseOf(ctx, caseID)
+	if err != nil {
 		return "", err
 	}
 	m := &mutation{}

@@ -137,8 +137,30 @@ func TestTenantIsolation(t *testing.T) {
 	w.refuse(access.ErrPermissionDenied)(w.c.GrantPartner(w.ctx, access.As("gina"), "acme", access.Individual("gus"), access.LevelFullAdmin, time.Time{}))
 	w.refuse(access.ErrPermissionDenied)(w.c.CloseCase(w.ctx, access.As("gina"), "c-bill"))
 	w.refuse(access.ErrPermissionDenied)(w.c.CreateCase(w.ctx, access.As("gina"), access.NewCase{ID: "x", Account: "acme"}))
-	// Guessed ids of cases that do not exist are not found, not silently created.
-	w.refuse(access.ErrNotFound)(w.c.CloseCase(w.ctx, access.As("bill"), "c-0"))
+	// Guessed ids of cases that do not exist are refused exactly like other tenants' cases
+	// (nothing says whether the id exists), and nothing is silently created.
+	w.refuse(access.ErrPermissionDenied)(w.c.CloseCase(w.ctx, access.As("bill"), "c-0"))
+	for _, id := range []string{"c-gus", "c-0"} {
+		for name, err := range map[string]error{
+			"close":  second(w.c.CloseCase(w.ctx, access.As("bill"), id)),
+			"reopen": second(w.c.ReopenCase(w.ctx, access.As("bill"), id)),
+			"add":    second(w.c.AddCaseContact(w.ctx, access.As("bill"), id, "gus", false)),
+			"remove": second(w.c.RemoveCaseContact(w.ctx, access.As("bill"), id, "gus")),
+		} {
+			if !errors.Is(err, access.ErrPermissionDenied) || errors.Is(err, access.ErrNotFound) {
+				t.Errorf("%s case:%s: %v; want the same permission refusal for both", name, id, err)
+			}
+		}
+	}
+	// Naming another tenant's product when opening a case looks like naming one that does
+	// not exist.
+	w.must(w.c.CreateSoldProduct(w.ctx, access.As(careAgent), "globex-router", "globex"))
+	_, foreign := w.c.CreateCase(w.ctx, access.As("bill"), access.NewCase{ID: "x1", Account: "acme", SoldProduct: "globex-router"})
+	_, missing := w.c.CreateCase(w.ctx, access.As("bill"), access.NewCase{ID: "x2", Account: "acme", SoldProduct: "no-such-product"})
+	if !errors.Is(foreign, access.ErrNotFound) || !errors.Is(missing, access.ErrNotFound) ||
+		strings.Replace(foreign.Error(), "globex-router", "ID", 1) != strings.Replace(missing.Error(), "no-such-product", "ID", 1) {
+		t.Errorf("another tenant's product and a missing one differ: %v / %v", foreign, missing)
+	}
 	w.refuse(access.ErrNotFound)(w.c.RequestAccess(w.ctx, access.As("dave"), "no-such-sid", access.RoleViewer))
 	// Bootstrapping again cannot take over the platform.
 	w.refuse(access.ErrConflict)(w.c.Bootstrap(context.Background(), "mallory", "takeover"))
@@ -206,3 +228,6 @@ func TestTenantIsolationAgainstSequentialIDs(t *testing.T) {
 	}
 	t.Logf("tenant isolation: %d probes over %d sequential case ids (%d existing) and 3 member ids, %d allowed, %d changes accepted", probes, existing+11, existing, allowed, changed)
 }
+
+// second returns the error of a (value, error) pair.
+func second[T any](_ T, err error) error { return err }

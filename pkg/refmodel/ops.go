@@ -485,9 +485,11 @@ func (w *World) authorize(op Op) Result {
 		}
 		return absent(w.cases[op.Case] == nil)
 	case OpCloseCase, OpReopenCase:
+		// A case that does not exist is refused like one the actor may not touch (contract
+		// section 7: authorise before revealing).
 		c := w.cases[op.Case]
 		if c == nil {
-			return NotFound
+			return Denied
 		}
 		// Contract section 4: whoever would have update on it when open may reopen it. That
 		// is asked first, so a stranger learns nothing of the case's status (docs/model.md).
@@ -505,7 +507,7 @@ func (w *World) authorize(op Op) Result {
 	case OpAddCaseContact, OpRemoveCaseContact:
 		c := w.cases[op.Case]
 		if c == nil {
-			return NotFound
+			return Denied
 		}
 		if !w.Allowed(u, "manage_related_parties", Case(op.Case)) {
 			return Denied
@@ -663,13 +665,12 @@ func (w *World) itemAccount(id string) string    { return w.OwnerOf(InstallBase(
 // ownedBy checks that an object named by an operation belongs to the account: NotFound when
 // it does not exist, Invalid when it belongs to another account.
 func (w *World) ownedBy(owner, accountID string) Result {
-	switch owner {
-	case "":
-		return NotFound
-	case accountID:
+	// Contract section 7: an item of another tenant and one that does not exist look the
+	// same, so naming ids reveals nothing about other accounts.
+	if owner != "" && owner == accountID {
 		return OK
 	}
-	return Invalid
+	return NotFound
 }
 
 func need(ok bool) Result {

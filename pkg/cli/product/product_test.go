@@ -27,7 +27,7 @@ func TestRelatedParties(t *testing.T) {
 
 	env.Must("product", "create", "sold_product:firewall", "account:acme", "--as", "user:carol")
 	env.Must("install-base", "create", "install_base:firewall_branch", "account:acme", "--sold-product", "sold_product:firewall", "--as", "user:carol")
-	env.Expect(1, "does not belong to account:valley", "install-base", "create", "install_base:x", "account:valley", "--sold-product", "sold_product:firewall", "--as", "user:carol")
+	env.Expect(1, "sold_product:firewall is not one of account:valley's", "install-base", "create", "install_base:x", "account:valley", "--sold-product", "sold_product:firewall", "--as", "user:carol")
 	env.Must("service-org", "create", "service_org:quickfix", "--as", "user:vera")
 	env.Must("service-org", "member", "add", "service_org:quickfix", "user:quin", "--as", "user:vera")
 	env.Must("related-party", "assign", "install_base:firewall_branch", "install_base_service_organization", "service_org:quickfix", "--as", "user:bill")
