@@ -206,7 +206,24 @@ func (w *World) authorize(op Op) Result {
 		if op.Kind == OpRemovePlatformRole && op.PlatformRole == PlatformAdministrator && op.User == u {
 			return LastAdmin
 		}
-		return need(w.isAdministrator(u))
+		if !w.isAdministrator(u) {
+			return Denied
+		}
+		// Contract section 7: the platform keeps at least one administrator (with the rule
+		// above, one by itself in a sequential world; the product guards it under concurrency
+		// with a precondition, TestLastPlatformAdminRace).
+		if op.Kind == OpRemovePlatformRole && op.PlatformRole == PlatformAdministrator {
+			others := 0
+			for a := range w.platform[PlatformAdministrator] {
+				if a != op.User {
+					others++
+				}
+			}
+			if others == 0 {
+				return LastAdmin
+			}
+		}
+		return OK
 	case OpAddRolloutParticipant, OpRemoveRolloutParticipant:
 		if op.User == "" {
 			return Invalid
