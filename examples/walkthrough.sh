@@ -233,6 +233,24 @@ allowed user:quinn view case:101
 code 2 partner revoke account:acme user:quinn --as user:bill
 ok partner revoke account:acme user:quinn --as user:bill --yes
 denied user:quinn view case:101 --revision "$OUT"
+# An expiring grant written by this CLI (a separate process, over gRPC) ends for every view
+# within a second of its expiry, with nothing else written meanwhile: the server's reaper
+# learns of every expiring write, whoever sends it.
+ok partner grant account:acme "user:xena${run_id}" look --expires 2s --as user:bill --reason "short visit"
+allowed "user:xena${run_id}" view case:101
+sleep 3.2
+for consistency in fresh full fastest; do
+  denied "user:xena${run_id}" view case:101 --consistency "$consistency"
+done
+ok lookup resources "user:xena${run_id}" view case
+lacks "case:101"
+ok lookup subjects case:101 view user
+lacks "user:xena${run_id}"
+ok who-can case:101 view
+! grep -q "^xena${run_id}"$'\t' <<<"$OUT" || fail "who-can still lists the expired grantee"
+code 0 explain "user:xena${run_id}" view case:101
+[[ $(head -1 <<<"$OUT") == "denied: user:xena${run_id} view case:101" ]] || fail "explain still allows the expired grant"
+say "✓ an expired grant written by the CLI is gone from every view"
 ok partner create "partner:wt${run_id}" --parent partner:integrator --as user:vera
 ok partner member add "partner:wt${run_id}" user:paula --as user:vera
 denied user:paula view case:101
@@ -452,6 +470,11 @@ before=$(wc -l <"$tmp/export.rels")
 grep -q '^account:acme#individual_update@user:tara\[expiration:' "$tmp/export.rels" || fail "the export lost the consultant's expiry"
 say "✓ exported $before relationships (expiries kept)"
 code 2 import --file "$tmp/export.rels"
+err_has "needs --as USER, a platform administrator"
+code 1 import --file "$tmp/export.rels" --yes --as user:joan
+err_has "permission denied: user:joan lacks administer on platform:main"
+say "✓ import into a store with data needs a platform administrator"
+code 2 import --file "$tmp/export.rels" --as user:vera
 err_has "--yes"
 ok import --file "$tmp/export.rels" --yes --as user:vera --reason "idempotent re-import"
 ok export
