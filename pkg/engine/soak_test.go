@@ -2,10 +2,9 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/accessgraph/accessgraph/pkg/engine"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 var (
@@ -219,41 +219,9 @@ func TestSoakPostgres(t *testing.T) {
 }
 
 // readAll streams every individual_look relationship of an account, page by page.
-func readAll(ctx context.Context, e *engine.Embedded, account string) func(func(*v1.Relationship, error) bool) {
-	return func(yield func(*v1.Relationship, error) bool) {
-		var cursor *v1.Cursor
-		for {
-			stream, err := e.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-				Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
-				RelationshipFilter: &v1.RelationshipFilter{ResourceType: "account", OptionalResourceId: account, OptionalRelation: "individual_look"},
-				OptionalLimit:      1000,
-				OptionalCursor:     cursor,
-			})
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			n := 0
-			for {
-				resp, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					yield(nil, err)
-					return
-				}
-				n++
-				cursor = resp.GetAfterResultCursor()
-				if !yield(resp.GetRelationship(), nil) {
-					return
-				}
-			}
-			if n < 1000 {
-				return
-			}
-		}
-	}
+func readAll(ctx context.Context, e *engine.Embedded, account string) iter.Seq2[*v1.Relationship, error] {
+	filter := &v1.RelationshipFilter{ResourceType: "account", OptionalResourceId: account, OptionalRelation: "individual_look"}
+	return spice.ReadRelationships(ctx, e.Permissions(), spice.FullyConsistent(), filter)
 }
 
 // percentiles renders p50, p99 and the maximum of a set of latencies.
