@@ -23,7 +23,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
-var flagExpiryPathsMax = flag.Duration("access.expiry-paths-max", 3*time.Second, "longest expiry TestExpiryHoldsOnEveryWritePath gives a grant (at least 1s)")
+var flagExpiryPathsMax = flag.Duration("access.expiry-paths-max", 3*time.Second, "longest lifetime TestExpiryHoldsOnEveryWritePath gives a grant (at least 1.5s)")
 
 // writePath is one way a grant with an expiry reaches the server.
 type writePath struct {
@@ -31,8 +31,8 @@ type writePath struct {
 	grant func(user string, expiresAt time.Time) error
 }
 
-// TestExpiryHoldsOnEveryWritePath writes individual look grants with expiries between 1 s
-// and -access.expiry-paths-max, at random offsets, through every path a grant can take to
+// TestExpiryHoldsOnEveryWritePath writes individual look grants that live between 1.5 s and
+// -access.expiry-paths-max, at random offsets in the first 500 ms, through every path a grant can take to
 // the server: the domain API in process, the domain API over TCP (what accessctl does), a
 // plain authzed-go client, and a bulk import. After the last write nothing else writes:
 // only the expiry reaper can move the revision. Every view (checks at each consistency,
@@ -102,7 +102,8 @@ func TestExpiryHoldsOnEveryWritePath(t *testing.T) {
 		}},
 	}
 
-	maxExpiry := max(*flagExpiryPathsMax, time.Second)
+	const minLifetime = 1500 * time.Millisecond
+	maxExpiry := max(*flagExpiryPathsMax, minLifetime)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	worst := map[string]time.Duration{}
 	const rounds = 2
@@ -112,8 +113,12 @@ func TestExpiryHoldsOnEveryWritePath(t *testing.T) {
 		var mu sync.Mutex
 		for _, p := range paths {
 			user := fmt.Sprintf("x%d-%s", round, slug(p.name))
+			// Written in the first 500 ms, each grant lives at least 1.5 s, so every write
+			// precedes every expiry and a slow machine still sees each grant before the reaper
+			// removes it.
 			offset := time.Duration(rng.Int64N(int64(500 * time.Millisecond)))
-			expiresAt := start.Add(time.Second + time.Duration(rng.Int64N(int64(maxExpiry-time.Second+1))))
+			lifetime := minLifetime + time.Duration(rng.Int64N(int64(maxExpiry-minLifetime+1)))
+			expiresAt := start.Add(offset + lifetime)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
