@@ -230,8 +230,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	observer := &writeObserver{}
 	if !cfg.unobservedWrites {
 		opts = append(opts,
-			server.WithUnaryMiddlewareModification(observer.unaryModification()),
-			server.WithStreamingMiddlewareModification(observer.streamModification()),
+			// After authentication, so only accepted writes are seen.
+			server.WithUnaryMiddlewareModification(afterAuth("accessgraph-observe-expiring-writes", grpc.UnaryServerInterceptor(observer.unary))),
+			server.WithStreamingMiddlewareModification(afterAuth("accessgraph-observe-expiring-writes", grpc.StreamServerInterceptor(observer.stream))),
 		)
 	}
 	reportSpiceDBVersion()

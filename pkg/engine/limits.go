@@ -106,8 +106,8 @@ func (l Limits) serverOptions() []server.ConfigOption {
 		server.WithMaxLookupResourcesLimit(uint32(l.MaxLookupResourcesLimit)),
 		server.WithMaxReadRelationshipsLimit(uint32(l.MaxReadRelationshipsLimit)),
 		server.WithMaxCaveatContextSize(l.MaxCaveatContextBytes),
-		server.WithUnaryMiddlewareModification(size.unaryModification()),
-		server.WithStreamingMiddlewareModification(size.streamModification()),
+		server.WithUnaryMiddlewareModification(afterAuth("accessgraph-request-size", grpc.UnaryServerInterceptor(size.unary))),
+		server.WithStreamingMiddlewareModification(afterAuth("accessgraph-request-size", grpc.StreamServerInterceptor(size.stream))),
 	}
 }
 
@@ -155,26 +155,6 @@ func (s *sizeCheckedStream) RecvMsg(m any) error {
 		return err
 	}
 	return s.limit.check(s.method, m)
-}
-
-func (r requestSizeLimit) unaryModification() server.MiddlewareModification[grpc.UnaryServerInterceptor] {
-	return server.MiddlewareModification[grpc.UnaryServerInterceptor]{
-		DependencyMiddlewareName: server.DefaultMiddlewareGRPCAuth,
-		Operation:                server.OperationAppend,
-		Middlewares: []server.ReferenceableMiddleware[grpc.UnaryServerInterceptor]{
-			{Name: "accessgraph-request-size", Middleware: r.unary},
-		},
-	}
-}
-
-func (r requestSizeLimit) streamModification() server.MiddlewareModification[grpc.StreamServerInterceptor] {
-	return server.MiddlewareModification[grpc.StreamServerInterceptor]{
-		DependencyMiddlewareName: server.DefaultMiddlewareGRPCAuth,
-		Operation:                server.OperationAppend,
-		Middlewares: []server.ReferenceableMiddleware[grpc.StreamServerInterceptor]{
-			{Name: "accessgraph-request-size", Middleware: r.stream},
-		},
-	}
 }
 
 // CheckTLSFiles verifies that a TLS certificate and key are given together, readable, and

@@ -71,23 +71,12 @@ func (s *expiringRecorder) RecvMsg(m any) error {
 	return nil
 }
 
-// The observer runs after authentication, so only accepted writes are seen.
-func (o *writeObserver) unaryModification() server.MiddlewareModification[grpc.UnaryServerInterceptor] {
-	return server.MiddlewareModification[grpc.UnaryServerInterceptor]{
+// afterAuth places one of our interceptors right after SpiceDB's authentication, so an
+// unauthenticated caller never reaches it.
+func afterAuth[T grpc.UnaryServerInterceptor | grpc.StreamServerInterceptor](name string, middleware T) server.MiddlewareModification[T] {
+	return server.MiddlewareModification[T]{
 		DependencyMiddlewareName: server.DefaultMiddlewareGRPCAuth,
 		Operation:                server.OperationAppend,
-		Middlewares: []server.ReferenceableMiddleware[grpc.UnaryServerInterceptor]{
-			{Name: "accessgraph-observe-expiring-writes", Middleware: o.unary},
-		},
-	}
-}
-
-func (o *writeObserver) streamModification() server.MiddlewareModification[grpc.StreamServerInterceptor] {
-	return server.MiddlewareModification[grpc.StreamServerInterceptor]{
-		DependencyMiddlewareName: server.DefaultMiddlewareGRPCAuth,
-		Operation:                server.OperationAppend,
-		Middlewares: []server.ReferenceableMiddleware[grpc.StreamServerInterceptor]{
-			{Name: "accessgraph-observe-expiring-writes", Middleware: o.stream},
-		},
+		Middlewares:              []server.ReferenceableMiddleware[T]{{Name: name, Middleware: middleware}},
 	}
 }
