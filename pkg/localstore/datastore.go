@@ -82,6 +82,17 @@ type Datastore struct {
 	// published is closed (and replaced) whenever a new snapshot is published, to
 	// wake watchers; GUARDED_BY(mu).
 	published chan struct{}
+	// pending is the revision of the commit being made (zero when none): it is
+	// reserved before the batch is synced and published after, and no one may read at
+	// or after it meanwhile. pendingDone is closed when that commit ends, either way.
+	// GUARDED_BY(mu).
+	pending     revision
+	pendingDone chan struct{}
+	// readUpTo is the newest revision anyone has been handed to read at. A commit is
+	// always given a newer revision, so the state at a revision that has been read never
+	// changes (SpiceDB caches results by revision). Raised under mu's read lock,
+	// consulted under its write lock.
+	readUpTo atomic.Int64
 
 	store *pebble.DB
 	dir   string
@@ -204,7 +215,12 @@ func (ds *Datastore) SupportsIntegrity() bool { return true }
 func (ds *Datastore) SnapshotReader(dr datastore.Revision) datastore.Reader {
 	ds.mu.RLock()
 	defer ds.mu.RUnlock()
+	return ds.snapshotReaderLocked(dr)
+}
 
+// snapshotReaderLocked is SnapshotReader with mu read-locked. It may release and
+// retake the lock to wait for a commit in progress.
+func (ds *Datastore) snapshotReaderLocked(dr datastore.Revision) datastore.Reader {
 	if ds.db == nil {
 		return &reader{initErr: ErrClosed, now: time.Now()}
 	}
@@ -215,7 +231,19 @@ func (ds *Datastore) SnapshotReader(dr datastore.Revision) datastore.Reader {
 		return &reader{initErr: err, now: time.Now()}
 	}
 
-	snap := ds.snapshotAtLocked(revision(revisionFromAny(dr)))
+	rev := revision(revisionFromAny(dr))
+	if ds.pending != 0 && rev >= ds.pending {
+		// A revision at or after a commit in progress: its state is not settled until
+		// the commit ends. Only a revision the caller made up can get here (every
+		// revision handed out precedes any later commit), so waiting is rare and short.
+		done := ds.pendingDone
+		ds.mu.RUnlock()
+		<-done
+		ds.mu.RLock()
+		return ds.snapshotReaderLocked(dr)
+	}
+	ds.noteReadLocked(rev)
+	snap := ds.snapshotAtLocked(rev)
 	roTxn := snap.db.Txn(false)
 	return &reader{
 		TryLocker: noopTryLocker{},

@@ -93,7 +93,7 @@ func (ds *Datastore) CollectGarbage(_ context.Context) (GCStats, error) {
 
 	switch {
 	case len(expired) > 0:
-		if err := ds.commitLocked(tx, rels, &relChanges, ds.nextRevisionLocked(), nil, false); err != nil {
+		if err := ds.commitLocked(tx, rels, &relChanges, ds.reserveRevisionLocked(0), nil, false); err != nil {
 			return stats, err
 		}
 		committed = true

@@ -12,14 +12,51 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore"
 )
 
-// nextRevisionLocked returns the revision for the next commit: the current time, but
-// always above the head so revisions stay strictly increasing even if the clock
-// steps back or across a restart (the head is persisted). Caller holds writeMu.
+// nextRevisionLocked returns a provisional revision for a transaction that is starting:
+// the current time, but always above the head so revisions stay strictly increasing
+// even if the clock steps back or across a restart (the head is persisted). Caller
+// holds writeMu.
 func (ds *Datastore) nextRevisionLocked() revision {
 	ds.mu.RLock()
 	head := ds.snapshots[len(ds.snapshots)-1].revision
 	ds.mu.RUnlock()
 	return max(nowRevision(), head+1)
+}
+
+// reserveRevisionLocked fixes the revision of the commit about to be made: at least
+// floor, above the head, and above every revision anyone has been handed to read at,
+// so no state that has been read can change. Until endCommitLocked, readers are kept
+// before it. Caller holds writeMu.
+func (ds *Datastore) reserveRevisionLocked(floor revision) revision {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	head := ds.snapshots[len(ds.snapshots)-1].revision
+	rev := max(nowRevision(), head+1, floor, revision(ds.readUpTo.Load())+1)
+	ds.pending = rev
+	ds.pendingDone = make(chan struct{})
+	return rev
+}
+
+// endCommitLocked ends the commit reserved by reserveRevisionLocked, published or not.
+// Caller holds mu's write lock.
+func (ds *Datastore) endCommitLocked() {
+	if ds.pending == 0 {
+		return
+	}
+	ds.pending = 0
+	close(ds.pendingDone)
+	ds.pendingDone = nil
+}
+
+// noteReadLocked records that rev has been handed out to be read at. Caller holds mu
+// (read or write).
+func (ds *Datastore) noteReadLocked(rev revision) {
+	for {
+		seen := ds.readUpTo.Load()
+		if int64(rev) <= seen || ds.readUpTo.CompareAndSwap(seen, int64(rev)) {
+			return
+		}
+	}
 }
 
 // HeadRevision implements datastore.Datastore.
@@ -61,6 +98,12 @@ func (ds *Datastore) OptimizedRevision(_ context.Context) (datastore.RevisionWit
 		ds.snapshotAtLocked(optimized).revision == ds.createdAt {
 		optimized, validFor = head, 0
 	}
+	// A commit is being made at a revision the clock has reached: its state is not
+	// readable yet, so serve the last instant before it (the published head's state).
+	if ds.pending != 0 && optimized >= ds.pending {
+		optimized, validFor = ds.pending-1, 0
+	}
+	ds.noteReadLocked(optimized)
 	return datastore.RevisionWithSchemaHashAndValidity{
 		Revision:   optimized,
 		ValidFor:   validFor,
@@ -92,7 +135,7 @@ func (ds *Datastore) checkRevisionLocked(dr datastore.Revision) error {
 	if rev < now-revision(ds.gcWindow.Nanoseconds()) || rev < ds.historyStart {
 		return datastore.NewInvalidRevisionErr(dr, datastore.RevisionStale)
 	}
-	if rev > now && rev > head {
+	if rev > now && rev > head && int64(rev) > ds.readUpTo.Load() {
 		return datastore.NewInvalidRevisionErr(dr, datastore.CouldNotDetermineRevision)
 	}
 	return nil

@@ -101,7 +101,7 @@ func (ds *Datastore) runWriteTx(ctx context.Context, f datastore.TxUserFunc, con
 
 	// Assign the final revision now that f is done; it is at least the provisional
 	// one, so nothing f observed is later than it.
-	rev := max(ds.nextRevisionLocked(), provisional)
+	rev := ds.reserveRevisionLocked(provisional)
 	if err := ds.commitLocked(tx, rwt.rels, &rwt.changes, rev, config.Metadata, true); err != nil {
 		return datastore.NoRevision, err
 	}
@@ -119,9 +119,17 @@ func (ds *Datastore) headRevisionIfOpen() (datastore.Revision, error) {
 	return ds.snapshots[len(ds.snapshots)-1].revision, nil
 }
 
-// commitLocked persists tx's changes at rev, commits it and publishes the new
-// snapshot. On a storage error nothing is applied. Caller holds writeMu.
-func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *relChangeTracker, rev revision, metadata *structpb.Struct, recordRelationships bool) error {
+// commitLocked persists tx's changes at rev (reserved by reserveRevisionLocked),
+// commits it and publishes the new snapshot. On a storage error nothing is applied.
+// Either way the reservation ends. Caller holds writeMu.
+func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *relChangeTracker, rev revision, metadata *structpb.Struct, recordRelationships bool) (err error) {
+	defer func() {
+		if err != nil {
+			ds.mu.Lock()
+			ds.endCommitLocked()
+			ds.mu.Unlock()
+		}
+	}()
 	batch := ds.store.NewBatch()
 	defer batch.Close()
 
@@ -255,6 +263,7 @@ type restamp struct {
 func (ds *Datastore) publishLocked(rev revision, rels *relTrees) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
+	defer ds.endCommitLocked()
 	if ds.db == nil {
 		return
 	}
