@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -39,25 +38,6 @@ var (
 	// first opened by a version that stores the changelog.
 	metaChangelogFromKey = []byte{kindMeta, 'c', 'l', 'o', 'g'}
 )
-
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
-}
-
-func openStore(dir string) (*pebble.DB, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("localstore: create directory %s: %w", dir, err)
-	}
-	store, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
-	if err != nil {
-		return nil, fmt.Errorf("localstore: open %s (is another process using this directory?): %w", dir, err)
-	}
-	return store, nil
-}
 
 func namedKey(kind byte, name string) []byte {
 	k := make([]byte, 0, 1+len(name))
