@@ -164,16 +164,20 @@ func Open(ctx context.Context, dir string, opts Options) (*Datastore, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := opened.db
-
 	loaded, err := guard(func() (*loadedState, error) {
-		return loadState(ctx, store, nowRevision()-revision(opts.GCWindow.Nanoseconds()))
+		return loadState(ctx, opened.db, nowRevision()-revision(opts.GCWindow.Nanoseconds()))
 	})
 	if err == nil {
 		err = opened.corrupt.err()
 	}
 	if err == nil {
 		err = checkIdentity(dir, opened, loaded)
+	}
+	if err == nil {
+		err = opened.reopenForWrites()
+	}
+	if err == nil {
+		err = storeLoadState(opened.db, loaded)
 	}
 	var identity *identityWriter
 	if err == nil {
@@ -183,6 +187,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Datastore, error) {
 		opened.close()
 		return nil, loadError(dir, err)
 	}
+	store := opened.db
 
 	ds := &Datastore{
 		db:                      loaded.db,

@@ -197,21 +197,27 @@ func checkIdentity(dir string, opened *openedStore, loaded *loadedState) error {
 	if !opened.hasIdentity {
 		return nil
 	}
-	if storeIDDigest(loaded.uniqueID) != opened.identity.id {
-		return &DamagedError{Dir: dir, File: IdentityFile, Problem: "the identity file belongs to another store than the data files next to it"}
+	manifest, newestLog := currentManifest(opened.files), ""
+	for _, f := range opened.files {
+		if strings.HasSuffix(f, ".log") {
+			newestLog = f
+		}
+	}
+	if loaded.head == 0 && opened.identity.head > 0 {
+		return &DamagedError{Dir: dir, File: manifest, Problem: fmt.Sprintf(
+			"the storage engine finds an empty store although revision %s was acknowledged: the manifest lost its records", opened.identity.head)}
 	}
 	if loaded.head < opened.identity.head {
-		file := ""
-		if files, err := storeFiles(dir); err == nil {
-			for _, f := range files {
-				if strings.HasSuffix(f, ".log") {
-					file = f // the newest log is the likeliest to have lost its end
-				}
-			}
+		file := manifest
+		if newestLog != "" {
+			file = newestLog + " or " + manifest
 		}
 		return &DamagedError{Dir: dir, File: file, Problem: fmt.Sprintf(
-			"the stored data ends at revision %s but revision %s was acknowledged: a write-ahead log (*.log) or table lost its end, or was deleted or damaged",
+			"the stored data ends at revision %s but revision %s was acknowledged: the write-ahead log lost its end or was deleted, or the manifest lost its later records",
 			loaded.head, opened.identity.head)}
+	}
+	if storeIDDigest(loaded.uniqueID) != opened.identity.id {
+		return &DamagedError{Dir: dir, File: IdentityFile, Problem: "the identity file belongs to another store than the data files next to it"}
 	}
 	return nil
 }

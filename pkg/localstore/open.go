@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -22,6 +24,29 @@ var storeFile = regexp.MustCompile(`^(MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blo
 // fileInError finds the name of a store file in an error message, to name it in a
 // DamagedError.
 var fileInError = regexp.MustCompile(`(MANIFEST-\d+|OPTIONS-\d+|\d{6,}\.(sst|log|blob)|marker\.[a-z-]+\.\d+\.[^\s"':]+)`)
+
+// objectInError finds a table or blob file Pebble names by number and type.
+var (
+	objectInError = regexp.MustCompile(`(\d{6,}) \(type (sstable|blob)\)`)
+	tableInError  = regexp.MustCompile(`(?:file|table) (\d{6,})\b`)
+)
+
+// namedFile returns the store file an error message names, if any.
+func namedFile(msg string) string {
+	if m := objectInError.FindStringSubmatch(msg); m != nil {
+		if m[2] == "sstable" {
+			return m[1] + ".sst"
+		}
+		return m[1] + ".blob"
+	}
+	if name := fileInError.FindString(msg); name != "" {
+		return name
+	}
+	if m := tableInError.FindStringSubmatch(msg); m != nil {
+		return m[1] + ".sst" // the store keeps no blob files (no value separation)
+	}
+	return ""
+}
 
 // storeFiles lists the Pebble files in dir, sorted.
 func storeFiles(dir string) ([]string, error) {
@@ -47,7 +72,35 @@ type openedStore struct {
 	// hasIdentity is false for a new directory or one written before the identity
 	// file existed.
 	hasIdentity bool
-	corrupt     *corruptionLog
+	// readOnly is set while db is the read-only open of a directory that holds
+	// data: Pebble then replays the log without flushing it or deleting any file,
+	// so a refusal leaves the damaged directory exactly as it was.
+	readOnly bool
+	opts     *pebble.Options
+	files    []string
+	dir      string
+	corrupt  *corruptionLog
+}
+
+// reopenForWrites closes the read-only store that passed verification and opens
+// the directory for writing.
+func (s *openedStore) reopenForWrites() error {
+	if !s.readOnly {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	if err != nil {
+		return fmt.Errorf("localstore: closing %s after verifying it: %w", s.dir, err)
+	}
+	opts := s.opts.Clone()
+	opts.ReadOnly = false
+	db, err := guard(func() (*pebble.DB, error) { return pebble.Open(s.dir, opts) })
+	if err != nil {
+		return openError(s.dir, s.files, err)
+	}
+	s.db, s.readOnly = db, false
+	return nil
 }
 
 func (s *openedStore) close() {
@@ -59,7 +112,8 @@ func (s *openedStore) close() {
 	}
 }
 
-// openStore verifies dir and opens its Pebble store. The checks, in order: the
+// openStore verifies dir and opens its Pebble store, read-only when the directory
+// holds data (Open loads and checks it, then calls reopenForWrites). The checks, in order: the
 // directory is one (created owner-only if missing, tightened if others may read
 // it); no other process holds it; its identity file, if any, is readable; a
 // directory with the identity file still has data files; there is room to write;
@@ -98,6 +152,9 @@ func openStore(dir string, reserve uint64, log *zap.Logger) (*openedStore, error
 		return nil, err
 	}
 	if hasData {
+		if err := checkManifest(dir, files); err != nil {
+			return nil, err
+		}
 		if err := checkWALs(dir); err != nil {
 			return nil, err
 		}
@@ -110,6 +167,11 @@ func openStore(dir string, reserve uint64, log *zap.Logger) (*openedStore, error
 		EventListener:    eventListener(log, s.corrupt),
 		ErrorIfNotExists: hasData,
 	}
+	if err := checkOptionsFile(dir, files, opts); err != nil {
+		return nil, err
+	}
+	opts.ReadOnly = hasData
+	s.opts, s.files, s.dir, s.readOnly = opts, files, dir, hasData
 	db, err := guard(func() (*pebble.DB, error) { return pebble.Open(dir, opts) })
 	if err != nil {
 		return nil, openError(dir, files, err)
@@ -117,6 +179,33 @@ func openStore(dir string, reserve uint64, log *zap.Logger) (*openedStore, error
 	s.db = db
 	ok = true
 	return s, nil
+}
+
+// checkOptionsFile checks the newest OPTIONS file as Pebble will, so that a
+// damaged one is refused with its name (Pebble's error does not name it).
+func checkOptionsFile(dir string, files []string, opts *pebble.Options) error {
+	newest, newestNum := "", -1
+	for _, f := range files {
+		if num, ok := strings.CutPrefix(f, "OPTIONS-"); ok {
+			if n, err := strconv.Atoi(num); err == nil && n > newestNum {
+				newest, newestNum = f, n
+			}
+		}
+	}
+	if newest == "" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, newest))
+	if err != nil {
+		return fmt.Errorf("localstore: reading %s: %w", filepath.Join(dir, newest), describeOSError(err))
+	}
+	check := opts.Clone()
+	check.EnsureDefaults()
+	if err := check.CheckCompatibility(dir, string(data)); err != nil {
+		return &DamagedError{Dir: dir, File: newest, Problem: "the storage engine's options file cannot be read or does not match this store " +
+			"(it holds no relationships: the store writes a new one at every start, so deleting this one also lets it open)", Err: err}
+	}
+	return nil
 }
 
 // guard turns a panic of the storage engine while opening a damaged store into an
@@ -144,7 +233,7 @@ func lockError(dir string, err error) error {
 
 // openError names the real cause of a failed pebble.Open.
 func openError(dir string, files []string, err error) error {
-	named := fileInError.FindString(err.Error())
+	named := namedFile(err.Error())
 	switch {
 	case errors.Is(err, pebble.ErrDBDoesNotExist):
 		return &DamagedError{Dir: dir, File: "marker.manifest.*", Problem: fmt.Sprintf(
@@ -160,11 +249,24 @@ func openError(dir string, files []string, err error) error {
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("localstore: opening %s: permission denied: %w: run the server as the directory's owner", dir, err)
 	case errors.Is(err, fs.ErrNotExist) && named != "":
-		return &DamagedError{Dir: dir, File: named, Problem: "a file the manifest lists is missing", Err: err}
+		return &DamagedError{Dir: dir, File: named, Problem: "a file the manifest (" + currentManifest(files) +
+			") lists is missing: it was deleted, or the manifest lost its later records", Err: err}
 	case named != "" && isStoreDataFile(named):
 		return &DamagedError{Dir: dir, File: named, Problem: "the storage engine cannot read it", Err: err}
 	}
 	return fmt.Errorf("localstore: opening %s: %w", dir, err)
+}
+
+// currentManifest names the manifest the marker points at ("MANIFEST-*" if none).
+func currentManifest(files []string) string {
+	for _, f := range files {
+		if m, ok := strings.CutPrefix(f, "marker.manifest."); ok {
+			if _, manifest, ok := strings.Cut(m, "."); ok {
+				return manifest
+			}
+		}
+	}
+	return "MANIFEST-*"
 }
 
 func isStoreDataFile(name string) bool {
@@ -183,7 +285,7 @@ func summarizeFiles(files []string) string {
 // every stored object, or something else.
 func loadError(dir string, err error) error {
 	if pebble.IsCorruptionError(err) {
-		return &DamagedError{Dir: dir, File: fileInError.FindString(err.Error()), Problem: "a table fails its checksum while reading the store", Err: err}
+		return &DamagedError{Dir: dir, File: namedFile(err.Error()), Problem: "a table fails its checksum while reading the store", Err: err}
 	}
 	var damaged *DamagedError
 	if errors.As(err, &damaged) {

@@ -185,6 +185,8 @@ type loadedState struct {
 	rows     []*relationship // relationships in storage (resource) order
 	head     revision
 	uniqueID string
+	// storeUniqueID is set when uniqueID is new and must be stored.
+	storeUniqueID bool
 
 	// changelogCutoff is the start of the GC window at load: older changelog
 	// entries are not loaded (and are deleted from storage after the load).
@@ -239,31 +241,42 @@ func loadState(ctx context.Context, store *pebble.DB, changelogCutoff revision) 
 
 	if state.uniqueID == "" {
 		state.uniqueID = uuid.NewString()
-		if err := store.Set(metaUniqueIDKey, []byte(state.uniqueID), pebble.Sync); err != nil {
-			return nil, fmt.Errorf("storing unique id: %w", err)
-		}
+		state.storeUniqueID = true
 	}
 	if !state.hasChangelogFrom {
 		// A new directory (head 0), or one written before the changelog was stored:
 		// the stored changelog is complete from the current head on.
 		state.changelogFrom = state.head
-		if err := store.Set(metaChangelogFromKey, headValue(state.head), pebble.Sync); err != nil {
-			return nil, fmt.Errorf("storing changelog start: %w", err)
-		}
-	}
-	if state.changelogExpired > 0 {
-		// Entries older than the window are never loaded again; drop them now so the
-		// directory stays proportional to the window even if GC never runs. Not
-		// synced: a crash only leaves them for the next Open or GC.
-		if err := store.DeleteRange(changelogKeyFloor, changelogKey(int64(changelogCutoff)), pebble.NoSync); err != nil {
-			return nil, fmt.Errorf("deleting expired changelog entries: %w", err)
-		}
 	}
 	tx.Commit()
 	if err := buildSchemaHistory(state); err != nil {
 		return nil, fmt.Errorf("rebuilding schema history: %w", err)
 	}
 	return state, nil
+}
+
+// storeLoadState makes the writes the load decided on, once the store is open for
+// writing (the load itself may run on a read-only store, see Open).
+func storeLoadState(store *pebble.DB, state *loadedState) error {
+	if state.storeUniqueID {
+		if err := store.Set(metaUniqueIDKey, []byte(state.uniqueID), pebble.Sync); err != nil {
+			return fmt.Errorf("storing unique id: %w", err)
+		}
+	}
+	if !state.hasChangelogFrom {
+		if err := store.Set(metaChangelogFromKey, headValue(state.head), pebble.Sync); err != nil {
+			return fmt.Errorf("storing changelog start: %w", err)
+		}
+	}
+	if state.changelogExpired > 0 {
+		// Entries older than the window are never loaded again; drop them now so the
+		// directory stays proportional to the window even if GC never runs. Not
+		// synced: a crash only leaves them for the next Open or GC.
+		if err := store.DeleteRange(changelogKeyFloor, changelogKey(int64(state.changelogCutoff)), pebble.NoSync); err != nil {
+			return fmt.Errorf("deleting expired changelog entries: %w", err)
+		}
+	}
+	return nil
 }
 
 func loadObject(tx *memdb.Txn, state *loadedState, key, value []byte) error {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Pebble's write-ahead log format (pebble/record): 32 KiB blocks of chunks, each with
@@ -17,6 +18,9 @@ import (
 // encoding byte on, and the payload.
 const (
 	walBlockSize          = 32 << 10
+	walLegacyHeader       = 7
+	walLegacyFirstEnc     = 1
+	walLegacyLastEnc      = 4
 	walRecyclableHeader   = 11
 	walSyncHeader         = 19
 	walRecyclableFirstEnc = 5
@@ -58,7 +62,7 @@ func checkWALs(dir string) error {
 		if err != nil {
 			return fmt.Errorf("localstore: reading write-ahead log %s: %w", filepath.Join(dir, name), describeOSError(err))
 		}
-		if bad, next, ok := walDamage(data, uint32(num)); !ok {
+		if bad, next, ok := recordDamage(data, uint32(num), true); !ok {
 			return &DamagedError{Dir: dir, File: name, Problem: fmt.Sprintf(
 				"the write-ahead log has a damaged record at offset %d followed by valid records (from offset %d), so acknowledged writes after it would be lost", bad, next)}
 		}
@@ -66,13 +70,48 @@ func checkWALs(dir string) error {
 	return nil
 }
 
-// walDamage parses a log's chunks in order. It returns ok=false with the offset of
-// the first invalid chunk and of a later valid one when the log is damaged in the
-// middle; ok=true when it is clean or ends in a torn tail.
-func walDamage(data []byte, logNum uint32) (bad, next int, ok bool) {
+// checkManifest applies the same rule to the current MANIFEST (named by the
+// manifest marker): Pebble stops loading it at the first record that fails its
+// checksum, which would silently bring back an older version of the store (its
+// later edits, flushes and compactions, lost).
+func checkManifest(dir string, files []string) error {
+	name := ""
+	for _, f := range files {
+		if m, ok := strings.CutPrefix(f, "marker.manifest."); ok {
+			if _, manifest, ok := strings.Cut(m, "."); ok && strings.HasPrefix(manifest, "MANIFEST-") {
+				name = manifest
+			}
+		}
+	}
+	if name == "" {
+		return nil // Pebble reports a missing marker or manifest itself
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil // likewise
+	}
+	if bad, next, ok := recordDamage(data, 0, false); !ok {
+		return &DamagedError{Dir: dir, File: name, Problem: fmt.Sprintf(
+			"the manifest has a damaged record at offset %d followed by valid records (from offset %d), so the storage engine would load an older version of the store", bad, next)}
+	}
+	return nil
+}
+
+// recordDamage parses a record file's chunks in order (the write-ahead log's
+// recyclable format carrying logNum, or the manifest's legacy format). It returns
+// ok=false with the offset of the first invalid chunk and of a later valid one when
+// the file is damaged in the middle; ok=true when it is clean or ends in a torn
+// tail.
+func recordDamage(data []byte, logNum uint32, wal bool) (bad, next int, ok bool) {
+	chunkAt := func(off int) (int, bool) {
+		if wal {
+			return walChunkAt(data, off, logNum)
+		}
+		return legacyChunkAt(data, off)
+	}
 	off := 0
 	for off < len(data) {
-		if end, valid := walChunkAt(data, off, logNum); valid {
+		if end, valid := chunkAt(off); valid {
 			off = end
 			continue
 		}
@@ -84,7 +123,7 @@ func walDamage(data []byte, logNum uint32) (bad, next int, ok bool) {
 		break
 	}
 	for at := off + 1; at < len(data); at++ {
-		if _, valid := walChunkAt(data, at, logNum); valid {
+		if _, valid := chunkAt(at); valid {
 			return off, at, false
 		}
 	}
@@ -115,9 +154,29 @@ func walChunkAt(data []byte, off int, logNum uint32) (end int, ok bool) {
 	if end > limit {
 		return 0, false
 	}
-	c := crc32.Checksum(data[off+6:end], crcTable)
-	if binary.LittleEndian.Uint32(data[off:]) != (c>>15|c<<17)+0xa282ead8 {
+	return end, chunkChecksumOK(data, off, end)
+}
+
+// legacyChunkAt reports whether a valid chunk of the legacy format (no log number)
+// starts at off, and where it ends.
+func legacyChunkAt(data []byte, off int) (end int, ok bool) {
+	limit := min(len(data), (off/walBlockSize+1)*walBlockSize)
+	if off+walLegacyHeader > limit {
 		return 0, false
 	}
-	return end, true
+	if enc := data[off+6]; enc < walLegacyFirstEnc || enc > walLegacyLastEnc {
+		return 0, false
+	}
+	end = off + walLegacyHeader + int(binary.LittleEndian.Uint16(data[off+4:]))
+	if end > limit {
+		return 0, false
+	}
+	return end, chunkChecksumOK(data, off, end)
+}
+
+// chunkChecksumOK checks a chunk's masked CRC-32C, which covers the header from the
+// encoding byte on, and the payload.
+func chunkChecksumOK(data []byte, off, end int) bool {
+	c := crc32.Checksum(data[off+6:end], crcTable)
+	return binary.LittleEndian.Uint32(data[off:]) == (c>>15|c<<17)+0xa282ead8
 }
