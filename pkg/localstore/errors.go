@@ -73,10 +73,16 @@ type DiskFullError struct {
 }
 
 func (e *DiskFullError) Error() string {
-	return fmt.Sprintf("localstore: %s in %s: disk full: %s free, the store needs %s: "+
-		"free space on that file system; writes resume once it is freed, without a restart",
-		e.Doing, e.Dir, formatBytes(e.Free), formatBytes(e.Need))
+	fix := "free space on that file system; writes resume once it is freed, without a restart"
+	if e.Doing == doingOpen {
+		fix = "free space on that file system, then start again"
+	}
+	return fmt.Sprintf("localstore: %s in %s: disk full: %s free, the store needs %s: %s",
+		e.Doing, e.Dir, formatBytes(e.Free), formatBytes(e.Need), fix)
 }
+
+// doingOpen is DiskFullError.Doing for a refused Open.
+const doingOpen = "opening the store"
 
 // Is reports whether target is ErrDiskFull.
 func (e *DiskFullError) Is(target error) bool { return target == ErrDiskFull }

@@ -148,7 +148,7 @@ func openStore(dir string, reserve uint64, log *zap.Logger) (*openedStore, error
 		return nil, &DamagedError{Dir: dir, Problem: "the store's identity file " + IdentityFile +
 			" is present but every data file (MANIFEST-*, marker.*, *.sst, *.log) is missing"}
 	}
-	if err := checkFreeSpace(dir, reserve, "opening the store", 0, freeBytes); err != nil {
+	if err := checkFreeSpace(dir, reserve, doingOpen, 0, freeBytes); err != nil {
 		return nil, err
 	}
 	if hasData {
@@ -245,9 +245,11 @@ func openError(dir string, files []string, err error) error {
 		return &DamagedError{Dir: dir, File: named, Problem: "a file fails its checksum or cannot be decoded", Err: err}
 	case vfs.IsNoSpaceError(err):
 		free, _ := freeBytes(dir)
-		return &DiskFullError{Dir: dir, Free: free, Need: free + 1, Doing: "opening the store"}
+		return &DiskFullError{Dir: dir, Free: free, Need: free + 1, Doing: doingOpen}
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("localstore: opening %s: permission denied: %w: run the server as the directory's owner", dir, err)
+	case errors.Is(err, fs.ErrNotExist) && strings.HasPrefix(named, "MANIFEST-"):
+		return &DamagedError{Dir: dir, File: named, Problem: "the manifest the marker names is missing", Err: err}
 	case errors.Is(err, fs.ErrNotExist) && named != "":
 		return &DamagedError{Dir: dir, File: named, Problem: "a file the manifest (" + currentManifest(files) +
 			") lists is missing: it was deleted, or the manifest lost its later records", Err: err}
