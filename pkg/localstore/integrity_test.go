@@ -266,3 +266,23 @@ func TestOpenOnFullDiskFailsFast(t *testing.T) {
 	require.Contains(t, err.Error(), dir)
 	require.False(t, errors.Is(err, ErrDamaged))
 }
+
+// TestPebbleLogReachesOurLogger: the storage engine's messages go to Options.Logger
+// (routine ones at debug level), and its Fatalf logs before it panics: it never
+// returns as if nothing happened.
+func TestPebbleLogReachesOurLogger(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	ds := openTest(t, t.TempDir(), Options{GCInterval: -1, Logger: zap.New(core)})
+	writeRels(t, ds, tuple.UpdateOperationTouch, "document:a#viewer@user:alice")
+	require.NoError(t, ds.store.Flush())
+	require.NoError(t, ds.Close())
+	require.NotEmpty(t, logs.FilterMessage("pebble").All(), "routine storage engine messages at debug level")
+
+	l := pebbleLogger{zap.New(core)}
+	l.Errorf("background compaction failed: %s", "boom")
+	require.Len(t, logs.FilterMessage("pebble: background compaction failed: boom").FilterLevelExact(zap.ErrorLevel).All(), 1)
+	require.PanicsWithValue(t, "localstore: the storage engine stopped: fatal commit error: no space", func() {
+		l.Fatalf("fatal commit error: %s", "no space")
+	})
+	require.Len(t, logs.FilterMessage("pebble: fatal: fatal commit error: no space").All(), 1, "logged before the panic")
+}
