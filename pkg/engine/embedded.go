@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/authzed/grpcutil"
 	datastorecfg "github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
@@ -55,6 +57,10 @@ type EmbeddedConfig struct {
 
 	// StartTimeout bounds how long to wait for the server to become ready; zero means 60s.
 	StartTimeout time.Duration
+
+	// Logger receives the local datastore's log (its storage engine's errors, damaged
+	// data, stalls; routine messages at debug level). Nil logs nothing.
+	Logger *zap.Logger
 
 	// FullRelationCache turns on SpiceDB's experimental full relation cache (whole
 	// object#relation sets cached per revision). Off by default: see docs/performance.md.

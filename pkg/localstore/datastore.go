@@ -14,6 +14,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/go-memdb"
+	"go.uber.org/zap"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 )
@@ -53,6 +54,14 @@ type Options struct {
 	// GCInterval is how often background garbage collection runs. Zero: 3m.
 	// Negative: no background collection (call CollectGarbage yourself).
 	GCInterval time.Duration
+	// MinFreeBytes is the free space the store keeps on its file system: a write
+	// that would leave less fails with a DiskFullError (and changes nothing), and
+	// Open fails the same way. Zero: 64 MiB. Negative: no check (Pebble then fails
+	// fatally when the disk fills).
+	MinFreeBytes int64
+	// Logger receives the storage engine's log (errors, damaged data, stalls, and
+	// at debug level its routine messages) and the store's warnings. Nil: none.
+	Logger *zap.Logger
 }
 
 // Datastore is a durable, indexed SpiceDB datastore. It implements datastore.Datastore.
@@ -95,7 +104,18 @@ type Datastore struct {
 	readUpTo atomic.Int64
 
 	store *pebble.DB
+	lock  *pebble.Lock
 	dir   string
+	log   *zap.Logger
+	// identity records each acknowledged head revision (see IdentityFile); nil
+	// once closed. Written under writeMu.
+	identity *identityWriter
+	// minFreeBytes is the reserve checked before each write (0: none); freeSpace
+	// measures it (tests replace it).
+	minFreeBytes uint64
+	freeSpace    func(dir string) (uint64, error)
+	// corrupt holds damage Pebble reported while serving.
+	corrupt *corruptionLog
 
 	gcWindow                time.Duration
 	quantization            int64
@@ -124,28 +144,61 @@ type snapshot struct {
 }
 
 // Open opens (creating if needed) the datastore stored in dir and rebuilds its
-// in-memory indexes. Only one process may have a directory open at a time.
+// in-memory indexes. Only one process may have a directory open at a time (else
+// ErrLocked).
+//
+// Open verifies before it serves: a directory whose write-ahead log is damaged
+// before its end, whose tables fail their checksums, which holds data but has lost
+// its manifest, or whose data ends before the last revision it acknowledged (see
+// IdentityFile) is refused with a *DamagedError (errors.Is ErrDamaged) naming the
+// file; it is never opened with less. A torn final log record after a crash is
+// normal: that write was never acknowledged. Open also fails with a DiskFullError
+// when less than Options.MinFreeBytes is free.
 func Open(ctx context.Context, dir string, opts Options) (*Datastore, error) {
 	opts = opts.withDefaults()
 	if opts.RevisionQuantization > opts.GCWindow {
 		return nil, fmt.Errorf("localstore: revision quantization %s must not exceed GC window %s", opts.RevisionQuantization, opts.GCWindow)
 	}
 
-	store, err := openStore(dir)
+	opened, err := openStore(dir, uint64(max(opts.MinFreeBytes, 0)), opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-
-	loaded, err := loadState(ctx, store, nowRevision()-revision(opts.GCWindow.Nanoseconds()))
-	if err != nil {
-		_ = store.Close()
-		return nil, fmt.Errorf("localstore: load %s: %w", dir, err)
+	loaded, err := guard(func() (*loadedState, error) {
+		return loadState(ctx, opened.db, nowRevision()-revision(opts.GCWindow.Nanoseconds()))
+	})
+	if err == nil {
+		err = opened.corrupt.err()
 	}
+	if err == nil {
+		err = checkIdentity(dir, opened, loaded)
+	}
+	if err == nil {
+		err = opened.reopenForWrites()
+	}
+	if err == nil {
+		err = storeLoadState(opened.db, loaded)
+	}
+	var identity *identityWriter
+	if err == nil {
+		identity, err = adoptIdentity(dir, opened, loaded, opts.Logger)
+	}
+	if err != nil {
+		opened.close()
+		return nil, loadError(dir, err)
+	}
+	store := opened.db
 
 	ds := &Datastore{
 		db:                      loaded.db,
 		store:                   store,
+		lock:                    opened.lock,
 		dir:                     dir,
+		log:                     opts.Logger,
+		identity:                identity,
+		minFreeBytes:            uint64(max(opts.MinFreeBytes, 0)),
+		freeSpace:               freeBytes,
+		corrupt:                 opened.corrupt,
 		gcWindow:                opts.GCWindow,
 		quantization:            max(opts.RevisionQuantization.Nanoseconds(), 1),
 		watchBufferLength:       opts.WatchBufferLength,
@@ -190,6 +243,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.GCInterval == 0 {
 		o.GCInterval = defaultGCInterval
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = defaultMinFreeBytes
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
 	}
 	return o
 }
@@ -347,7 +406,10 @@ func (ds *Datastore) Close() error {
 	ds.snapshots = nil
 	ds.schemaHistory = nil
 	close(ds.published)
-	if err := ds.store.Close(); err != nil {
+	err := ds.store.Close()
+	err = errors.Join(err, ds.identity.close(), ds.lock.Close())
+	ds.identity = nil
+	if err != nil {
 		return fmt.Errorf("localstore: close %s: %w", ds.dir, err)
 	}
 	return nil

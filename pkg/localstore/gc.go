@@ -113,6 +113,11 @@ func (ds *Datastore) CollectGarbage(_ context.Context) (GCStats, error) {
 
 // deleteStoredChangelog deletes the stored changelog entries before revision end.
 func (ds *Datastore) deleteStoredChangelog(end int64) error {
+	// A deletion is a write-ahead log record too: refused on a full disk like any
+	// write (the next run retries).
+	if err := ds.checkFreeSpace("deleting expired changelog entries", 1<<10); err != nil {
+		return err
+	}
 	if err := ds.store.DeleteRange(changelogKeyFloor, changelogKey(end), pebble.Sync); err != nil {
 		return fmt.Errorf("localstore: deleting changelog entries from %s: %w", ds.dir, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -39,25 +38,6 @@ var (
 	// first opened by a version that stores the changelog.
 	metaChangelogFromKey = []byte{kindMeta, 'c', 'l', 'o', 'g'}
 )
-
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
-}
-
-func openStore(dir string) (*pebble.DB, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("localstore: create directory %s: %w", dir, err)
-	}
-	store, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
-	if err != nil {
-		return nil, fmt.Errorf("localstore: open %s (is another process using this directory?): %w", dir, err)
-	}
-	return store, nil
-}
 
 func namedKey(kind byte, name string) []byte {
 	k := make([]byte, 0, 1+len(name))
@@ -205,6 +185,8 @@ type loadedState struct {
 	rows     []*relationship // relationships in storage (resource) order
 	head     revision
 	uniqueID string
+	// storeUniqueID is set when uniqueID is new and must be stored.
+	storeUniqueID bool
 
 	// changelogCutoff is the start of the GC window at load: older changelog
 	// entries are not loaded (and are deleted from storage after the load).
@@ -259,31 +241,42 @@ func loadState(ctx context.Context, store *pebble.DB, changelogCutoff revision) 
 
 	if state.uniqueID == "" {
 		state.uniqueID = uuid.NewString()
-		if err := store.Set(metaUniqueIDKey, []byte(state.uniqueID), pebble.Sync); err != nil {
-			return nil, fmt.Errorf("storing unique id: %w", err)
-		}
+		state.storeUniqueID = true
 	}
 	if !state.hasChangelogFrom {
 		// A new directory (head 0), or one written before the changelog was stored:
 		// the stored changelog is complete from the current head on.
 		state.changelogFrom = state.head
-		if err := store.Set(metaChangelogFromKey, headValue(state.head), pebble.Sync); err != nil {
-			return nil, fmt.Errorf("storing changelog start: %w", err)
-		}
-	}
-	if state.changelogExpired > 0 {
-		// Entries older than the window are never loaded again; drop them now so the
-		// directory stays proportional to the window even if GC never runs. Not
-		// synced: a crash only leaves them for the next Open or GC.
-		if err := store.DeleteRange(changelogKeyFloor, changelogKey(int64(changelogCutoff)), pebble.NoSync); err != nil {
-			return nil, fmt.Errorf("deleting expired changelog entries: %w", err)
-		}
 	}
 	tx.Commit()
 	if err := buildSchemaHistory(state); err != nil {
 		return nil, fmt.Errorf("rebuilding schema history: %w", err)
 	}
 	return state, nil
+}
+
+// storeLoadState makes the writes the load decided on, once the store is open for
+// writing (the load itself may run on a read-only store, see Open).
+func storeLoadState(store *pebble.DB, state *loadedState) error {
+	if state.storeUniqueID {
+		if err := store.Set(metaUniqueIDKey, []byte(state.uniqueID), pebble.Sync); err != nil {
+			return fmt.Errorf("storing unique id: %w", err)
+		}
+	}
+	if !state.hasChangelogFrom {
+		if err := store.Set(metaChangelogFromKey, headValue(state.head), pebble.Sync); err != nil {
+			return fmt.Errorf("storing changelog start: %w", err)
+		}
+	}
+	if state.changelogExpired > 0 {
+		// Entries older than the window are never loaded again; drop them now so the
+		// directory stays proportional to the window even if GC never runs. Not
+		// synced: a crash only leaves them for the next Open or GC.
+		if err := store.DeleteRange(changelogKeyFloor, changelogKey(int64(state.changelogCutoff)), pebble.NoSync); err != nil {
+			return fmt.Errorf("deleting expired changelog entries: %w", err)
+		}
+	}
+	return nil
 }
 
 func loadObject(tx *memdb.Txn, state *loadedState, key, value []byte) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/go-memdb"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/authzed/spicedb/pkg/datastore"
@@ -228,8 +229,16 @@ func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *rel
 	if err := batch.Set(metaHeadKey, headValue(rev), nil); err != nil {
 		return fmt.Errorf("localstore: staging head revision: %w", err)
 	}
+	if err := ds.checkFreeSpace(fmt.Sprintf("writing revision %s", rev), batch.Len()); err != nil {
+		return err
+	}
 	if err := ds.syncBatch(batch); err != nil {
 		return fmt.Errorf("localstore: persisting revision %s to %s: %w", rev, ds.dir, err)
+	}
+	if err := ds.identity.record(rev); err != nil {
+		// The commit is durable; only the next Open's check of the log's end is
+		// weaker (it checks against an older revision).
+		ds.log.Warn("recording the head revision in the identity file", zap.Error(err))
 	}
 
 	tx.Commit()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -433,7 +434,7 @@ func TestOpenDirectoryWithoutStoredChangelog(t *testing.T) {
 	require.NoError(t, ds.Close())
 
 	// Make it look like the older format: no changelog keys, no changelog start.
-	store, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	store, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{zap.NewNop()}})
 	require.NoError(t, err)
 	require.NoError(t, store.DeleteRange(changelogKeyFloor, []byte{kindChangelog + 1}, pebble.Sync))
 	require.NoError(t, store.Delete(metaChangelogFromKey, pebble.Sync))

@@ -212,6 +212,7 @@ func runServe(ctx context.Context, o *Options) error {
 		PresharedKey:  key,
 		TLSCertPath:   o.TLSCert,
 		TLSKeyPath:    o.TLSKey,
+		Logger:        log.Named("datastore"),
 	}
 	o.Limits.apply(&cfg)
 	fields := []zap.Field{zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls), o.Limits.field()}
@@ -219,7 +220,7 @@ func runServe(ctx context.Context, o *Options) error {
 		fields = append(fields, zap.String("data_dir", dataDir))
 	}
 	log.Info("starting the access server", fields...)
-	emb, err := o.Factory.StartEmbedded(ctx, cfg)
+	emb, err := startInterruptibly(ctx, func() (*engine.Embedded, error) { return o.Factory.StartEmbedded(ctx, cfg) })
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("interrupted while starting")
