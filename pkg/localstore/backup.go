@@ -44,6 +44,15 @@ func (ds *Datastore) Backup(ctx context.Context, destDir string, opts BackupOpti
 	return m, nil
 }
 
+// CheckBackupDestination fails as Backup would when destDir cannot take a backup: it
+// exists and is not an empty directory. Commands call it before opening a datastore.
+func CheckBackupDestination(destDir string) error {
+	_, err := emptyOrAbsent(destDir, backupDestinationFix)
+	return err
+}
+
+const backupDestinationFix = "back up into a new or empty directory"
+
 func (ds *Datastore) backup(ctx context.Context, destDir string, opts BackupOptions) (m Manifest, err error) {
 	progress := progressFunc(opts.Progress)
 	now := opts.Now
@@ -53,7 +62,7 @@ func (ds *Datastore) backup(ctx context.Context, destDir string, opts BackupOpti
 	if within(destDir, ds.dir) || within(ds.dir, destDir) {
 		return Manifest{}, fmt.Errorf("the backup directory must be outside the data directory: choose another --to")
 	}
-	absent, err := emptyOrAbsent(destDir, "back up into a new or empty directory")
+	absent, err := emptyOrAbsent(destDir, backupDestinationFix)
 	if err != nil {
 		return Manifest{}, err
 	}
