@@ -30,15 +30,17 @@ var (
 	timeRE     = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)
 	shaRE      = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
 	sizeRE     = regexp.MustCompile(`\d+(\.\d)? (B|KiB|MiB)\b`)
+	waitedRE   = regexp.MustCompile(`waited [0-9.]+m?s\b`)
 )
 
 // normalize replaces what differs between runs: revisions and times (from the clock),
-// checksums (they cover the datastore id and revisions) and sizes (the storage engine's
-// file layout).
+// checksums (they cover the datastore id and revisions), sizes (the storage engine's
+// file layout) and durations.
 func normalize(s string) string {
 	s = revisionRE.ReplaceAllString(s, "REV")
 	s = timeRE.ReplaceAllString(s, "TIME")
 	s = shaRE.ReplaceAllString(s, "SHA")
+	s = waitedRE.ReplaceAllString(s, "waited DURATION")
 	return sizeRE.ReplaceAllString(s, "SIZE")
 }
 
@@ -92,7 +94,7 @@ content sha256	SHA
 accessgraph	test
 spicedb	v1.57.1
 `, `backing up `+data+` into `+backup+`
-  checkpoint taken
+  checkpoint taken (writes waited DURATION)
   copied: SIZE
   read back: 9 keys
 backup complete, read from the directory (no server was using it): revision REV, 3 relationships

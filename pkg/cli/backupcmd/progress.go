@@ -2,6 +2,7 @@ package backupcmd
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
 	"github.com/accessgraph/accessgraph/pkg/localstore"
@@ -14,6 +15,8 @@ type progress struct {
 	header  string
 	started bool
 	current *localstore.Progress
+	// first and last are when the current stage's first and latest events arrived.
+	first, last time.Time
 }
 
 func newProgress(ios *iostreams.IOStreams, header string) *progress {
@@ -33,6 +36,11 @@ func (p *progress) report(ev localstore.Progress) {
 	if p.current != nil && p.current.Stage != ev.Stage {
 		p.endStage()
 	}
+	now := time.Now()
+	if p.current == nil {
+		p.first = now
+	}
+	p.last = now
 	p.current = &ev
 	if p.ios.IsStderrTTY() {
 		fmt.Fprintf(p.ios.ErrOut, "\r\033[K  %s", stageText(ev, true))
@@ -46,7 +54,12 @@ func (p *progress) endStage() {
 	if p.ios.IsStderrTTY() {
 		fmt.Fprintf(p.ios.ErrOut, "\r\033[K")
 	}
-	fmt.Fprintf(p.ios.ErrOut, "  %s\n", stageText(*p.current, false))
+	text := stageText(*p.current, false)
+	if p.current.Stage == "checkpoint" {
+		// The checkpoint is the only step writers wait for.
+		text += fmt.Sprintf(" (writes waited %s)", p.last.Sub(p.first).Round(time.Millisecond))
+	}
+	fmt.Fprintf(p.ios.ErrOut, "  %s\n", text)
 	p.current = nil
 }
 
