@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -22,9 +23,16 @@ type BackupOptions struct {
 	Now func() time.Time
 }
 
-// checkpointDirName is where the storage engine's checkpoint is taken inside the
-// destination before it is copied out; it is removed before Backup returns.
-const checkpointDirName = ".checkpoint"
+// checkpointPrefix names the directory, inside the data directory, where the storage
+// engine's checkpoint is taken before it is copied out. Being on the data's own file
+// system, the checkpoint is hard links, however large the store: writers wait for it, and
+// the copy to the backup directory (perhaps another disk) happens after. It is removed
+// before Backup returns; one left by a process killed mid-backup is removed by a later
+// backup once it is an hour old.
+const checkpointPrefix = ".backup-"
+
+// staleCheckpointAge is how old a leftover checkpoint directory must be to be removed.
+const staleCheckpointAge = time.Hour
 
 // Backup writes a consistent snapshot of the datastore, taken while it keeps serving,
 // into destDir, which must not exist or be an empty directory (it is created owner-only).
@@ -88,7 +96,13 @@ func (ds *Datastore) backup(ctx context.Context, destDir string, opts BackupOpti
 	}()
 
 	created := now().UTC()
-	checkpoint := filepath.Join(destDir, checkpointDirName)
+	removeStaleCheckpoints(ds.dir)
+	staging, err := os.MkdirTemp(ds.dir, checkpointPrefix)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("creating the checkpoint directory in %s: %w", ds.dir, err)
+	}
+	defer func() { _ = os.RemoveAll(staging) }()
+	checkpoint := filepath.Join(staging, "checkpoint")
 	progress.report("checkpoint", 0, 1, "steps")
 	live, err := ds.checkpoint(checkpoint)
 	if err != nil {
@@ -134,6 +148,23 @@ func (ds *Datastore) backup(ctx context.Context, destDir string, opts BackupOpti
 		return Manifest{}, err
 	}
 	return m, nil
+}
+
+// removeStaleCheckpoints removes checkpoint directories that backups killed half-way
+// left in the data directory.
+func removeStaleCheckpoints(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), checkpointPrefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleCheckpointAge {
+			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // liveState is what the datastore held when the checkpoint was taken, to check the

@@ -77,6 +77,13 @@ func TestBackupAndRestoreKeepEverything(t *testing.T) {
 	want := captureState(t, ds, rev)
 	wantID, _ := ds.UniqueID(ctx)
 
+	// Checkpoint directories left by a backup killed half-way: an old one is removed, a
+	// recent one (perhaps a backup in progress) is not.
+	stale, fresh := filepath.Join(base, "data", checkpointPrefix+"old"), filepath.Join(base, "data", checkpointPrefix+"new")
+	require.NoError(t, os.MkdirAll(filepath.Join(stale, "checkpoint"), 0o700))
+	require.NoError(t, os.Chtimes(stale, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour)))
+	require.NoError(t, os.Mkdir(fresh, 0o700))
+
 	backupDir := filepath.Join(base, "backup")
 	var stages []string
 	m, err := ds.Backup(ctx, backupDir, BackupOptions{
@@ -100,6 +107,15 @@ func TestBackupAndRestoreKeepEverything(t *testing.T) {
 	require.Equal(t, "v9.9.9", m.AccessGraphVersion)
 	require.Equal(t, "v1.57.1", m.SpiceDBVersion)
 	require.Equal(t, time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), m.CreatedAt)
+	dataEntries, err := os.ReadDir(filepath.Join(base, "data"))
+	require.NoError(t, err)
+	var leftovers []string
+	for _, e := range dataEntries {
+		if strings.HasPrefix(e.Name(), checkpointPrefix) {
+			leftovers = append(leftovers, e.Name())
+		}
+	}
+	require.Equal(t, []string{checkpointPrefix + "new"}, leftovers, "the backup's own checkpoint and the stale one are removed")
 
 	// Owner-only, copied (never hard links into the live store), and nothing else.
 	requireMode(t, backupDir, 0o700)
