@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/accessgraph/accessgraph/pkg/localstore"
 )
 
 // EmbeddedConfig configures a SpiceDB server running inside this process.
@@ -107,6 +109,12 @@ type Embedded struct {
 // Warnings lists problems found at start-up that do not stop the server, such as database
 // settings that disable change history. Each names its fix.
 func (e *Embedded) Warnings() []string { return e.warnings }
+
+// LocalStore is the local datastore the server runs on, or nil on any other datastore.
+func (e *Embedded) LocalStore() *localstore.Datastore {
+	ds, _ := e.datastore.(*localstore.Datastore)
+	return ds
+}
 
 // PresharedKey is the key gRPC clients must present as a bearer token.
 func (e *Embedded) PresharedKey() string { return e.presharedKey }

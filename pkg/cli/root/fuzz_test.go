@@ -89,7 +89,7 @@ func fuzzArgs(line string) ([]string, bool) {
 	}
 	for _, a := range args {
 		switch a {
-		case "migrate", "export", "import", "bench", "dev", "audit", "history", "schema", "demo":
+		case "migrate", "export", "import", "backup", "restore", "bench", "dev", "audit", "history", "schema", "demo":
 			return nil, false
 		}
 		if strings.HasPrefix(a, "-") && (strings.Contains(a, "file") || strings.Contains(a, "datastore") || strings.Contains(a, "dir")) {

@@ -15,6 +15,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/cli/account"
 	"github.com/accessgraph/accessgraph/pkg/cli/auditcmd"
+	"github.com/accessgraph/accessgraph/pkg/cli/backupcmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/cases"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/dataaccess"
@@ -242,6 +243,8 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 		relationship.NewCmdRelationship(f),
 		transfer.NewCmdExport(f, nil),
 		transfer.NewCmdImport(f, nil),
+		backupcmd.NewCmdBackup(f, nil),
+		backupcmd.NewCmdRestore(f, nil),
 		democmd.NewCmdDemo(f),
 		devcmd.NewCmdBench(f, nil), devcmd.NewCmdDev(f),
 		version.NewCmdVersion(f),

@@ -233,6 +233,9 @@ func runServe(ctx context.Context, o *Options) error {
 	for _, w := range emb.Warnings() {
 		log.Warn(w)
 	}
+	if engineName == engine.LocalEngine {
+		defer startControl(ctx, dataDir, emb, o.Factory.Build.Version, log)()
+	}
 	if engineName != "memory" && engineName != engine.LocalEngine && !o.NoAuditLog {
 		stopAudit, err := startAuditLog(ctx, emb.Engine, datastoreURI, log)
 		if err != nil {
