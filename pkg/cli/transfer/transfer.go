@@ -198,4 +198,3 @@ func Export(ctx context.Context, e *engine.Engine, cons *v1.Consistency, each fu
 		}
 	}
 }
-
