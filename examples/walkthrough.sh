@@ -465,7 +465,9 @@ err_has "permission denied"
 ok relationship write "group:wt${run_id}#direct_member@user:zoe" --as user:vera --reason "repair"
 ok relationship delete "group:wt${run_id}#direct_member@user:zoe" --as user:vera --yes
 ok export --file "$tmp/export.rels"
-before=$(wc -l <"$tmp/export.rels")
+head -1 "$tmp/export.rels" | grep -q '^# accessgraph export v1 ' || fail "the export has no header"
+tail -1 "$tmp/export.rels" | grep -q '^# end relationships=' || fail "the export has no trailer"
+before=$(grep -vc '^#' "$tmp/export.rels")
 (( before > 100 )) || fail "the export holds only $before relationships"
 grep -q '^account:acme#individual_update@user:tara\[expiration:' "$tmp/export.rels" || fail "the export lost the consultant's expiry"
 say "✓ exported $before relationships (expiries kept)"
@@ -474,11 +476,15 @@ err_has "needs --as USER, a platform administrator"
 code 1 import --file "$tmp/export.rels" --yes --as user:joan
 err_has "permission denied: user:joan lacks administer on platform:main"
 say "✓ import into a store with data needs a platform administrator"
+head -c 2000 "$tmp/export.rels" >"$tmp/cut.rels"
+code 2 import --file "$tmp/cut.rels" --yes --as user:vera
+err_has "the export is damaged"
+say "✓ an export cut short is refused, nothing imported"
 code 2 import --file "$tmp/export.rels" --as user:vera
 err_has "--yes"
 ok import --file "$tmp/export.rels" --yes --as user:vera --reason "idempotent re-import"
 ok export
-after=$(wc -l <<<"$OUT")
+after=$(grep -vc '^#' <<<"$OUT")
 [[ $before -eq $after ]] || fail "re-importing the export changed the store ($before -> $after relationships)"
 say "✓ importing the export again changes nothing ($after relationships)"
 if compgen -G "$root/schema/validation/*.yaml" >/dev/null; then

@@ -22,6 +22,39 @@ type Definition struct {
 	Expiring []string
 	// SubjectTypes maps each relation to the subject types it accepts ("user", "partner#member", "user:*").
 	SubjectTypes map[string][]string
+	// Accepts maps each relation to the subjects it accepts, with whether each carries an expiry.
+	Accepts map[string][]Subject
+}
+
+// Subject is one kind of subject a relation accepts: SpiceDB matches a relationship against
+// these exactly, expiry included.
+type Subject struct {
+	Type     string // the subject's object type
+	Relation string // the subject set's relation ("" for the object itself)
+	Wildcard bool   // TYPE:*, every object of the type
+	Expiring bool   // the relationship must carry an expiry ("with expiration")
+}
+
+// String renders the subject kind as the schema writes it: user, partner#member, user:*,
+// user with expiration.
+func (s Subject) String() string {
+	out := s.Type
+	switch {
+	case s.Wildcard:
+		out += ":*"
+	case s.Relation != "":
+		out += "#" + s.Relation
+	}
+	if s.Expiring {
+		out += " with expiration"
+	}
+	return out
+}
+
+// Allows reports whether relation takes a relationship to the subject kind want, expiry
+// included (a relation "user with expiration" takes only expiring relationships to users).
+func (d Definition) Allows(relation string, want Subject) bool {
+	return slices.Contains(d.Accepts[relation], want)
 }
 
 // HasRelation reports whether name is a stored relation of the type.
@@ -70,7 +103,7 @@ func Compile(text string) ([]Definition, error) {
 	}
 	defs := make([]Definition, 0, len(cs.ObjectDefinitions))
 	for _, nd := range cs.ObjectDefinitions {
-		d := Definition{Name: nd.GetName(), SubjectTypes: map[string][]string{}}
+		d := Definition{Name: nd.GetName(), SubjectTypes: map[string][]string{}, Accepts: map[string][]Subject{}}
 		for _, rel := range nd.GetRelation() {
 			if rel.GetUsersetRewrite() != nil {
 				d.Permissions = append(d.Permissions, rel.GetName())
@@ -80,6 +113,7 @@ func Compile(text string) ([]Definition, error) {
 			expiring := false
 			for _, allowed := range rel.GetTypeInformation().GetAllowedDirectRelations() {
 				d.SubjectTypes[rel.GetName()] = append(d.SubjectTypes[rel.GetName()], allowedString(allowed))
+				d.Accepts[rel.GetName()] = append(d.Accepts[rel.GetName()], allowedSubject(allowed))
 				if allowed.GetRequiredExpiration() != nil {
 					expiring = true
 				}
@@ -102,4 +136,12 @@ func allowedString(a *core.AllowedRelation) string {
 	default:
 		return a.GetNamespace()
 	}
+}
+
+func allowedSubject(a *core.AllowedRelation) Subject {
+	s := Subject{Type: a.GetNamespace(), Wildcard: a.GetPublicWildcard() != nil, Expiring: a.GetRequiredExpiration() != nil}
+	if r := a.GetRelation(); r != "..." {
+		s.Relation = r
+	}
+	return s
 }

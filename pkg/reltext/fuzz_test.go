@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/authzed/spicedb/pkg/tuple"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/accessgraph/accessgraph/pkg/ref"
@@ -20,6 +21,22 @@ var relSeeds = []string{
 	"group:district#member@user:sally",
 	"group:district#member@group:north#member",
 	"account:acme#admin@user:bill[expiration:2030-01-01T00:00:00Z]",
+	"account:acme#individual_look@user:tara[expiration:2030-01-01T00:00:00Z]",
+	"account:acme#individual_look@user:tara[expiration:2030-01-01T00:00:00.123456Z]",
+	"account:acme#individual_look@user:tara[expiration:2030-01-01T00:00:00+01:00]",
+	"account:acme#individual_look@user:tara[expiration:2030-01-01T00:00",
+	"account:acme#individual_look@user:tara[expir",
+	"account:acme#join_request_admin@user:tara",
+	"account:acme#org_look@partner:integrator#member",
+	"account:acme#org_look@partner:integrator",
+	"account:acme#view_members@user:bill",
+	"account:x#viewer@user:",
+	"account:x#viewer@:x",
+	"account:x#viewer@us er:x",
+	"account:x#viewer@user:x#y",
+	"account:x#viewer@user:bi\x00ll",
+	"role:r#case_read@user:*",
+	"group:g#direct_member@group:h#member",
 	"account:acme#admin@user:bill[somecaveat]",
 	"account:acme#admin@user:bill[somecaveat:{\"a\":1}]",
 	"feature:beta#rollout@user:*",
@@ -90,6 +107,18 @@ func FuzzParse(f *testing.F) {
 		again, err := reltext.Parse(text, allowWildcard)
 		if err != nil || !proto.Equal(again, rel) {
 			t.Fatalf("Parse(%q) = %v, formatted %q, which parses to %v, %v", in, rel, text, again, err)
+		}
+		// What we accept, SpiceDB's own parser reads as the same relationship: our reader
+		// is stricter, never different.
+		theirs, err := tuple.ParseV1Rel(strings.Trim(in, " \t\r"))
+		if err != nil || !proto.Equal(theirs, rel) {
+			t.Fatalf("Parse(%q) = %v, but SpiceDB reads %v, %v", in, rel, theirs, err)
+		}
+		// A delete reads the same relationship (wildcards are written by the domain layer only).
+		if subj.GetObjectId() != "*" {
+			if del, err := reltext.ParseFor(in, reltext.ForDelete); err != nil || !proto.Equal(del, rel) {
+				t.Fatalf("ParseFor(%q, ForDelete) = %v, %v; Parse gave %v", in, del, err, rel)
+			}
 		}
 	})
 }

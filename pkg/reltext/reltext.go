@@ -38,35 +38,6 @@ func Format(rel *v1.Relationship) string {
 	return s
 }
 
-// Parse reads one relationship in tuple notation and checks its types and ids against the
-// schema. Wildcard subjects (user:*) are accepted only when allowWildcard is set: they grant
-// to everyone and are written by the domain layer, never typed by a person.
-func Parse(s string, allowWildcard bool) (*v1.Relationship, error) {
-	s = strings.TrimSpace(s)
-	rel, err := tuple.ParseV1Rel(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %q is not a relationship: write RESOURCE#RELATION@SUBJECT, for example account:acme#admin@user:bill", ref.ErrInvalid, s)
-	}
-	if rel.GetOptionalCaveat() != nil {
-		return nil, fmt.Errorf("%w: %q carries a caveat; the accessgraph schema has none", ref.ErrInvalid, s)
-	}
-	if _, err := ref.New(rel.GetResource().GetObjectType(), rel.GetResource().GetObjectId()); err != nil {
-		return nil, fmt.Errorf("%s: %w", s, err)
-	}
-	subj := rel.GetSubject().GetObject()
-	if subj.GetObjectId() == "*" {
-		if !allowWildcard {
-			return nil, fmt.Errorf("%w: %q has a wildcard subject, which grants to everyone and cannot be written by hand: use `accessctl feature release` to open a rollout to every user", ref.ErrInvalid, s)
-		}
-		if _, err := ref.New(subj.GetObjectType(), "wildcard"); err != nil {
-			return nil, fmt.Errorf("%s: %w", s, err)
-		}
-	} else if _, err := ref.New(subj.GetObjectType(), subj.GetObjectId()); err != nil {
-		return nil, fmt.Errorf("%s: %w", s, err)
-	}
-	return rel, nil
-}
-
 // Filter is a relationship filter written TYPE[:ID][#RELATION].
 type Filter struct {
 	Type     string

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -81,6 +84,13 @@ func Classify(doing string, err error) error {
 	if st.Code() == codes.Canceled {
 		return fmt.Errorf("%s: %w", doing, context.Canceled)
 	}
+	if depth, ok := maxDepthExceeded(st); ok {
+		// SpiceDB reports it as a failed precondition when it crosses a dispatch boundary,
+		// but nothing concurrent caused it and a retry cannot succeed: the data nests deeper
+		// than the server walks, almost always because of a loop.
+		return &Error{Doing: doing, Code: st.Code(), class: ErrLimit, Message: fmt.Sprintf(
+			"max depth exceeded: answering needs %s, which almost always means a loop (a group nested in itself, directly or through others): find it with `accessctl expand` and remove it with `accessctl group unnest` or `accessctl relationship delete`", depth)}
+	}
 	return &Error{Doing: doing, Code: st.Code(), Message: st.Message(), class: classOf(st.Code())}
 }
 
@@ -112,4 +122,21 @@ func IsPreconditionFailure(err error) bool {
 		return e.Code == codes.FailedPrecondition
 	}
 	return status.Code(err) == codes.FailedPrecondition
+}
+
+// maxDepthExceeded reports whether st is SpiceDB's "max depth exceeded", and what the answer
+// needed, with the depth the server allows when it says.
+func maxDepthExceeded(st *status.Status) (string, bool) {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == v1.ErrorReason_ERROR_REASON_MAXIMUM_DEPTH_EXCEEDED.String() {
+			if depth := info.GetMetadata()["maximum_depth_allowed"]; depth != "" {
+				return "more than " + depth + " nested relationships", true
+			}
+			return "more nested relationships than the server allows", true
+		}
+	}
+	if strings.HasPrefix(st.Message(), "max depth exceeded") {
+		return "more nested relationships than the server allows", true
+	}
+	return "", false
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -68,7 +72,31 @@ func TestClassify(t *testing.T) {
 	if spice.Classify("x", nil) != nil {
 		t.Error("nil became an error")
 	}
+	// "max depth exceeded" is a limit, not a conflict, whichever code carries it, and its
+	// message says what to do.
+	for _, st := range []*status.Status{
+		withReason(codes.FailedPrecondition, "max depth exceeded: this usually indicates a recursive or too deep data dependency", nil),
+		withReason(codes.ResourceExhausted, "max depth exceeded", map[string]string{"maximum_depth_allowed": "50"}),
+		status.New(codes.FailedPrecondition, "max depth exceeded: this usually indicates a recursive or too deep data dependency. See https://spicedb.dev/d/debug-max-depth"),
+	} {
+		err := spice.Classify("checking", st.Err())
+		if !errors.Is(err, spice.ErrLimit) || errors.Is(err, spice.ErrConflict) || !strings.Contains(err.Error(), "find it with `accessctl expand`") {
+			t.Errorf("%v: classified as %v", st, err)
+		}
+		if depth := st.Details(); len(depth) > 0 && st.Code() == codes.ResourceExhausted && !strings.Contains(err.Error(), "more than 50 nested relationships") {
+			t.Errorf("the allowed depth is not named: %v", err)
+		}
+	}
 	if !spice.IsPreconditionFailure(spice.Classify("x", status.Error(codes.FailedPrecondition, "p"))) || spice.IsPreconditionFailure(status.Error(codes.Aborted, "a")) {
 		t.Error("IsPreconditionFailure")
 	}
+}
+
+// withReason is a status with SpiceDB's error reason for max depth, as SpiceDB sends it.
+func withReason(code codes.Code, msg string, meta map[string]string) *status.Status {
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: v1.ErrorReason_ERROR_REASON_MAXIMUM_DEPTH_EXCEEDED.String(), Metadata: meta})
+	if err != nil {
+		panic(err)
+	}
+	return st
 }

@@ -101,17 +101,22 @@ func ValidatePermission(typ, permission string) error {
 }
 
 // ParseExpiry reads an expiry as an RFC 3339 time (2025-07-01T00:00:00Z) or a duration
-// from now (72h, 30m). Empty means no expiry.
+// from now (72h, 30m), which must be in the future. Empty means no expiry.
 func ParseExpiry(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	// A time or a duration that is not in the future is the same mistake, reported the same
+	// way (a usage error) before any server call.
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		if !t.After(now) {
+			return time.Time{}, Usagef("--expires %s is not in the future: give a later time, or a duration from now such as 72h", s)
+		}
 		return t, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
 		if d <= 0 {
-			return time.Time{}, Usagef("--expires %s is not in the future", s)
+			return time.Time{}, Usagef("--expires %s is not in the future: give a positive duration such as 72h, or a later time", s)
 		}
 		return now.Add(d), nil
 	}

@@ -2,7 +2,6 @@
 package query
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/output"
+	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/reltext"
 )
 
 // CheckOptions are the inputs of `accessctl check`.
@@ -77,18 +78,24 @@ answer is "denied".`,
 
 // parseCheck validates one question before any server call.
 func parseCheck(subject, permission, resource string) (access.CheckItem, error) {
+	item, _, err := parseCheckArgs(subject, permission, resource)
+	return item, err
+}
+
+// parseCheckArgs validates one question, and says which argument (0, 1, 2) is at fault.
+func parseCheckArgs(subject, permission, resource string) (access.CheckItem, int, error) {
 	s, err := cmdutil.ParseSubject(subject)
 	if err != nil {
-		return access.CheckItem{}, err
+		return access.CheckItem{}, 0, err
 	}
 	r, err := cmdutil.ParseObject(resource)
 	if err != nil {
-		return access.CheckItem{}, err
+		return access.CheckItem{}, 2, err
 	}
 	if err := cmdutil.ValidatePermission(r.Type, permission); err != nil {
-		return access.CheckItem{}, err
+		return access.CheckItem{}, 1, err
 	}
-	return access.CheckItem{Subject: s, Permission: permission, Resource: r}, nil
+	return access.CheckItem{Subject: s, Permission: permission, Resource: r}, 0, nil
 }
 
 type checkResult struct {
@@ -157,37 +164,46 @@ func runCheck(ctx context.Context, o *CheckOptions) error {
 	return nil
 }
 
+// MaxCheckLineBytes is the longest line check --file reads: three references and a
+// permission are well under it. Only the start of a longer line is kept, for the message.
+const MaxCheckLineBytes = 8 << 10
+
 func runCheckMany(ctx context.Context, o *CheckOptions) error {
 	var in io.Reader = o.Factory.IOStreams.In
+	name := "standard input"
 	if o.File != "-" {
 		fh, err := os.Open(o.File)
 		if err != nil {
 			return cmdutil.AsUsage(fmt.Errorf("--file: %w", err))
 		}
 		defer fh.Close()
-		in = fh
+		in, name = fh, o.File
 	}
 	var items []access.CheckItem
-	sc := bufio.NewScanner(in)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
+	err := cmdutil.ReadLines(in, MaxCheckLineBytes, func(l cmdutil.Line) error {
+		text := strings.TrimSpace(l.Text)
 		if text == "" || strings.HasPrefix(text, "#") {
-			continue
+			return nil
 		}
-		fields := strings.Fields(text)
+		if l.Long() {
+			return cmdutil.Usagef("%s:%d: the line is %d bytes long, and a question is at most %d: %q", name, l.Number, l.Len, MaxCheckLineBytes, ref.Excerpt(text, 0, reltext.ExcerptWidth))
+		}
+		fields, columns := fieldsAt(l.Text)
 		if len(fields) != 3 {
-			return cmdutil.Usagef("%s:%d: want SUBJECT PERMISSION RESOURCE, got %q", o.File, line, text)
+			return cmdutil.Usagef("%s:%d: want SUBJECT PERMISSION RESOURCE, got %q", name, l.Number, ref.Excerpt(text, 0, reltext.ExcerptWidth))
 		}
-		item, err := parseCheck(fields[0], fields[1], fields[2])
+		item, arg, err := parseCheckArgs(fields[0], fields[1], fields[2])
 		if err != nil {
-			return cmdutil.Usagef("%s:%d: %v", o.File, line, err)
+			return cmdutil.Usagef("%s:%d:%d: %w", name, l.Number, columns[arg], err)
 		}
 		items = append(items, item)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", o.File, err)
+		return nil
+	})
+	if err != nil {
+		if cmdutil.IsUsage(err) {
+			return err
+		}
+		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	cons, err := o.Consistency.Consistency()
 	if err != nil {
@@ -227,4 +243,20 @@ func runCheckMany(ctx context.Context, o *CheckOptions) error {
 		return &cmdutil.ExitCodeError{Code: cmdutil.ExitDenied}
 	}
 	return nil
+}
+
+// fieldsAt splits s around runs of spaces and tabs, and gives the 1-based column of each field.
+func fieldsAt(s string) (fields []string, columns []int) {
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		space := i == len(s) || s[i] == ' ' || s[i] == '\t' || s[i] == '\r'
+		switch {
+		case !space && start < 0:
+			start = i
+		case space && start >= 0:
+			fields, columns = append(fields, s[start:i]), append(columns, start+1)
+			start = -1
+		}
+	}
+	return fields, columns
 }

@@ -101,7 +101,7 @@ func TestCheckFile(t *testing.T) {
 		t.Errorf("code %d, stdout:\n%s\nwant code 3, stdout:\n%s", r.Code, r.Stdout, want)
 	}
 	r = env.RunWith(clitest.Options{Stdin: "user:sue view\n"}, "check", "--file", "-")
-	if r.Code != cmdutil.ExitUsage || r.Stderr != "error: -:1: want SUBJECT PERMISSION RESOURCE, got \"user:sue view\"\nRun 'accessctl check --help' for usage.\n" {
+	if r.Code != cmdutil.ExitUsage || r.Stderr != "error: standard input:1: want SUBJECT PERMISSION RESOURCE, got \"user:sue view\"\nRun 'accessctl check --help' for usage.\n" {
 		t.Errorf("bad line: code %d, stderr %q", r.Code, r.Stderr)
 	}
 }

@@ -195,13 +195,13 @@ func runWrite(ctx context.Context, o *Options, remove bool) error {
 	if err != nil {
 		return err
 	}
-	op, verb := v1.RelationshipUpdate_OPERATION_TOUCH, "wrote"
+	op, verb, use := v1.RelationshipUpdate_OPERATION_TOUCH, "wrote", reltext.ForWrite
 	if remove {
-		op, verb = v1.RelationshipUpdate_OPERATION_DELETE, "deleted"
+		op, verb, use = v1.RelationshipUpdate_OPERATION_DELETE, "deleted", reltext.ForDelete
 	}
 	updates := make([]*v1.RelationshipUpdate, 0, len(o.Relationships))
 	for _, s := range o.Relationships {
-		rel, err := reltext.Parse(s, false)
+		rel, err := reltext.ParseFor(s, use)
 		if err != nil {
 			return cmdutil.AsUsage(err)
 		}

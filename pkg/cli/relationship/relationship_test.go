@@ -54,9 +54,9 @@ func TestReadWriteDelete(t *testing.T) {
 	env.Allowed(false, "user:sally", "view_all_cases", "account:acme")
 
 	env.Expect(2, "use `accessctl feature release`", "relationship", "write", "feature:entitlement_view#participant@user:*", "--as", "user:vera")
-	env.Expect(2, "is not a relationship", "relationship", "write", "account:acme#admin", "--as", "user:vera")
+	env.Expect(2, "no @SUBJECT", "relationship", "write", "account:acme#admin", "--as", "user:vera")
 	env.Expect(2, `unknown object type "acount"`, "relationship", "read", "acount:acme")
-	env.Expect(1, "writing relationships", "relationship", "write", "account:acme#nonsense@user:x", "--as", "user:vera")
+	env.Expect(2, `account has no relation "nonsense" (its relations: platform, admin,`, "relationship", "write", "account:acme#nonsense@user:x", "--as", "user:vera")
 }
 
 // relationship read lists every match however many pages it takes, around each page

@@ -1,33 +1,28 @@
 // Package transfer holds `accessctl export` and `accessctl import`: every relationship of
-// the store as text, one per line in tuple notation, streamed both ways.
+// the store as text, one per line in tuple notation, in a file that proves it is whole
+// (format.go); import checks the whole input before it writes anything.
 package transfer
 
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/spf13/cobra"
 
-	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
-	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
 	"github.com/accessgraph/accessgraph/pkg/cli/relationship"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/reltext"
 	"github.com/accessgraph/accessgraph/pkg/spice"
 )
-
-// BatchSize is how many relationships one import write carries (SpiceDB's default
-// maximum updates per WriteRelationships call).
-const BatchSize = 1000
 
 // Options are the inputs of export and import.
 type Options struct {
@@ -45,8 +40,14 @@ func NewCmdExport(f *factory.Factory, runF func(context.Context, *Options) error
 		Use:   "export [--file FILE]",
 		Short: "Write every relationship, one per line in tuple notation",
 		Long: `Write every relationship of the store, one per line in SpiceDB tuple notation, streamed
-from one consistent snapshot. An expiry is kept as [expiration:RFC3339]. The output can be
-read back with "accessctl import". With -o json, a JSON array of relationships.
+from one consistent snapshot: the newest revision when the export starts (at least as fresh
+as --revision). An expiry is kept as [expiration:RFC3339]. The output can be read back with
+"accessctl import". With -o json, a JSON array of relationships.
+
+The first line is a header ("# accessgraph export v1 revision=... schema-sha256=...") and the
+last a trailer ("# end relationships=N sha256=..."), both comments: import refuses a file
+with the header whose trailer is missing or does not match, so an export cut short or
+changed is never imported.
 
 Progress (count and rate) goes to standard error while it is a terminal; a summary line is
 always printed there. --file is created readable by its owner only: it holds who can do
@@ -91,31 +92,10 @@ func runExport(ctx context.Context, o *Options) error {
 	}
 	w := bufio.NewWriter(out)
 	prog := newProgress(o.Factory.IOStreams, "exported", o.Factory.Now)
-	first := true
 	if p.JSON() {
-		fmt.Fprint(w, "[")
-	}
-	err = Export(ctx, e, cons, func(rel *v1.Relationship) error {
-		if p.JSON() {
-			sep := ",\n  "
-			if first {
-				sep, first = "\n  ", false
-			}
-			fmt.Fprint(w, sep)
-			if err := writeJSON(w, relationship.JSON(rel)); err != nil {
-				return err
-			}
-		} else if _, err := fmt.Fprintln(w, reltext.Format(rel)); err != nil {
-			return err
-		}
-		prog.add(1)
-		return nil
-	})
-	if p.JSON() {
-		if !first {
-			fmt.Fprint(w, "\n")
-		}
-		fmt.Fprintln(w, "]")
+		err = exportJSON(ctx, e, cons, w, prog)
+	} else {
+		err = exportText(ctx, e, cons, w, prog)
 	}
 	if ferr := w.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("writing the export: %w", ferr)
@@ -127,6 +107,63 @@ func runExport(ctx context.Context, o *Options) error {
 	}
 	prog.done(err == nil)
 	return err
+}
+
+// exportText writes the export file: header, relationship lines, trailer. It reads at the
+// exact revision the header names, with the schema in force at that revision.
+func exportText(ctx context.Context, e *engine.Engine, cons *v1.Consistency, w io.Writer, prog *progress) error {
+	h := Header{SchemaSHA256: "none"}
+	resp, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	switch err := spice.Classify("reading the schema", err); {
+	case err == nil:
+		sum := sha256.Sum256([]byte(resp.GetSchemaText()))
+		h.Revision, h.SchemaSHA256 = resp.GetReadAt().GetToken(), hex.EncodeToString(sum[:])
+		// The newest revision, which is at least as fresh as any the flags ask for.
+		cons = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetReadAt()}}
+	case !errors.Is(err, spice.ErrNotFound):
+		return err
+	}
+	ew := newExportWriter(w, h)
+	err = Export(ctx, e, cons, func(rel *v1.Relationship) error {
+		if err := ew.Line(reltext.Format(rel)); err != nil {
+			return fmt.Errorf("writing the export: %w", err)
+		}
+		prog.add(1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := ew.Close(); err != nil {
+		return fmt.Errorf("writing the export: %w", err)
+	}
+	return nil
+}
+
+// exportJSON writes the relationships as one JSON array.
+func exportJSON(ctx context.Context, e *engine.Engine, cons *v1.Consistency, w io.Writer, prog *progress) error {
+	first := true
+	fmt.Fprint(w, "[")
+	err := Export(ctx, e, cons, func(rel *v1.Relationship) error {
+		sep := ",\n  "
+		if first {
+			sep, first = "\n  ", false
+		}
+		fmt.Fprint(w, sep)
+		if err := writeJSON(w, relationship.JSON(rel)); err != nil {
+			return err
+		}
+		prog.add(1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !first {
+		fmt.Fprint(w, "\n")
+	}
+	fmt.Fprintln(w, "]")
+	return nil
 }
 
 // Export streams every relationship from one snapshot, resuming from the last cursor if
@@ -159,236 +196,5 @@ func Export(ctx context.Context, e *engine.Engine, cons *v1.Consistency, each fu
 			}
 			cursor = resp.GetAfterResultCursor()
 		}
-	}
-}
-
-// NewCmdImport builds `accessctl import`.
-func NewCmdImport(f *factory.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	o := &Options{Factory: f}
-	cmd := &cobra.Command{
-		Use:   "import [--file FILE] [--as USER] [--yes]",
-		Short: "Load relationships written by export, in idempotent batches",
-		Long: `Load relationships, one per line in tuple notation (blank lines and # comments are
-skipped), from --file or standard input, streamed in batches of 1000.
-
-Each batch is written with TOUCH, so importing the same file twice leaves the store as one
-import would: a failed import can be fixed and run again. The import as a whole is not one
-transaction. Relationships whose expiry has passed are skipped. Wildcard subjects written by
-the domain layer (a released rollout, an open case, a custom role's privileges) are restored
-as exported; import is an operator action that bypasses the domain rules.
-
-Importing into a store that already holds relationships needs --as a platform
-administrator (import writes around the domain rules, like relationship write), and asks for
-confirmation on a terminal or needs --yes. Into an empty store (restoring a backup) it runs
-without --as and is recorded as accessctl.`,
-		Example: `  # restore a backup into a fresh server
-  $ accessctl import --file backup.rels
-
-  # copy one server into another
-  $ accessctl export --endpoint old:50051 | accessctl import --endpoint new:50051 --yes`,
-		Args: cmdutil.ExactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmdutil.Run(cmd.Context(), runF, runImport, o)
-		},
-	}
-	cmd.Flags().StringVar(&o.File, "file", "", "read from this file instead of standard input")
-	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "import into a non-empty store without asking")
-	cmd.Flags().StringVar(&o.Actor.As, "as", "", "the platform administrator making the import, user:ID (needed unless the store is empty)")
-	cmd.Flags().StringVar(&o.Actor.Reason, "reason", "", "why, for the audit trail")
-	return cmd
-}
-
-func runImport(ctx context.Context, o *Options) error {
-	actor := access.Actor{Reason: o.Actor.ReasonOr("import")}
-	if o.Actor.As != "" {
-		a, err := o.Actor.Actor()
-		if err != nil {
-			return err
-		}
-		actor.User = a.User
-	}
-	var in io.Reader = o.Factory.IOStreams.In
-	name := "standard input"
-	if o.File != "" {
-		fh, err := os.Open(o.File)
-		if err != nil {
-			return cmdutil.AsUsage(fmt.Errorf("--file: %w", err))
-		}
-		defer fh.Close()
-		in, name = fh, o.File
-	}
-	p, err := o.Factory.Printer()
-	if err != nil {
-		return err
-	}
-	c, err := o.Factory.Client(ctx)
-	if err != nil {
-		return err
-	}
-	e := c.Engine()
-	empty, err := isEmpty(ctx, e)
-	if err != nil {
-		return err
-	}
-	// Import writes around the domain rules, so it is authorised like relationship write: a
-	// store that holds data takes an import only from a platform administrator. An empty
-	// store has no administrator to ask (restoring a backup is how one arrives); there the
-	// import is recorded as accessctl and --as, which nobody could vouch for, is refused.
-	switch {
-	case empty && actor.User != "":
-		return cmdutil.Usagef("--as %s: the store is empty, so nobody can be authorised yet; import without --as (it is recorded as accessctl)", o.Actor.As)
-	case !empty && actor.User == "":
-		return cmdutil.Usagef("importing into a store that holds relationships needs --as USER, a platform administrator")
-	case !empty:
-		if err := relationship.RequirePlatformAdmin(ctx, c, actor); err != nil {
-			return err
-		}
-	}
-	if !empty {
-		if err := cmdutil.Confirm(o.Factory.IOStreams, o.Yes, "The store already holds relationships; import into it anyway?", "import into a non-empty store"); err != nil {
-			return err
-		}
-	}
-
-	prog := newProgress(o.Factory.IOStreams, "imported", o.Factory.Now)
-	var last *v1.ZedToken
-	batch := make([]*v1.RelationshipUpdate, 0, BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		tok, err := relationship.Write(ctx, e, actor, "import", batch)
-		if err != nil {
-			return fmt.Errorf("%w (%d relationships were imported before this batch; import is idempotent, so fix the cause and run it again)", err, prog.count)
-		}
-		last = tok
-		prog.add(len(batch))
-		batch = batch[:0]
-		return nil
-	}
-	now := o.Factory.Now()
-	skipped := 0
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") || strings.HasPrefix(text, "//") {
-			continue
-		}
-		rel, err := reltext.Parse(text, true)
-		if err != nil {
-			prog.done(false)
-			return fmt.Errorf("%s:%d: %w (%d relationships were imported before it)", name, line, err, prog.count)
-		}
-		if exp := rel.GetOptionalExpiresAt(); exp != nil && !exp.AsTime().After(now) {
-			skipped++
-			continue
-		}
-		batch = append(batch, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: rel})
-		if len(batch) == BatchSize {
-			if err := flush(); err != nil {
-				prog.done(false)
-				return err
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		prog.done(false)
-		return fmt.Errorf("reading %s: %w", name, err)
-	}
-	if err := flush(); err != nil {
-		prog.done(false)
-		return err
-	}
-	prog.clear()
-	summary := fmt.Sprintf("imported %d relationships in %s (%s)", prog.count, prog.elapsed(), prog.rate())
-	if skipped > 0 {
-		summary += fmt.Sprintf("; skipped %d expired", skipped)
-	}
-	token := access.Token(last.GetToken())
-	if last == nil {
-		if tok := e.FreshestToken(nil); tok != nil {
-			token = access.Token(tok.GetToken())
-		}
-	}
-	return p.Change(token, summary)
-}
-
-// isEmpty reports whether the store holds no relationship at all.
-func isEmpty(ctx context.Context, e *engine.Engine) (bool, error) {
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := e.Permissions().ExportBulkRelationships(cctx, &v1.ExportBulkRelationshipsRequest{
-		Consistency:   spice.FullyConsistent(),
-		OptionalLimit: 1,
-	})
-	if err != nil {
-		return false, cmdutil.RPCError("checking whether the store is empty", err)
-	}
-	_, err = stream.Recv()
-	switch {
-	case errors.Is(err, io.EOF):
-		return true, nil
-	case err != nil:
-		return false, cmdutil.RPCError("checking whether the store is empty", err)
-	}
-	return false, nil
-}
-
-// progress reports a running count on a terminal's standard error and a final summary.
-type progress struct {
-	ios   *iostreams.IOStreams
-	verb  string
-	now   func() time.Time
-	start time.Time
-	last  time.Time
-	count int
-	shown bool
-}
-
-func newProgress(ios *iostreams.IOStreams, verb string, now func() time.Time) *progress {
-	t := now()
-	return &progress{ios: ios, verb: verb, now: now, start: t, last: t}
-}
-
-func (p *progress) add(n int) {
-	p.count += n
-	if !p.ios.IsStderrTTY() {
-		return
-	}
-	if t := p.now(); t.Sub(p.last) >= 200*time.Millisecond {
-		p.last = t
-		p.shown = true
-		fmt.Fprintf(p.ios.ErrOut, "\r%s %d relationships (%s)", p.verb, p.count, p.rate())
-	}
-}
-
-func (p *progress) elapsed() time.Duration { return p.now().Sub(p.start).Round(time.Millisecond) }
-
-func (p *progress) rate() string {
-	secs := p.now().Sub(p.start).Seconds()
-	if secs <= 0 {
-		return "- /s"
-	}
-	return fmt.Sprintf("%.0f/s", float64(p.count)/secs)
-}
-
-// clear removes the progress line.
-func (p *progress) clear() {
-	if p.shown {
-		fmt.Fprint(p.ios.ErrOut, "\r\033[K")
-		p.shown = false
-	}
-}
-
-// done prints the summary line (always) after clearing the progress line.
-func (p *progress) done(ok bool) {
-	p.clear()
-	if ok {
-		fmt.Fprintf(p.ios.ErrOut, "%s %d relationships in %s (%s)\n", p.verb, p.count, p.elapsed(), p.rate())
-	} else {
-		fmt.Fprintf(p.ios.ErrOut, "stopped after %d relationships\n", p.count)
 	}
 }
