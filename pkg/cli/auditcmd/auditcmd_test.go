@@ -409,7 +409,7 @@ func TestUsageErrors(t *testing.T) {
 		wantStderr string
 	}{
 		{[]string{"explain", "usr:sally", "view", "case:101"},
-			"error: invalid argument: unknown object type \"usr\" (known: user, platform, feature, group, partner, service_org, partner_link, role, role_binding, account, sold_product, install_base, case)\nRun 'accessctl explain --help' for usage.\n"},
+			"error: invalid argument: unknown object type \"usr\" (known: user, platform, feature, group, partner, service_org, role, account, sold_product, install_base, case)\nRun 'accessctl explain --help' for usage.\n"},
 		{[]string{"explain", "user:sally", "viw", "case:101", "--exit-code"},
 			"error: case has no permission \"viw\"; did you mean \"view\"?\nRun 'accessctl explain --help' for usage.\n"},
 		{[]string{"explain", "user:sally", "view"},

@@ -3,22 +3,16 @@ package cmdutil
 import (
 	"strings"
 
-	"github.com/accessgraph/accessgraph/schema"
+	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
-// SuggestPermission returns the permission or relation of typ closest to name (at most two
-// edits away), or "".
+// SuggestPermission returns the public permission of typ (ref.PublicPermissions) closest to
+// name (at most two edits away), or "". Internal helpers are never suggested.
 func SuggestPermission(typ, name string) string {
-	def, ok := schema.Lookup(typ)
-	if !ok {
-		return ""
-	}
 	best, bestDist := "", 3
-	for _, cands := range [][]string{def.Permissions, def.Relations} {
-		for _, c := range cands {
-			if d := editDistance(name, c); d < bestDist {
-				best, bestDist = c, d
-			}
+	for _, c := range ref.PublicPermissions(typ) {
+		if d := editDistance(name, c); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
 	return best
