@@ -247,7 +247,7 @@ lacks "case:101"
 ok lookup subjects case:101 view user
 lacks "user:xena${run_id}"
 ok who-can case:101 view
-! grep -q "^xena${run_id}"$'\t' <<<"$OUT" || fail "who-can still lists the expired grantee"
+! grep -q "^user:xena${run_id}"$'\t' <<<"$OUT" || fail "who-can still lists the expired grantee"
 code 0 explain "user:xena${run_id}" view case:101
 [[ $(head -1 <<<"$OUT") == "denied: user:xena${run_id} view case:101" ]] || fail "explain still allows the expired grant"
 say "✓ an expired grant written by the CLI is gone from every view"
