@@ -17,11 +17,16 @@ LDFLAGS := -X main.version=$(VERSION)
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-run: ## Serve the demo portal on 127.0.0.1:50051, kept durably in .data/demo (delete it to start over); Ctrl-C stops it
-	$(GO) run ./cmd/accessctl serve --demo --data-dir .data/demo
+# RUN_FLAGS are more flags for `make run`'s serve, for example RUN_FLAGS="--addr 127.0.0.1:50052".
+RUN_FLAGS ?=
 
-run-postgres: ## Serve the demo portal durably on a private PostgreSQL (deploy/local-postgres/pg.sh)
-	@uri=$$(deploy/local-postgres/pg.sh start) && $(GO) run ./cmd/accessctl serve --demo --datastore "$$uri"
+# run builds bin/accessctl and execs it, rather than `go run`: go run exits 1 when
+# interrupted, so make reported "Error 1" after a clean shutdown on Ctrl-C.
+run: build ## Build bin/accessctl and serve the demo portal on 127.0.0.1:50051, kept in .data/demo (delete it to start over); Ctrl-C stops it
+	exec $(BIN) serve --demo --data-dir .data/demo $(RUN_FLAGS)
+
+run-postgres: build ## Build bin/accessctl and serve the demo portal durably on a private PostgreSQL (deploy/local-postgres/pg.sh)
+	@uri=$$(deploy/local-postgres/pg.sh start) && exec $(BIN) serve --demo --datastore "$$uri" $(RUN_FLAGS)
 
 build: ## Build bin/accessctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/accessctl

@@ -110,6 +110,10 @@ say "✓ a bad reference: $(head -1 <<<"$ERR")"
 code 2 check user:sally viw case:101
 err_has 'did you mean "view"'
 say "✓ a typo in a permission: $(head -1 <<<"$ERR")"
+code 3 check user:sallly view case:101 --exit-code
+[[ $OUT == denied ]] || fail "a check on an unknown user should still answer denied"
+err_has 'user:sallly does not exist'
+say "✓ a typo in an id: denied, and $(head -1 <<<"$ERR")"
 code 2 member approve account:acme user:dave
 err_has "--as is required"
 say "✓ a change without --as: $(head -1 <<<"$ERR")"
@@ -247,7 +251,7 @@ lacks "case:101"
 ok lookup subjects case:101 view user
 lacks "user:xena${run_id}"
 ok who-can case:101 view
-! grep -q "^xena${run_id}"$'\t' <<<"$OUT" || fail "who-can still lists the expired grantee"
+! grep -q "^user:xena${run_id}"$'\t' <<<"$OUT" || fail "who-can still lists the expired grantee"
 code 0 explain "user:xena${run_id}" view case:101
 [[ $(head -1 <<<"$OUT") == "denied: user:xena${run_id} view case:101" ]] || fail "explain still allows the expired grant"
 say "✓ an expired grant written by the CLI is gone from every view"
@@ -415,10 +419,10 @@ say "✓ pete may not view_all_cases on acme: his individual grant takes precede
 code 2 explain user:pete view_al_cases account:acme
 err_has 'did you mean "view_all_cases"'
 ok who-can case:105 view
-has $'olga\tfunctional role, reporter'
-has $'finn\tfunctional role'
-has $'pam\tpartner organisation'
-has $'tara\tvendor staff'
+has $'user:olga\tfunctional role, reporter'
+has $'user:finn\tfunctional role'
+has $'user:pam\tpartner organisation'
+has $'user:tara\tvendor staff'
 say "✓ case:105 is visible to: $(cut -f1 <<<"$OUT" | tr '\n' ' ')"
 ok expand case:203 update --format mermaid
 [[ $(head -1 <<<"$OUT") == "flowchart LR" ]] || fail "expand --format mermaid should start a flowchart"

@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# End-to-end test of accessctl (also: make e2e).
+# End-to-end test of accessctl (also: make e2e), following the README from a fresh clone.
 #
-# 1. builds bin/accessctl;
-# 2. starts `accessctl serve --demo` on a free loopback port, with a private configuration
+# 1. clones this repository into a temporary folder (with the working tree's uncommitted
+#    changes laid over it, so what is tested is what you have) and runs `make build` there;
+# 2. puts the clone's bin/ on the PATH, as the README says, and checks `accessctl` is found
+#    there: everything below runs `accessctl` by name;
+# 3. starts `accessctl serve --demo` on a free loopback port, with a private configuration
 #    folder (ACCESSCTL_CONFIG_DIR) so it neither reads nor replaces your own profile, and a
 #    private data directory for the default, durable local datastore;
-# 3. waits until the server has written its connection profile and answers;
-# 4. runs examples/walkthrough.sh against it (connection from the profile, no flags);
-# 5. stops the server with SIGTERM and checks it removed its profile.
-# The server is stopped and the temporary folder removed however the script ends; the
+# 4. waits until the server has written its connection profile and answers;
+# 5. runs the clone's examples/walkthrough.sh against it (connection from the profile);
+# 6. stops the server with SIGTERM and checks it exited 0 and removed its profile;
+# 7. runs `make run` in the clone on a free port, interrupts it as Ctrl-C does (SIGINT to
+#    its process group) and checks the server stopped cleanly and make reported no error.
+# The servers are stopped and the temporary folder removed however the script ends; a
 # server's log is printed when something failed.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
 # The toolchain the project builds with, unless make (or the caller) already chose one.
 if [[ -z "${GOTOOLCHAIN:-}" ]]; then
   # shellcheck source=toolchain.env
-  source scripts/toolchain.env
+  source "$root/scripts/toolchain.env"
 fi
 export GOTOOLCHAIN
+# The clone is built as a newcomer would build it, not as a sub-make of this one.
+unset MAKEFLAGS MAKELEVEL MFLAGS
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/accessctl-e2e.XXXXXX")
 server_pid=""
+make_pid=""
 
 stop_server() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
@@ -30,14 +37,23 @@ stop_server() {
     wait "$server_pid" 2>/dev/null || true
   fi
   server_pid=""
+  if [[ -n "$make_pid" ]] && kill -0 "$make_pid" 2>/dev/null; then
+    kill -TERM -- "-$make_pid" 2>/dev/null || true
+    wait "$make_pid" 2>/dev/null || true
+  fi
+  make_pid=""
 }
 
 cleanup() {
   local status=$?
   stop_server
-  if [[ $status -ne 0 && -f "$work/server.log" ]]; then
-    echo "--- server log ($work/server.log) ---" >&2
-    cat "$work/server.log" >&2
+  if [[ $status -ne 0 ]]; then
+    for log in "$work/server.log" "$work/make-run.log"; do
+      if [[ -f "$log" ]]; then
+        echo "--- $log ---" >&2
+        cat "$log" >&2
+      fi
+    done
   fi
   rm -rf "$work"
   exit "$status"
@@ -45,43 +61,86 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "e2e: building bin/accessctl"
-go build -o bin/accessctl ./cmd/accessctl
-accessctl="$root/bin/accessctl"
+fail() {
+  echo "e2e: FAIL: $*" >&2
+  exit 1
+}
 
-# Only the profile this script's server writes is used.
-unset ACCESSCTL_ENDPOINT ACCESSCTL_TOKEN ACCESSCTL_INSECURE ACCESSCTL_CA_CERT
+echo "e2e: cloning into a temporary folder"
+clone="$work/accessgraph"
+git clone --quiet "$root" "$clone"
+# Lay the working tree's uncommitted state over the clone: changed and new files (those
+# git does not ignore) are copied, deleted ones removed.
+(cd "$root" && git ls-files -z --cached --others --exclude-standard) |
+  while IFS= read -r -d '' f; do
+    if [[ -e "$root/$f" ]]; then
+      mkdir -p "$clone/$(dirname "$f")"
+      cmp -s "$root/$f" "$clone/$f" 2>/dev/null || cp -p "$root/$f" "$clone/$f"
+    else
+      rm -f "$clone/$f"
+    fi
+  done
+cd "$clone"
+
+echo "e2e: make build"
+make build >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "make build failed"; }
+export PATH="$PWD/bin:$PATH"
+[[ "$(command -v accessctl)" == "$clone/bin/accessctl" ]] ||
+  fail "accessctl on the PATH is $(command -v accessctl || echo nothing), not the clone's bin/accessctl"
+
+# Only the profiles this script's servers write are used.
+unset ACCESSCTL_ENDPOINT ACCESSCTL_TOKEN ACCESSCTL_INSECURE ACCESSCTL_CA_CERT ACCESSCTL
 export ACCESSCTL_CONFIG_DIR="$work/config"
 profile="$ACCESSCTL_CONFIG_DIR/profile.json"
 
-echo "e2e: starting accessctl serve --demo on a free loopback port"
-"$accessctl" serve --demo --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/server.out" 2>"$work/server.log" &
-server_pid=$!
+# wait_ready PID: until the server has written its profile and answers through it.
+wait_ready() {
+  for _ in $(seq 1 600); do
+    kill -0 "$1" 2>/dev/null || fail "the server exited before it was ready"
+    if [[ -s "$profile" ]] && accessctl schema show >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "the server was not ready after 60s"
+}
 
-ready=""
-for _ in $(seq 1 600); do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "e2e: the server exited before it was ready" >&2
-    exit 1
-  fi
-  if [[ -s "$profile" ]] && "$accessctl" schema show >/dev/null 2>&1; then
-    ready=yes
-    break
-  fi
-  sleep 0.1
-done
-if [[ -z "$ready" ]]; then
-  echo "e2e: the server was not ready after 60s" >&2
-  exit 1
-fi
+echo "e2e: starting accessctl serve --demo on a free loopback port"
+accessctl serve --demo --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/server.out" 2>"$work/server.log" &
+server_pid=$!
+wait_ready "$server_pid"
 echo "e2e: server ready at $(sed -n 's/.*"endpoint": "\(.*\)".*/\1/p' "$profile")"
 
-ACCESSCTL="$accessctl" "$root/examples/walkthrough.sh"
+examples/walkthrough.sh
 
-echo "e2e: stopping the server"
-stop_server
-if [[ -e "$profile" ]]; then
-  echo "e2e: FAIL: the server did not remove its connection profile on shutdown" >&2
-  exit 1
+echo "e2e: stopping the server (SIGTERM)"
+kill -TERM "$server_pid"
+status=0
+wait "$server_pid" || status=$?
+server_pid=""
+[[ $status -eq 0 ]] || fail "the server exited $status after SIGTERM, not 0"
+[[ ! -e "$profile" ]] || fail "the server did not remove its connection profile on shutdown"
+
+if command -v setsid >/dev/null 2>&1; then
+  echo "e2e: make run, then Ctrl-C"
+  # setsid gives make a process group of its own, as a terminal gives a foreground job.
+  setsid make run RUN_FLAGS="--addr 127.0.0.1:0" >"$work/make-run.log" 2>&1 &
+  make_pid=$!
+  wait_ready "$make_pid"
+  kill -INT -- "-$make_pid"
+  status=0
+  wait "$make_pid" || status=$?
+  make_pid=""
+  # In a terminal GNU make gets the signal too and ends itself with it, silently (status
+  # 130); what matters is that the server stopped cleanly and make had no error to report
+  # (with `go run` in the recipe it reported "Error 1").
+  grep -q '"msg":"stopped"' "$work/make-run.log" || fail "make run: the server did not log a clean shutdown"
+  if grep -q '^make: \*\*\*' "$work/make-run.log"; then
+    fail "make run reported an error on Ctrl-C: $(grep '^make: \*\*\*' "$work/make-run.log")"
+  fi
+  [[ ! -e "$profile" ]] || fail "make run: the server did not remove its connection profile"
+  echo "e2e: make run stopped cleanly on Ctrl-C (make status $status)"
+else
+  echo "e2e: setsid not found; skipping the make run Ctrl-C check"
 fi
 echo "e2e: ok"

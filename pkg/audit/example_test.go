@@ -100,10 +100,10 @@ func ExampleAuditor_WhoCan() {
 	}
 	_ = audit.WriteHoldersText(os.Stdout, holders)
 	// Output:
-	// USER   KINDS
-	// bill   role:admin
-	// pam    partner organisation
-	// sally  reporter
+	// USER        KINDS
+	// user:bill   role:admin
+	// user:pam    partner organisation
+	// user:sally  reporter
 }
 
 func ExampleAuditor_History() {

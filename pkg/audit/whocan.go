@@ -119,12 +119,24 @@ func (a *Auditor) lookupSubjects(ctx context.Context, resource ref.Object, permi
 	return out, token, nil
 }
 
+// Subject is the holder as every listing names a user: user:ID (user:* for a wildcard).
+func (h Holder) Subject() string { return "user:" + h.User }
+
+// exceptSubjects names the users a wildcard excludes the same way.
+func (h Holder) exceptSubjects() []string {
+	out := make([]string, len(h.Except))
+	for i, u := range h.Except {
+		out[i] = "user:" + u
+	}
+	return out
+}
+
 // WriteHoldersText writes holders as an aligned table: user, kinds, first path.
 func WriteHoldersText(w io.Writer, holders []Holder) error {
 	var b strings.Builder
 	width := len("USER")
 	for _, h := range holders {
-		width = max(width, len(h.User))
+		width = max(width, len(h.Subject()))
 	}
 	fmt.Fprintf(&b, "%-*s  %s\n", width, "USER", "KINDS")
 	for _, h := range holders {
@@ -134,9 +146,9 @@ func WriteHoldersText(w io.Writer, holders []Holder) error {
 		}
 		line := strings.Join(kinds, ", ")
 		if h.User == "*" && len(h.Except) > 0 {
-			line += " (except " + strings.Join(h.Except, ", ") + ")"
+			line += " (except " + strings.Join(h.exceptSubjects(), ", ") + ")"
 		}
-		fmt.Fprintf(&b, "%-*s  %s\n", width, h.User, line)
+		fmt.Fprintf(&b, "%-*s  %s\n", width, h.Subject(), line)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -153,7 +165,7 @@ func WriteHoldersJSON(w io.Writer, holders []Holder) error {
 	}
 	out := make([]holderJSON, 0, len(holders))
 	for _, h := range holders {
-		out = append(out, holderJSON{h.User, h.Except, h.Kinds, h.Paths, h.Truncated})
+		out = append(out, holderJSON{h.Subject(), h.exceptSubjects(), h.Kinds, h.Paths, h.Truncated})
 	}
 	return writeJSON(w, out)
 }

@@ -259,16 +259,6 @@ func copyWithProgress(ctx context.Context, dst io.Writer, src io.Reader, progres
 	}
 }
 
-// syncDir makes a directory's entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // emptyOrAbsent reports whether dir does not exist, and fails unless it is absent or an
 // empty directory.
 func emptyOrAbsent(dir, fix string) (absent bool, err error) {

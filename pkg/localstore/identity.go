@@ -179,6 +179,7 @@ func writeFileSync(path string, data []byte) error {
 	return f.Close()
 }
 
+// syncDir makes a directory's entries durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

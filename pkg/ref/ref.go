@@ -173,7 +173,7 @@ func publicPart(typ, id string) error {
 // New returns a validated reference to an object of a type the schema defines.
 func New(typ, id string) (Object, error) {
 	if _, ok := schema.Lookup(typ); !ok {
-		return Object{}, fmt.Errorf("%w: unknown object type %q (known: %s)", ErrInvalid, printable(typ), strings.Join(Types(), ", "))
+		return Object{}, fmt.Errorf("%w: unknown object type %q (known: %s)", ErrInvalid, printable(typ), strings.Join(PublicTypes(), ", "))
 	}
 	if err := ValidateID(typ, id); err != nil {
 		return Object{}, err
@@ -231,7 +231,10 @@ func ValidatePermission(typ, permission string) error {
 	if def.HasPermission(permission) || def.HasRelation(permission) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s has no permission %q (it has: %s)", ErrInvalid, typ, printable(permission), strings.Join(def.Permissions, ", "))
+	if public := PublicPermissions(typ); len(public) > 0 {
+		return fmt.Errorf("%w: %s has no permission %q (it has: %s)", ErrInvalid, typ, printable(permission), strings.Join(public, ", "))
+	}
+	return fmt.Errorf("%w: %s has no permission %q (it has no public permissions)", ErrInvalid, typ, printable(permission))
 }
 
 // Types lists the object types the schema defines.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -196,23 +197,23 @@ func TestWhoCan(t *testing.T) {
 	env := clitest.NewDemo(t)
 	r := env.Run("who-can", "case:105", "view")
 	want := "" +
-		"bill\trole:admin\n" +
-		"finn\tfunctional role\n" +
-		"joan\tfunctional role\n" +
-		"leo\tcustom role\n" +
-		"nina\tfunctional role\n" +
-		"olga\tfunctional role, reporter\n" +
-		"pam\tpartner organisation\n" +
-		"sally\tfunctional role\n" +
-		"tara\tvendor staff\n"
+		"user:bill\trole:admin\n" +
+		"user:finn\tfunctional role\n" +
+		"user:joan\tfunctional role\n" +
+		"user:leo\tcustom role\n" +
+		"user:nina\tfunctional role\n" +
+		"user:olga\tfunctional role, reporter\n" +
+		"user:pam\tpartner organisation\n" +
+		"user:sally\tfunctional role\n" +
+		"user:tara\tvendor staff\n"
 	if r.Stdout != want || r.Code != 0 || r.Stderr != "" {
 		t.Errorf("piped: code %d, stderr %q, stdout:\n%s\nwant:\n%s", r.Code, r.Stderr, r.Stdout, want)
 	}
 
 	r = env.RunTTY("who-can", "account:acme", "manage_members")
 	want = "" +
-		"USER          KINDS\n" +
-		"bill          role:admin\n"
+		"USER               KINDS\n" +
+		"user:bill          role:admin\n"
 	if r.Stdout != want || r.Code != 0 {
 		t.Errorf("terminal: code %d, stderr %q, stdout:\n%s\nwant:\n%s", r.Code, r.Stderr, r.Stdout, want)
 	}
@@ -236,8 +237,8 @@ func TestWhoCan(t *testing.T) {
 			t.Errorf("holder %s has no kinds or paths: %+v", h.User, h)
 		}
 	}
-	if got := strings.Join(users, " "); got != "bill leo pam sally tara" {
-		t.Errorf("-o json users = %q, want bill leo pam sally tara", got)
+	if got := strings.Join(users, " "); got != "user:bill user:leo user:pam user:sally user:tara" {
+		t.Errorf("-o json users = %q, want user:bill user:leo user:pam user:sally user:tara", got)
 	}
 
 	r = env.Run("who-can", "case:101", "administer", "-o", "json")
@@ -409,7 +410,7 @@ func TestUsageErrors(t *testing.T) {
 		wantStderr string
 	}{
 		{[]string{"explain", "usr:sally", "view", "case:101"},
-			"error: invalid argument: unknown object type \"usr\" (known: user, platform, feature, group, partner, service_org, partner_link, role, role_binding, account, sold_product, install_base, case)\nRun 'accessctl explain --help' for usage.\n"},
+			"error: invalid argument: unknown object type \"usr\" (known: user, platform, feature, group, partner, service_org, role, account, sold_product, install_base, case)\nRun 'accessctl explain --help' for usage.\n"},
 		{[]string{"explain", "user:sally", "viw", "case:101", "--exit-code"},
 			"error: case has no permission \"viw\"; did you mean \"view\"?\nRun 'accessctl explain --help' for usage.\n"},
 		{[]string{"explain", "user:sally", "view"},
@@ -520,4 +521,35 @@ func lines(s string) []string {
 		out = append(out, sc.Text())
 	}
 	return out
+}
+
+// who-can names its users as lookup subjects and every other listing do (user:ID), on
+// every resource and permission of the demo's cases and account: the first column of each
+// line is exactly one of lookup subjects' lines.
+func TestWhoCanNamesUsersAsListingsDo(t *testing.T) {
+	t.Parallel()
+	env := clitest.NewDemo(t)
+	questions := [][2]string{{"account:acme", "view_all_cases"}, {"account:acme", "view_members"}, {"account:acme", "manage_partners"}}
+	for _, c := range []string{"101", "102", "103", "105", "201"} {
+		questions = append(questions, [2]string{"case:" + c, "view"}, [2]string{"case:" + c, "update"})
+	}
+	users := 0
+	for _, q := range questions {
+		lookup := env.Must("lookup", "subjects", q[0], q[1], "user")
+		want := strings.Split(strings.TrimSpace(lookup.Stdout), "\n")
+		slices.Sort(want) // lookup subjects answers in SpiceDB's order; who-can in user id order
+		r := env.Must("who-can", q[0], q[1])
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+			user, _, _ := strings.Cut(line, "\t")
+			got = append(got, user)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("who-can %s %s names %v; lookup subjects names %v", q[0], q[1], got, want)
+		}
+		users += len(got)
+	}
+	if users < 30 {
+		t.Errorf("only %d holders over every question", users)
+	}
 }

@@ -84,7 +84,7 @@ func runConsume(ctx context.Context, o *ConsumeOptions) error {
 	if err != nil {
 		return err
 	}
-	log, err := logging.New(o.Factory.IOStreams, o.LogLevel)
+	log, err := logging.New(o.Factory.IOStreams, o.LogLevel, o.Factory.Getenv)
 	if err != nil {
 		return err
 	}

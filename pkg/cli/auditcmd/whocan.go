@@ -60,9 +60,9 @@ Explaining every holder takes time; for permissions held by thousands of users p
 	return cmd
 }
 
-// userWidth is the width of the USER column on a terminal. Lines are printed as holders
+// userWidth is the width of the USER column on a terminal ("user:" and a 12-character id). Lines are printed as holders
 // arrive, so the column cannot be sized to the longest id; longer ids push KINDS right.
-const userWidth = 12
+const userWidth = 17
 
 func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 	if err := validateQuestion(o.Resource, o.Permission); err != nil {
@@ -93,9 +93,9 @@ func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 				fmt.Fprintf(ios.Out, "%-*s  %s\n", userWidth, "USER", "KINDS")
 				header = true
 			}
-			_, err = fmt.Fprintf(ios.Out, "%-*s  %s\n", userWidth, h.User, kindsText(h))
+			_, err = fmt.Fprintf(ios.Out, "%-*s  %s\n", userWidth, h.Subject(), kindsText(h))
 		} else {
-			_, err = fmt.Fprintf(ios.Out, "%s\t%s\n", h.User, kindsText(h))
+			_, err = fmt.Fprintf(ios.Out, "%s\t%s\n", h.Subject(), kindsText(h))
 		}
 		if err != nil {
 			return err
@@ -118,7 +118,7 @@ func kindsText(h audit.Holder) string {
 	}
 	text := strings.Join(kinds, ", ")
 	if h.User == "*" && len(h.Except) > 0 {
-		text += " (except " + strings.Join(h.Except, ", ") + ")"
+		text += " (except user:" + strings.Join(h.Except, ", user:") + ")"
 	}
 	if h.Truncated {
 		text += " (paths cut short)"

@@ -1,22 +1,18 @@
 package cmdutil
 
 import (
-	"github.com/accessgraph/accessgraph/schema"
+	"strings"
+
+	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
-// SuggestPermission returns the permission or relation of typ closest to name (at most two
-// edits away), or "".
+// SuggestPermission returns the public permission of typ (ref.PublicPermissions) closest to
+// name (at most two edits away), or "". Internal helpers are never suggested.
 func SuggestPermission(typ, name string) string {
-	def, ok := schema.Lookup(typ)
-	if !ok {
-		return ""
-	}
 	best, bestDist := "", 3
-	for _, cands := range [][]string{def.Permissions, def.Relations} {
-		for _, c := range cands {
-			if d := editDistance(name, c); d < bestDist {
-				best, bestDist = c, d
-			}
+	for _, c := range ref.PublicPermissions(typ) {
+		if d := editDistance(name, c); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
 	return best
@@ -41,4 +37,16 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// Closest returns the candidate closest to name, ignoring case, when it is at most two edits
+// away; "" otherwise. It is the "did you mean" of keys and words that are not schema names.
+func Closest(name string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
 }

@@ -5,8 +5,6 @@ package complete
 
 import (
 	"context"
-	"errors"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/ref"
 	"github.com/accessgraph/accessgraph/pkg/spice"
 	"github.com/accessgraph/accessgraph/schema"
 )
@@ -59,6 +58,7 @@ func Object(types ...string) Spec {
 				allowed = append(allowed, d.Name)
 			}
 		}
+		allowed = slices.DeleteFunc(slices.Clone(allowed), ref.IsInternal)
 		if !hasColon {
 			var out []string
 			for _, t := range allowed {
@@ -72,21 +72,19 @@ func Object(types ...string) Spec {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []string
-		for _, id := range ids(ctx, f, typ) {
-			if strings.HasPrefix(id, prefix) {
-				out = append(out, typ+":"+id)
-			}
+		for _, id := range ids(ctx, f, typ, prefix) {
+			out = append(out, typ+":"+id)
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
-// Type completes object type names.
+// Type completes the names of public object types.
 func Type() Spec {
 	return func(ctx context.Context, f *factory.Factory, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		var out []string
 		for _, d := range Definitions(ctx, f) {
-			if strings.HasPrefix(d.Name, toComplete) {
+			if !ref.IsInternal(d.Name) && strings.HasPrefix(d.Name, toComplete) {
 				out = append(out, d.Name)
 			}
 		}
@@ -94,8 +92,8 @@ func Type() Spec {
 	}
 }
 
-// Permission completes the permissions (and relations) of the type of the object in
-// argument position at (a TYPE:ID reference, or a bare TYPE).
+// Permission completes the public permissions (ref.PublicPermissions) of the type of the
+// object in argument position at (a TYPE:ID reference, or a bare TYPE).
 func Permission(at int) Spec {
 	return func(ctx context.Context, f *factory.Factory, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if at >= len(args) {
@@ -107,15 +105,15 @@ func Permission(at int) Spec {
 }
 
 // PermissionOfNext completes the permissions of the type named by the argument that comes
-// after this one (check SUBJECT PERMISSION RESOURCE cannot know it yet): every permission
-// of every type.
+// after this one (check SUBJECT PERMISSION RESOURCE cannot know it yet): every public
+// permission of every type.
 func PermissionOfNext() Spec {
 	return func(ctx context.Context, f *factory.Factory, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		seen := map[string]bool{}
 		var out []string
 		for _, d := range Definitions(ctx, f) {
 			for _, p := range d.Permissions {
-				if !seen[p] && strings.HasPrefix(p, toComplete) {
+				if !seen[p] && ref.IsPublicPermission(d.Name, p) && strings.HasPrefix(p, toComplete) {
 					seen[p] = true
 					out = append(out, p)
 				}
@@ -145,8 +143,8 @@ func permissionsOf(ctx context.Context, f *factory.Factory, typ, toComplete stri
 		if d.Name != typ {
 			continue
 		}
-		for _, p := range append(slices.Clone(d.Permissions), d.Relations...) {
-			if strings.HasPrefix(p, toComplete) {
+		for _, p := range d.Permissions {
+			if ref.IsPublicPermission(typ, p) && strings.HasPrefix(p, toComplete) {
 				out = append(out, p)
 			}
 		}
@@ -182,32 +180,44 @@ func liveDefinitions(ctx context.Context, f *factory.Factory) ([]Definition, err
 // Compile lists the definitions of a schema text.
 func Compile(text string) ([]Definition, error) { return schema.Compile(text) }
 
-// ids returns object ids of a type found as resources in the server's relationships.
-func ids(ctx context.Context, f *factory.Factory, typ string) []string {
+// scanBudget bounds the relationships read while looking for the ids of a type that is
+// mostly a subject (user, partner, group): SpiceDB has no prefix filter on subjects.
+const scanBudget = 20_000
+
+// ids returns the ids, starting with prefix, of objects of a type found in the server's
+// relationships: as resources (member list account:<TAB>), then as subjects
+// (check user:<TAB>), since users are never resources.
+func ids(ctx context.Context, f *factory.Factory, typ, prefix string) []string {
 	e, err := f.Engine(ctx)
-	if err != nil {
-		return nil
-	}
-	stream, err := e.Permissions().ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		// Full consistency: an id created a moment ago should complete too.
-		Consistency:        spice.FullyConsistent(),
-		RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ},
-		OptionalLimit:      1000,
-	})
 	if err != nil {
 		return nil
 	}
 	seen := map[string]bool{}
 	var out []string
-	for len(out) < maxIDs {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) || err != nil {
-			break
-		}
-		id := resp.GetRelationship().GetResource().GetObjectId()
-		if !seen[id] {
+	add := func(id string) bool {
+		if !seen[id] && strings.HasPrefix(id, prefix) {
 			seen[id] = true
 			out = append(out, id)
+		}
+		return len(out) < maxIDs
+	}
+	// Full consistency: an id created a moment ago should complete too.
+	cons := spice.FullyConsistent()
+	asResource := &v1.RelationshipFilter{ResourceType: typ, OptionalResourceIdPrefix: prefix}
+	read := 0
+	for rel, err := range spice.ReadRelationships(ctx, e.Permissions(), cons, asResource) {
+		if read++; err != nil || read > scanBudget || !add(rel.GetResource().GetObjectId()) {
+			break
+		}
+	}
+	asSubject := &v1.RelationshipFilter{OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: typ}}
+	read = 0
+	for rel, err := range spice.ReadRelationships(ctx, e.Permissions(), cons, asSubject) {
+		if read++; err != nil || read > scanBudget || len(out) >= maxIDs {
+			break
+		}
+		if id := rel.GetSubject().GetObject().GetObjectId(); id != "*" {
+			add(id)
 		}
 	}
 	slices.Sort(out)

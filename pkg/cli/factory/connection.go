@@ -40,6 +40,8 @@ type Connection struct {
 	CACert   string
 	// Source says where the endpoint came from: "--endpoint", "ACCESSCTL_ENDPOINT" or the profile path.
 	Source string
+	// Profile is the profile the endpoint came from, or nil.
+	Profile *profile.Profile
 }
 
 // ResolveConnection picks the endpoint from --endpoint, else ACCESSCTL_ENDPOINT, else the
@@ -72,7 +74,7 @@ func (f *Factory) ResolveConnection() (Connection, error) {
 		}
 	}
 	if c.Endpoint == "" && p != nil {
-		c.Endpoint, c.Source = p.Endpoint, path
+		c.Endpoint, c.Source, c.Profile = p.Endpoint, path, p
 	}
 	if c.Endpoint == "" {
 		return Connection{}, &NoServerError{}
@@ -166,5 +168,19 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string {
+	if p := e.Conn.Profile; p != nil {
+		// The profile is removed when serve stops cleanly, so one that names a server that
+		// does not answer was left by a crash or a kill.
+		writer := "accessctl serve"
+		switch {
+		case p.PID != 0 && !p.StartedAt.IsZero():
+			writer += fmt.Sprintf(" (pid %d, started %s)", p.PID, p.StartedAt.UTC().Format(time.RFC3339))
+		case p.PID != 0:
+			writer += fmt.Sprintf(" (pid %d)", p.PID)
+		}
+		return fmt.Sprintf("the connection profile %s is stale: it names a server at %s that does not answer (%s); %s wrote it and stopped without removing it, as after a crash\n"+
+			"start the server again (`make run` in the accessgraph folder, or `accessctl serve`), which rewrites the profile; or delete %s and point --endpoint/--token at a running server",
+			e.Conn.Source, e.Conn.Endpoint, e.Detail, writer, e.Conn.Source)
+	}
 	return fmt.Sprintf("cannot reach an access server at %s (from %s): %s\n%s", e.Conn.Endpoint, e.Conn.Source, e.Detail, StartAdvice)
 }

@@ -14,8 +14,10 @@ import (
 var Levels = []string{"debug", "info", "warn", "error"}
 
 // New logs to standard error at level: human-readable console lines when standard error
-// is a terminal, JSON otherwise (for log collectors). An unknown level is a usage error.
-func New(ios *iostreams.IOStreams, level string) (*zap.Logger, error) {
+// is a terminal, JSON otherwise (for log collectors). Console levels are coloured unless
+// NO_COLOR is set to anything but the empty string (no-color.org); getenv reads it. An
+// unknown level is a usage error.
+func New(ios *iostreams.IOStreams, level string, getenv func(string) string) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
 		return nil, cmdutil.Usagef("--log-level %q: use debug, info, warn or error", level)
@@ -25,6 +27,9 @@ func New(ios *iostreams.IOStreams, level string) (*zap.Logger, error) {
 		cfg := zap.NewDevelopmentEncoderConfig()
 		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
 		cfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		if getenv("NO_COLOR") != "" {
+			cfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		}
 		enc = zapcore.NewConsoleEncoder(cfg)
 	} else {
 		cfg := zap.NewProductionEncoderConfig()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -41,6 +42,10 @@ func NewCmdCheck(f *factory.Factory, runF func(context.Context, *CheckOptions) e
 Unknown types, permissions and malformed references are errors (exit 2), never a silent
 "denied". With --exit-code a "denied" answer exits with code 3, so scripts can branch on
 it; without it both answers exit 0.
+
+When the subject or resource of a denied check is named by no relationship (usually a
+mistyped id), the answer is still "denied", and standard error says which object does not
+exist (-o json: "unknown").
 
 With --file, checks one question per line ("SUBJECT PERMISSION RESOURCE"; "-" reads
 standard input) in one round trip and prints a table; --exit-code then exits 3 if any
@@ -105,6 +110,8 @@ type checkResult struct {
 	Allowed    bool   `json:"allowed"`
 	CheckedAt  string `json:"checked_at,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Unknown names the subject or resource of a denied check that no relationship names.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // checkList prints the answers of check --file; their JSON is the whole result.
@@ -155,9 +162,15 @@ func runCheck(ctx context.Context, o *CheckOptions) error {
 		return err
 	}
 	res := checkResult{Subject: item.Subject.String(), Permission: item.Permission, Resource: item.Resource.String(), Allowed: d.Allowed, CheckedAt: string(d.CheckedAt)}
+	if !d.Allowed {
+		if res.Unknown, err = newUnknowns(c, d.CheckedAt).of(ctx, item); err != nil {
+			return err
+		}
+	}
 	if err := p.Line(answer(d.Allowed), res); err != nil {
 		return err
 	}
+	noteUnknown(p, res.Unknown)
 	if o.ExitCode && !d.Allowed {
 		return &cmdutil.ExitCodeError{Code: cmdutil.ExitDenied}
 	}
@@ -223,6 +236,8 @@ func runCheckMany(ctx context.Context, o *CheckOptions) error {
 	}
 	results := make([]checkResult, len(items))
 	denied, failed := false, false
+	var unknown *unknowns
+	var notes []string
 	for i, it := range items {
 		r := checkResult{Subject: it.Subject.String(), Permission: it.Permission, Resource: it.Resource.String()}
 		if errs[i] != nil {
@@ -231,11 +246,25 @@ func runCheckMany(ctx context.Context, o *CheckOptions) error {
 			r.Allowed, r.CheckedAt = decisions[i].Allowed, string(decisions[i].CheckedAt)
 			denied = denied || !decisions[i].Allowed
 		}
+		if errs[i] == nil && !r.Allowed {
+			if unknown == nil {
+				unknown = newUnknowns(c, decisions[i].CheckedAt)
+			}
+			if r.Unknown, err = unknown.of(ctx, it); err != nil {
+				return err
+			}
+			for _, o := range r.Unknown {
+				if !slices.Contains(notes, o) {
+					notes = append(notes, o)
+				}
+			}
+		}
 		results[i] = r
 	}
 	if err := checkList.Print(p, results); err != nil {
 		return err
 	}
+	noteUnknown(p, notes)
 	if failed {
 		return fmt.Errorf("some checks failed")
 	}
@@ -259,4 +288,43 @@ func fieldsAt(s string) (fields []string, columns []int) {
 		}
 	}
 	return fields, columns
+}
+
+// unknowns finds the objects of denied checks that no relationship names, asking the server
+// once per object, at least as fresh as the checks.
+type unknowns struct {
+	client *access.Client
+	cons   access.Consistency
+	known  map[ref.Object]bool
+}
+
+func newUnknowns(c *access.Client, checkedAt access.Token) *unknowns {
+	return &unknowns{client: c, cons: access.AtLeast(checkedAt), known: map[ref.Object]bool{}}
+}
+
+// of lists the subject and resource of item that no relationship names.
+func (u *unknowns) of(ctx context.Context, item access.CheckItem) ([]string, error) {
+	var out []string
+	for _, o := range []ref.Object{item.Subject.Object, item.Resource} {
+		known, seen := u.known[o]
+		if !seen {
+			var err error
+			if known, err = u.client.Known(ctx, o, u.cons); err != nil {
+				return nil, err
+			}
+			u.known[o] = known
+		}
+		if !known {
+			out = append(out, o.String())
+		}
+	}
+	return out, nil
+}
+
+// noteUnknown says on standard error which objects do not exist: the answer stays "denied"
+// (nobody holds anything on them), but a mistyped id should not pass for a real refusal.
+func noteUnknown(p *output.Printer, objects []string) {
+	for _, o := range objects {
+		p.Status("note: %s does not exist: no relationship names it (is the id right?)", o)
+	}
 }

@@ -64,7 +64,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		wantStderr string
 	}{
 		{"bad reference", []string{"check", "usr:sally", "view", "case:101"},
-			"error: invalid argument: unknown object type \"usr\" (known: user, platform, feature, group, partner, service_org, partner_link, role, role_binding, account, sold_product, install_base, case)\n" +
+			"error: invalid argument: unknown object type \"usr\" (known: user, platform, feature, group, partner, service_org, role, account, sold_product, install_base, case)\n" +
 				"Run 'accessctl check --help' for usage.\n"},
 		{"unknown permission", []string{"check", "user:sally", "viw", "case:101"},
 			"error: case has no permission \"viw\"; did you mean \"view\"?\nRun 'accessctl check --help' for usage.\n"},

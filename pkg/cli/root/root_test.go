@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/internal/clitest"
 	"github.com/accessgraph/accessgraph/pkg/cli/profile"
 	"github.com/accessgraph/accessgraph/pkg/cli/root"
-	"github.com/spf13/cobra"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -52,14 +54,19 @@ func TestUnreachableServer(t *testing.T) {
 				env.Env[k] = v
 			}
 			source := tt.source
+			want := fmt.Sprintf("error: cannot reach an access server at %s (from %s): connection refused\n%s", addr, source, startAdvice)
 			if source == "PROFILE" {
 				source = filepath.Join(dir, profile.FileName)
-				if err := profile.Write(source, &profile.Profile{Endpoint: addr, Token: "k", Insecure: true}); err != nil {
+				started := time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC)
+				if err := profile.Write(source, &profile.Profile{Endpoint: addr, Token: "k", Insecure: true, PID: 4242, StartedAt: started}); err != nil {
 					t.Fatal(err)
 				}
+				want = fmt.Sprintf("error: the connection profile %s is stale: it names a server at %s that does not answer (connection refused); "+
+					"accessctl serve (pid 4242, started 2026-12-04T09:30:00Z) wrote it and stopped without removing it, as after a crash\n"+
+					"start the server again (`make run` in the accessgraph folder, or `accessctl serve`), which rewrites the profile; "+
+					"or delete %s and point --endpoint/--token at a running server\n", source, addr, source)
 			}
 			r := env.Run(append([]string{"member", "list", "account:acme", "--as", "user:bill"}, tt.args...)...)
-			want := fmt.Sprintf("error: cannot reach an access server at %s (from %s): connection refused\n%s", addr, source, startAdvice)
 			if r.Code != cmdutil.ExitError || r.Stderr != want || r.Stdout != "" {
 				t.Errorf("code %d, stderr:\n%s\nwant code 1, stderr:\n%s", r.Code, r.Stderr, want)
 			}
@@ -199,6 +206,52 @@ func TestCompletion(t *testing.T) {
 		for _, w := range tt.want {
 			if !strings.Contains("\n"+r.Stdout, "\n"+w+"\n") {
 				t.Errorf("%v: completions lack %q:\n%s", tt.args[1:], w, r.Stdout)
+			}
+		}
+	}
+}
+
+// A profile left by a server that no longer runs is called stale, with what it records of
+// the server that wrote it, on every command that connects.
+func TestStaleProfile(t *testing.T) {
+	t.Parallel()
+	addr := closedPort(t)
+	started := time.Date(2026, 12, 4, 9, 30, 0, 0, time.FixedZone("CET", 3600))
+	variants := []struct {
+		name   string
+		p      profile.Profile
+		writer string
+	}{
+		{"pid and start time", profile.Profile{PID: 4242, StartedAt: started}, "accessctl serve (pid 4242, started 2026-12-04T08:30:00Z) wrote it"},
+		{"pid only", profile.Profile{PID: 7}, "accessctl serve (pid 7) wrote it"},
+		{"neither", profile.Profile{}, "accessctl serve wrote it"},
+	}
+	commands := [][]string{
+		{"check", "user:bill", "view", "case:101"},
+		{"member", "list", "account:acme", "--as", "user:bill"},
+		{"who-can", "case:101", "view"},
+		{"schema", "show"},
+		{"export"},
+	}
+	for _, v := range variants {
+		env := clitest.Offline(t)
+		dir := t.TempDir()
+		env.Env["ACCESSCTL_CONFIG_DIR"] = dir
+		path := filepath.Join(dir, profile.FileName)
+		p := v.p
+		p.Endpoint, p.Token, p.Insecure = addr, "k", true
+		if err := profile.Write(path, &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range commands {
+			r := env.Run(args...)
+			for _, want := range []string{"the connection profile " + path + " is stale", "a server at " + addr + " that does not answer", v.writer, "start the server again", "or delete " + path} {
+				if !strings.Contains(r.Stderr, want) {
+					t.Errorf("%s, %v: stderr lacks %q:\n%s", v.name, args, want, r.Stderr)
+				}
+			}
+			if r.Code != cmdutil.ExitError || r.Stdout != "" {
+				t.Errorf("%s, %v: code %d, stdout %q", v.name, args, r.Code, r.Stdout)
 			}
 		}
 	}

@@ -25,19 +25,29 @@ func NewCmdValidate(f *factory.Factory, runF func(context.Context, *Options) err
 	o := &Options{Factory: f}
 	return &cobra.Command{
 		Use:   "validate FILE...",
-		Short: "Run SpiceDB validation files: assertions and expected relations (offline)",
+		Short: "Run SpiceDB validation files, or compile .zed schemas (offline)",
 		Long: `Run SpiceDB validation files (the format zed validate reads): load their relationships
 into an in-memory engine, check every assertTrue/assertFalse and compare the expected
 relations (validation block). A schemaFile is read relative to the validation file's folder.
+A .zed file is compiled as a schema instead, its errors reported at line:column.
+
+A validation file fails, before anything runs, when it is empty, has a key other than
+schema, schemaFile, relationships, assertions and validation (or, under assertions, other
+than assertTrue, assertFalse and assertCaveated), has an empty assertions block, or checks
+nothing (no assertions and no expected relations): SpiceDB would ignore a misspelled
+"assertions:" and pass. A schema fails when it does not compile or has no definitions.
 
 Each failure is printed with its file and line; each file ends with a summary,
-"N assertions, M expected relations: ok". Schema lint warnings are printed but do not fail.
-Exits 1 if any file fails. No server is needed.`,
+"N assertions, M expected relations: ok" or "schema with N definitions: ok". Schema lint
+warnings are printed but do not fail. Exits 1 if any file fails. No server is needed.`,
 		Example: `  # the project's own suites
-  $ accessctl schema validate schema/validation/*.yaml`,
+  $ accessctl schema validate schema/validation/*.yaml
+
+  # compile the schema, as zed validate does
+  $ accessctl schema validate schema/accessgraph.zed`,
 		Args: cmdutil.MinArgs(1, "FILE"),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+			return []string{"yaml", "yml", "zed"}, cobra.ShellCompDirectiveFilterFileExt
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
@@ -50,12 +60,21 @@ Exits 1 if any file fails. No server is needed.`,
 type Problem struct {
 	File    string `json:"file"`
 	Line    int    `json:"line"`
+	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
 	Context string `json:"context,omitempty"`
 }
 
 func (p Problem) String() string {
-	s := fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+	var s string
+	switch {
+	case p.Line == 0:
+		s = fmt.Sprintf("%s: %s", p.File, p.Message)
+	case p.Column == 0:
+		s = fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+	default:
+		s = fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Column, p.Message)
+	}
 	if p.Context != "" && !strings.Contains(p.Message, p.Context) {
 		s += " [" + p.Context + "]"
 	}
@@ -67,6 +86,7 @@ type Result struct {
 	File              string    `json:"file"`
 	Assertions        int       `json:"assertions"`
 	ExpectedRelations int       `json:"expected_relations"`
+	Definitions       int       `json:"definitions,omitempty"`
 	OK                bool      `json:"ok"`
 	Failures          []Problem `json:"failures"`
 	Warnings          []Problem `json:"warnings"`
@@ -77,6 +97,12 @@ func (r Result) Summary() string {
 	verdict := "ok"
 	if !r.OK {
 		verdict = fmt.Sprintf("FAILED (%d problem(s))", len(r.Failures))
+	}
+	if isSchemaFile(r.File) && !r.OK && r.Definitions == 0 {
+		return fmt.Sprintf("%s: schema: %s", r.File, verdict)
+	}
+	if isSchemaFile(r.File) {
+		return fmt.Sprintf("%s: schema with %d definitions: %s", r.File, r.Definitions, verdict)
 	}
 	return fmt.Sprintf("%s: %d assertions, %d expected relations: %s", r.File, r.Assertions, r.ExpectedRelations, verdict)
 }
@@ -134,6 +160,13 @@ func Validate(ctx context.Context, file string) Result {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return fail(0, "reading: %v", err)
+	}
+	if isSchemaFile(file) {
+		return validateSchema(ctx, r, src)
+	}
+	if problems := checkStructure(file, src); len(problems) > 0 {
+		r.Failures = problems
+		return r
 	}
 	yctx, devErrs, err := development.NewDevContextForYAML(ctx, src, development.WithSourceFS(dirFS(filepath.Dir(file))))
 	if err != nil {

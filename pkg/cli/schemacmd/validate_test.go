@@ -57,7 +57,7 @@ func TestValidateFixtures(t *testing.T) {
 	}
 
 	r = env.Run("schema", "validate", filepath.Join("testdata", "missing.yaml"))
-	if r.Code != cmdutil.ExitError || !strings.Contains(r.Stdout, "missing.yaml:0: reading:") {
+	if r.Code != cmdutil.ExitError || !strings.Contains(r.Stdout, "missing.yaml: reading:") {
 		t.Errorf("missing file: code %d, stdout %q", r.Code, r.Stdout)
 	}
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/logging"
 )
 
-// newLogger logs to standard error: console lines on a terminal, JSON otherwise.
-func newLogger(ios *iostreams.IOStreams, level string) (*zap.Logger, error) {
-	return logging.New(ios, level)
+// newLogger logs to standard error: console lines on a terminal (coloured unless
+// NO_COLOR is set), JSON otherwise.
+func newLogger(ios *iostreams.IOStreams, level string, getenv func(string) string) (*zap.Logger, error) {
+	return logging.New(ios, level, getenv)
 }

@@ -182,13 +182,16 @@ func runServe(ctx context.Context, o *Options) error {
 	if err != nil {
 		return cmdutil.AsUsage(err)
 	}
-	log, err := newLogger(ios, o.LogLevel)
+	log, err := newLogger(ios, o.LogLevel, o.Factory.Getenv)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
 
 	addr := o.Addr
+	if err := checkAddrFree(addr); err != nil {
+		return err
+	}
 	generated := key == ""
 	if generated {
 		if key, err = engine.GenerateKey(); err != nil {
@@ -225,6 +228,9 @@ func runServe(ctx context.Context, o *Options) error {
 		if ctx.Err() != nil {
 			log.Info("interrupted while starting")
 			return nil
+		}
+		if inUse := addrError(addr, err); inUse != nil {
+			return inUse
 		}
 		return fmt.Errorf("starting the access server: %w", err)
 	}
@@ -338,6 +344,8 @@ func printConnectHelp(ios *iostreams.IOStreams, endpoint, key string, generated,
 	fmt.Fprintf(&b, "  $ accessctl check user:bill view_all_cases account:acme\n")
 	fmt.Fprintf(&b, "From elsewhere, or another user:\n")
 	fmt.Fprintf(&b, "  $ accessctl --endpoint %s%s --token KEY member list account:acme --as user:bill\n", endpoint, insecure)
+	fmt.Fprintf(&b, "Other SpiceDB clients (zed, authzed-go) read their own writes by passing the ZedToken a write\n")
+	fmt.Fprintf(&b, "returns as at_least_as_fresh; their default, minimize_latency, may be up to %s stale (docs/api.md).\n", engine.DefaultRevisionQuantization)
 	fmt.Fprintf(&b, "Stop with Ctrl-C.\n\n")
 	fmt.Fprint(w, b.String())
 }
