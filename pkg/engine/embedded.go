@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -36,7 +34,8 @@ type EmbeddedConfig struct {
 	ListenAddress string
 
 	// PresharedKey authenticates gRPC clients. When empty a random key is generated;
-	// PresharedKey reports the one in use.
+	// PresharedKey reports the one in use. A key shorter than MinKeyLength characters is
+	// refused (ErrWeakKey).
 	PresharedKey string
 
 	// TLSCertPath and TLSKeyPath, when both set, serve the TCP listener over TLS.
@@ -148,6 +147,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := CheckKey(key); err != nil {
+		return nil, err
 	}
 	// Configuration is checked before anything touches the datastore (no migration, no
 	// directory created for a server that cannot start).
@@ -338,15 +340,6 @@ func freePort(host string) (string, error) {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr, nil
-}
-
-// GenerateKey returns a random preshared key suitable for local use.
-func GenerateKey() (string, error) {
-	buf := make([]byte, 24)
-	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("generating a preshared key: %w", err)
-	}
-	return "ag_" + hex.EncodeToString(buf), nil
 }
 
 // redactURI hides the password of a datastore URI so it can appear in errors and logs.

@@ -160,9 +160,9 @@ func runServe(ctx context.Context, o *Options) error {
 	if err != nil {
 		return cmdutil.Usagef("--addr %q: %v", o.Addr, err)
 	}
-	key := o.Factory.Flags.Token
-	if key == "" {
-		key = o.Factory.Getenv(factory.EnvToken)
+	key, err := givenKey(o.Factory)
+	if err != nil {
+		return err
 	}
 	loopback := IsLoopback(host)
 	if !loopback && key == "" {
