@@ -42,6 +42,12 @@ type EmbeddedConfig struct {
 	TLSCertPath string
 	TLSKeyPath  string
 
+	// OnAuthFailure, when set, is told of requests refused for a missing, malformed or wrong
+	// key, with the client's address and the method, never the key; reports are rate-limited
+	// to one per client host per AuthFailureInterval and ten per interval overall, the
+	// failures in between counted in the next report.
+	OnAuthFailure func(AuthFailure)
+
 	// MetricsAddress, when set, serves Prometheus metrics there. Empty disables them.
 	MetricsAddress string
 
@@ -223,6 +229,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
 	}
 	opts = append(opts, limits.serverOptions()...)
+	if cfg.OnAuthFailure != nil {
+		opts = append(opts, newAuthFailureLog(cfg.OnAuthFailure).serverOptions()...)
+	}
 	if cfg.FullRelationCache {
 		opts = append(opts,
 			server.WithExperimentalFullRelationCache(string(server.FullRelationCacheEnabled)),

@@ -1,6 +1,11 @@
 package serve_test
 
 import (
+	"path/filepath"
+	"time"
+
+	"github.com/accessgraph/accessgraph/pkg/cli/profile"
+
 	"strings"
 	"testing"
 
@@ -63,5 +68,56 @@ func TestServeGeneratedKeyIsLongEnough(t *testing.T) {
 	env.RunWith(fake.options(), "serve", "--addr", "127.0.0.1:0")
 	if len(fake.cfgs) != 1 || engine.CheckKey(fake.cfgs[0].PresharedKey) != nil {
 		t.Fatalf("serve without a key started %d times; want one start with a generated key of at least %d characters", len(fake.cfgs), engine.MinKeyLength)
+	}
+}
+
+// TestServeLogsRefusedKeysBounded runs accepted commands, then a flood of commands with a
+// wrong key or none: serve logs the refusals as warnings naming the peer, method and reason,
+// at most one line per client host per interval, and no part of either key.
+func TestServeLogsRefusedKeysBounded(t *testing.T) {
+	t.Parallel()
+	env := offlineEnv(t)
+	const wrongKey = "Wv-Wrong-Guess-Value-Jz"
+	stop := startServe(t, env, "--token", secretKey, "--datastore", "memory")
+	start := time.Now()
+	for range 3 {
+		if r := env.Run("check", "user:bill", "view", "case:1"); r.Code != 0 {
+			t.Fatalf("check with the right key: code %d, stderr %q", r.Code, r.Stderr)
+		}
+	}
+	p, err := profile.Read(filepath.Join(env.Env["ACCESSCTL_CONFIG_DIR"], profile.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flood = 30
+	for i := range flood {
+		args := []string{"--endpoint", p.Endpoint, "--insecure", "--token", wrongKey, "check", "user:bill", "view", "case:1"}
+		if i%2 == 1 {
+			args = []string{"--endpoint", p.Endpoint, "--insecure", "--token", " ", "check", "user:bill", "view", "case:1"}
+		}
+		if r := env.Run(args...); r.Code != cmdutil.ExitError {
+			t.Fatalf("check with a wrong key: code %d, want 1", r.Code)
+		}
+	}
+	elapsed := time.Since(start)
+	res := stop()
+	var lines []string
+	for _, line := range strings.Split(res.Stderr, "\n") {
+		if strings.Contains(line, "authentication refused") {
+			lines = append(lines, line)
+		}
+	}
+	if max := 1 + int(elapsed/engine.AuthFailureInterval); len(lines) < 1 || len(lines) > max {
+		t.Fatalf("%d refused commands logged %d lines, want 1 to %d:\n%s", flood, len(lines), max, res.Stderr)
+	}
+	if l := lines[0]; !strings.Contains(l, `"peer":"127.0.0.1:`) || !strings.Contains(l, `"method":"/authzed.api.v1.`) || !strings.Contains(l, `"reason":"`) || !strings.Contains(l, `"level":"warn"`) {
+		t.Errorf("refusal logged as %s; want a warning with peer, method and reason", l)
+	}
+	for _, key := range []string{secretKey, wrongKey} {
+		for i := 0; i+5 <= len(key); i++ {
+			if strings.Contains(strings.Join(lines, "\n"), key[i:i+5]) {
+				t.Fatalf("serve's refusal lines hold %q, part of a key:\n%s", key[i:i+5], strings.Join(lines, "\n"))
+			}
+		}
 	}
 }

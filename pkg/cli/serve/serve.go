@@ -214,6 +214,7 @@ func runServe(ctx context.Context, o *Options) error {
 		TLSKeyPath:    o.TLSKey,
 	}
 	o.Limits.apply(&cfg)
+	cfg.OnAuthFailure = logAuthFailure(log)
 	fields := []zap.Field{zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls), o.Limits.field()}
 	if engineName == engine.LocalEngine {
 		fields = append(fields, zap.String("data_dir", dataDir))
