@@ -84,6 +84,11 @@ type EmbeddedConfig struct {
 	MaxReadRelationshipsLimit int
 	// MaxCaveatContextBytes bounds the caveat context sent with a check.
 	MaxCaveatContextBytes int
+	// MaxBulkCheckItems bounds the items of one CheckBulkPermissions (at most 10,000).
+	MaxBulkCheckItems int
+	// MaxExportLimit bounds the page size of ExportBulkRelationships (also the page an
+	// export that asks for none gets).
+	MaxExportLimit int
 }
 
 // DefaultRevisionQuantization is how far "fastest" reads may lag (SpiceDB's default is 5 s).
