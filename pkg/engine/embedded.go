@@ -65,6 +65,10 @@ type EmbeddedConfig struct {
 	// object#relation sets cached per revision). Off by default: see docs/performance.md.
 	FullRelationCache bool
 
+	// noBulkGate turns off the bulk check gate (fairness.go), so a benchmark can show what
+	// it changes.
+	noBulkGate bool
+
 	// unobservedWrites turns off the server-side write observer, so tests can make the
 	// reaper late on purpose.
 	unobservedWrites bool
@@ -234,6 +238,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
 	}
 	opts = append(opts, limits.serverOptions()...)
+	if !cfg.noBulkGate {
+		opts = append(opts, newBulkGate().serverOptions()...)
+	}
 	if cfg.OnAuthFailure != nil {
 		opts = append(opts, newAuthFailureLog(cfg.OnAuthFailure).serverOptions()...)
 	}

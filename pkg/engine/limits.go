@@ -159,10 +159,13 @@ func (l Limits) serverOptions() []server.ConfigOption {
 		server.WithMaxReadRelationshipsLimit(uint32(l.MaxReadRelationshipsLimit)),
 		server.WithMaxBulkExportRelationshipsLimit(uint32(l.MaxExportLimit)),
 		server.WithMaxCaveatContextSize(l.MaxCaveatContextBytes),
-		server.WithUnaryMiddlewareModification(afterAuth("accessgraph-request-limits", grpc.UnaryServerInterceptor(check.unary))),
-		server.WithStreamingMiddlewareModification(afterAuth("accessgraph-request-limits", grpc.StreamServerInterceptor(check.stream))),
+		server.WithUnaryMiddlewareModification(afterAuth(requestLimitsMiddleware, grpc.UnaryServerInterceptor(check.unary))),
+		server.WithStreamingMiddlewareModification(afterAuth(requestLimitsMiddleware, grpc.StreamServerInterceptor(check.stream))),
 	}
 }
+
+// requestLimitsMiddleware names the request limits in SpiceDB's middleware chain.
+const requestLimitsMiddleware = "accessgraph-request-limits"
 
 // requestLimits refuses a request over a limit before any handler (and so any write) runs:
 // messages larger than MaxRequestBytes with ResourceExhausted (schema writes are exempt,
