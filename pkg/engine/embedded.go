@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
 	"github.com/authzed/grpcutil"
 	datastorecfg "github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
@@ -109,6 +111,7 @@ type Embedded struct {
 	*Engine
 	presharedKey string
 	datastore    datastore.Datastore
+	gate         *bulkGate
 	warnings     []string
 }
 
@@ -238,8 +241,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
 	}
 	opts = append(opts, limits.serverOptions()...)
+	gate := newBulkGate()
 	if !cfg.noBulkGate {
-		opts = append(opts, newBulkGate().serverOptions()...)
+		opts = append(opts, gate.serverOptions()...)
 	}
 	if cfg.OnAuthFailure != nil {
 		opts = append(opts, newAuthFailureLog(cfg.OnAuthFailure).serverOptions()...)
@@ -298,6 +302,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return cerr
 	}
 
+	gate.client.Store(v1.NewPermissionsServiceClient(conn))
 	kind := engineName
 	e := &Embedded{
 		Engine: &Engine{
@@ -309,6 +314,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		},
 		presharedKey: key,
 		datastore:    ds,
+		gate:         gate,
 		warnings:     warnings,
 	}
 

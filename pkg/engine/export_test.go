@@ -6,3 +6,6 @@ func WithoutBulkGate(cfg EmbeddedConfig) EmbeddedConfig {
 	cfg.noBulkGate = true
 	return cfg
 }
+
+// BulkPiecesSent counts the pieces e's bulk check gate has sent.
+func BulkPiecesSent(e *Embedded) int64 { return e.gate.pieces.Load() }

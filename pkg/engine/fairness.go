@@ -4,10 +4,13 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/authzed/spicedb/pkg/cmd/server"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -26,8 +29,14 @@ const bulkChunkItems = 100
 // first, and lets at most `slots` pieces run at once across all clients, in the order they
 // queue. Single checks, lookups and a bulk that is one piece never wait for the gate: they
 // compete only with those few pieces.
+//
+// Each piece is sent back to the server as a request of its own, through the server's own
+// in-process client: SpiceDB's middleware keeps per-request state that one request cannot
+// share between concurrent pieces.
 type bulkGate struct {
-	slots chan struct{}
+	slots  chan struct{}
+	client atomic.Value // v1.PermissionsServiceClient, set once the server runs
+	pieces atomic.Int64 // pieces sent, for tests
 }
 
 // newBulkGate returns a gate with one slot per core the Go scheduler uses.
@@ -51,11 +60,12 @@ func (g *bulkGate) unary(ctx context.Context, req any, info *grpc.UnaryServerInf
 	if !ok || info.FullMethod != bulkCheckMethod {
 		return handler(ctx, req)
 	}
+	client, _ := g.client.Load().(v1.PermissionsServiceClient)
 	pieces := splitBulk(bulk.GetItems())
-	if len(pieces) <= 1 {
+	if len(pieces) <= 1 || client == nil {
 		return handler(ctx, req)
 	}
-	return g.run(ctx, bulk, pieces, handler)
+	return g.run(ctx, bulk, pieces, client)
 }
 
 // piece is some items of a bulk check, with their places in the request.
@@ -93,7 +103,7 @@ func groupKey(it *v1.CheckBulkPermissionsRequestItem) string {
 // run answers the pieces: the first at the request's consistency, the others at exactly the
 // revision the first was answered at, so the whole bulk reads one snapshot as SpiceDB would.
 // A request error (not an item's) fails the bulk, as it would unsplit.
-func (g *bulkGate) run(ctx context.Context, bulk *v1.CheckBulkPermissionsRequest, pieces []*piece, handler grpc.UnaryHandler) (any, error) {
+func (g *bulkGate) run(ctx context.Context, bulk *v1.CheckBulkPermissionsRequest, pieces []*piece, client v1.PermissionsServiceClient) (any, error) {
 	pairs := make([]*v1.CheckBulkPermissionsPair, len(bulk.GetItems()))
 	call := func(ctx context.Context, p *piece, cons *v1.Consistency) (*v1.CheckBulkPermissionsResponse, error) {
 		select {
@@ -102,11 +112,14 @@ func (g *bulkGate) run(ctx context.Context, bulk *v1.CheckBulkPermissionsRequest
 			return nil, ctx.Err()
 		}
 		defer func() { <-g.slots }()
-		resp, err := handler(ctx, &v1.CheckBulkPermissionsRequest{Consistency: cons, Items: p.items, WithTracing: bulk.GetWithTracing()})
+		g.pieces.Add(1)
+		r, err := client.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Consistency: cons, Items: p.items, WithTracing: bulk.GetWithTracing()})
 		if err != nil {
 			return nil, err
 		}
-		r := resp.(*v1.CheckBulkPermissionsResponse)
+		if len(r.GetPairs()) != len(p.items) {
+			return nil, status.Errorf(codes.Internal, "checking %d items in pieces: a piece of %d items got %d answers", len(bulk.GetItems()), len(p.items), len(r.GetPairs()))
+		}
 		for j, pair := range r.GetPairs() {
 			pairs[p.index[j]] = pair
 		}

@@ -50,6 +50,7 @@ func TestSplitBulkChecksAnswerAsOne(t *testing.T) {
 				Subject:    &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: fmt.Sprintf("u%d", rng.IntN(subjects))}},
 			})
 		}
+		before := engine.BulkPiecesSent(e)
 		resp, err := p.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Items: items,
 			Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}})
 		if err != nil {
@@ -57,6 +58,18 @@ func TestSplitBulkChecksAnswerAsOne(t *testing.T) {
 		}
 		if len(resp.GetPairs()) != n || resp.GetCheckedAt().GetToken() == "" {
 			t.Fatalf("seed %d: %d pairs for %d items, checked at %q", seed, len(resp.GetPairs()), n, resp.GetCheckedAt().GetToken())
+		}
+		groups := map[string]int{}
+		for _, it := range items {
+			groups[it.GetPermission()+"@"+it.GetSubject().GetObject().GetObjectId()]++
+		}
+		split := len(groups) > 1
+		for _, size := range groups {
+			split = split || size > 100
+		}
+		sent := engine.BulkPiecesSent(e) - before
+		if split != (sent > 0) || int(sent) > n {
+			t.Fatalf("seed %d: %d items in %d groups sent as %d pieces; want pieces exactly when there is more than one piece of one group and at most 100 items", seed, n, len(groups), sent)
 		}
 		at := &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: resp.GetCheckedAt()}}
 		allowed := 0
