@@ -59,7 +59,9 @@ func TestRowsPrintAsTableWithinTheWindow(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, _ := render(t, tty, format, func(p *output.Printer) error { return p.Table([]string{"NAME", "NOTE"}, rows, append([]item{}, items...)) })
+				want, _ := render(t, tty, format, func(p *output.Printer) error {
+					return p.Table([]string{"NAME", "NOTE"}, rows, append([]item{}, items...))
+				})
 				if got != want {
 					t.Fatalf("%d items, tty %v, %s: streamed\n%.300q\nwant\n%.300q", n, tty, format, got, want)
 				}
