@@ -15,12 +15,13 @@ import (
 // declared once, in engine.LimitSpecs; the values are kept in the EmbeddedConfig fields
 // they set.
 type Limits struct {
-	cfg engine.EmbeddedConfig
+	// Config holds the limit values in its Max... fields; nothing else of it is used.
+	Config engine.EmbeddedConfig
 }
 
 // bind registers the limit flags with their defaults.
 func (l *Limits) bind(fl *pflag.FlagSet) {
-	for _, v := range l.cfg.LimitValues() {
+	for _, v := range l.Config.LimitValues() {
 		fl.IntVar(v.Value, v.Flag, v.Default, v.Usage)
 	}
 }
@@ -28,7 +29,7 @@ func (l *Limits) bind(fl *pflag.FlagSet) {
 // apply copies the limits into cfg.
 func (l *Limits) apply(cfg *engine.EmbeddedConfig) {
 	to := cfg.LimitValues()
-	for i, v := range l.cfg.LimitValues() {
+	for i, v := range l.Config.LimitValues() {
 		*to[i].Value = *v.Value
 	}
 }
@@ -36,12 +37,12 @@ func (l *Limits) apply(cfg *engine.EmbeddedConfig) {
 // check refuses limits out of range as a usage error naming the flag. Zero is refused
 // too: on the command line the default is the flag's own default.
 func (l *Limits) check() error {
-	for _, v := range l.cfg.LimitValues() {
+	for _, v := range l.Config.LimitValues() {
 		if *v.Value <= 0 {
 			return cmdutil.Usagef("--%s %d: give a positive number (default %d)", v.Flag, *v.Value, v.Default)
 		}
 	}
-	if _, err := l.cfg.Limits(); err != nil {
+	if _, err := l.Config.Limits(); err != nil {
 		return cmdutil.Usagef("%s", l.flagNames(err.Error()))
 	}
 	return nil
@@ -49,7 +50,7 @@ func (l *Limits) check() error {
 
 // flagNames rewrites the engine's field names in msg as serve's flag names.
 func (l *Limits) flagNames(msg string) string {
-	for _, v := range l.cfg.LimitValues() {
+	for _, v := range l.Config.LimitValues() {
 		msg = strings.ReplaceAll(msg, "limit "+v.Field+" =", "--"+v.Flag)
 		msg = strings.ReplaceAll(msg, v.Field, "--"+v.Flag)
 	}
@@ -59,7 +60,7 @@ func (l *Limits) flagNames(msg string) string {
 // field logs the limits under "limits", by flag name.
 func (l *Limits) field() zap.Field {
 	return zap.Object("limits", zapcore.ObjectMarshalerFunc(func(enc zapcore.ObjectEncoder) error {
-		for _, v := range l.cfg.LimitValues() {
+		for _, v := range l.Config.LimitValues() {
 			enc.AddInt(v.Flag, *v.Value)
 		}
 		return nil
