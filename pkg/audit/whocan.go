@@ -156,6 +156,15 @@ func WriteHoldersText(w io.Writer, holders []Holder) error {
 
 // WriteHoldersJSON writes holders as an indented JSON array.
 func WriteHoldersJSON(w io.Writer, holders []Holder) error {
+	out := make([]any, 0, len(holders))
+	for _, h := range holders {
+		out = append(out, HolderJSON(h))
+	}
+	return writeJSON(w, out)
+}
+
+// HolderJSON is one holder as WriteHoldersJSON writes it, for printing holders as they come.
+func HolderJSON(h Holder) any {
 	type holderJSON struct {
 		User      string     `json:"user"`
 		Except    []string   `json:"except,omitempty"`
@@ -163,9 +172,5 @@ func WriteHoldersJSON(w io.Writer, holders []Holder) error {
 		Paths     []Path     `json:"paths,omitempty"`
 		Truncated bool       `json:"truncated,omitempty"`
 	}
-	out := make([]holderJSON, 0, len(holders))
-	for _, h := range holders {
-		out = append(out, holderJSON{h.Subject(), h.exceptSubjects(), h.Kinds, h.Paths, h.Truncated})
-	}
-	return writeJSON(w, out)
+	return holderJSON{h.Subject(), h.exceptSubjects(), h.Kinds, h.Paths, h.Truncated}
 }

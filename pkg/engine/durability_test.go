@@ -137,7 +137,7 @@ func grantRel(i int) *v1.Relationship {
 func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	base := needPostgres(t)
 	uri := freshDB(t, base, "accessgraph_durability")
-	addr, key := freeLoopbackAddr(t), "durability-key"
+	addr, key := freeLoopbackAddr(t), "durability-test-key-0001"
 	server := startChild(t, uri, addr, key)
 	client := dialChild(t, addr, key)
 

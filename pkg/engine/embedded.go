@@ -2,14 +2,13 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"time"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"go.uber.org/zap"
 
 	"github.com/authzed/grpcutil"
@@ -40,12 +39,19 @@ type EmbeddedConfig struct {
 	ListenAddress string
 
 	// PresharedKey authenticates gRPC clients. When empty a random key is generated;
-	// PresharedKey reports the one in use.
+	// PresharedKey reports the one in use. A key shorter than MinKeyLength characters is
+	// refused (ErrWeakKey).
 	PresharedKey string
 
 	// TLSCertPath and TLSKeyPath, when both set, serve the TCP listener over TLS.
 	TLSCertPath string
 	TLSKeyPath  string
+
+	// OnAuthFailure, when set, is told of requests refused for a missing, malformed or wrong
+	// key, with the client's address and the method, never the key; reports are rate-limited
+	// to one per client host per AuthFailureInterval and ten per interval overall, the
+	// failures in between counted in the next report.
+	OnAuthFailure func(AuthFailure)
 
 	// MetricsAddress, when set, serves Prometheus metrics there. Empty disables them.
 	MetricsAddress string
@@ -68,6 +74,10 @@ type EmbeddedConfig struct {
 	// object#relation sets cached per revision). Off by default: see docs/performance.md.
 	FullRelationCache bool
 
+	// noBulkGate turns off the bulk check gate (fairness.go), so a benchmark can show what
+	// it changes.
+	noBulkGate bool
+
 	// unobservedWrites turns off the server-side write observer, so tests can make the
 	// reaper late on purpose.
 	unobservedWrites bool
@@ -87,6 +97,11 @@ type EmbeddedConfig struct {
 	MaxReadRelationshipsLimit int
 	// MaxCaveatContextBytes bounds the caveat context sent with a check.
 	MaxCaveatContextBytes int
+	// MaxBulkCheckItems bounds the items of one CheckBulkPermissions (at most 10,000).
+	MaxBulkCheckItems int
+	// MaxExportLimit bounds the page size of ExportBulkRelationships (also the page an
+	// export that asks for none gets).
+	MaxExportLimit int
 }
 
 // DefaultRevisionQuantization is how far "fastest" reads may lag (SpiceDB's default is 5 s).
@@ -103,6 +118,7 @@ type Embedded struct {
 	*Engine
 	presharedKey string
 	datastore    datastore.Datastore
+	gate         *bulkGate
 	warnings     []string
 }
 
@@ -162,6 +178,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := CheckKey(key); err != nil {
+		return nil, err
 	}
 	// Configuration is checked before anything touches the datastore (no migration, no
 	// directory created for a server that cannot start).
@@ -235,6 +254,13 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
 	}
 	opts = append(opts, limits.serverOptions()...)
+	gate := newBulkGate()
+	if !cfg.noBulkGate {
+		opts = append(opts, gate.serverOptions()...)
+	}
+	if cfg.OnAuthFailure != nil {
+		opts = append(opts, newAuthFailureLog(cfg.OnAuthFailure).serverOptions()...)
+	}
 	if cfg.FullRelationCache {
 		opts = append(opts,
 			server.WithExperimentalFullRelationCache(string(server.FullRelationCacheEnabled)),
@@ -289,6 +315,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		return cerr
 	}
 
+	gate.client.Store(v1.NewPermissionsServiceClient(conn))
 	kind := engineName
 	e := &Embedded{
 		Engine: &Engine{
@@ -300,6 +327,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		},
 		presharedKey: key,
 		datastore:    ds,
+		gate:         gate,
 		warnings:     warnings,
 	}
 
@@ -352,15 +380,6 @@ func freePort(host string) (string, error) {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr, nil
-}
-
-// GenerateKey returns a random preshared key suitable for local use.
-func GenerateKey() (string, error) {
-	buf := make([]byte, 24)
-	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("generating a preshared key: %w", err)
-	}
-	return "ag_" + hex.EncodeToString(buf), nil
 }
 
 // redactURI hides the password of a datastore URI so it can appear in errors and logs.

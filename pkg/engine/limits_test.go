@@ -26,6 +26,8 @@ func TestLimitsDefaultsAndRange(t *testing.T) {
 		MaxLookupResourcesLimit:   engine.DefaultMaxLookupResourcesLimit,
 		MaxReadRelationshipsLimit: engine.DefaultMaxReadRelationshipsLimit,
 		MaxCaveatContextBytes:     engine.DefaultMaxCaveatContextBytes,
+		MaxBulkCheckItems:         engine.DefaultMaxBulkCheckItems,
+		MaxExportLimit:            engine.DefaultMaxExportLimit,
 	}
 	got, err := engine.EmbeddedConfig{}.Limits()
 	if err != nil || got != defaults {
@@ -47,6 +49,8 @@ func TestLimitsDefaultsAndRange(t *testing.T) {
 		{engine.EmbeddedConfig{MaxLookupResourcesLimit: -1}, "MaxLookupResourcesLimit = -1 is out of range"},
 		{engine.EmbeddedConfig{MaxReadRelationshipsLimit: -1}, "MaxReadRelationshipsLimit = -1 is out of range"},
 		{engine.EmbeddedConfig{MaxCaveatContextBytes: 5 << 20}, "MaxCaveatContextBytes = 5242880 is out of range"},
+		{engine.EmbeddedConfig{MaxBulkCheckItems: 10_001}, "MaxBulkCheckItems = 10001 is out of range: use 1 to 10000 (SpiceDB's ceiling)"},
+		{engine.EmbeddedConfig{MaxExportLimit: -2}, "MaxExportLimit = -2 is out of range"},
 	} {
 		if _, err := tc.cfg.Limits(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("limits of %+v: error %v, want %q", tc.cfg, err, tc.want)
@@ -66,6 +70,8 @@ var testLimits = engine.EmbeddedConfig{
 	MaxLookupResourcesLimit:   5,
 	MaxReadRelationshipsLimit: 5,
 	MaxCaveatContextBytes:     128,
+	MaxBulkCheckItems:         4,
+	MaxExportLimit:            5,
 }
 
 // limitCase is one limit: a request right at it (must succeed) and one just over it (must
@@ -88,12 +94,14 @@ func TestLimitsAreEnforced(t *testing.T) {
 	p := e.Permissions()
 
 	cases := []limitCase{
-		{"updates per write", writeUpdates, codes.InvalidArgument, "too many updates (4) for WriteRelationships call (maximum: 3)"},
-		{"preconditions", writePreconditions, codes.InvalidArgument, "precondition count of 3 is greater than maximum allowed of 2"},
-		{"request bytes", writeSized, codes.ResourceExhausted, "is 4097 bytes, over this server's limit of 4096 bytes (MaxRequestBytes)"},
-		{"request bytes, streamed", importSized, codes.ResourceExhausted, "over this server's limit of 4096 bytes (MaxRequestBytes)"},
-		{"lookup resources limit", lookupResources, codes.InvalidArgument, "provided limit 6 is greater than maximum allowed of 5"},
-		{"read relationships limit", readRelationships, codes.InvalidArgument, "provided limit 6 is greater than maximum allowed of 5"},
+		{"updates per write", writeUpdates, codes.InvalidArgument, "WriteRelationships has 4 updates, over this server's limit of 3 (MaxUpdatesPerWrite; accessctl serve --max-updates-per-write): split it into smaller requests"},
+		{"preconditions", writePreconditions, codes.InvalidArgument, "WriteRelationships has 3 preconditions, over this server's limit of 2 (MaxPreconditions; accessctl serve --max-preconditions)"},
+		{"request bytes", writeSized, codes.ResourceExhausted, "WriteRelationships is 4097 bytes, over this server's limit of 4096 (MaxRequestBytes; accessctl serve --max-request-bytes)"},
+		{"request bytes, streamed", importSized, codes.ResourceExhausted, "over this server's limit of 4096 (MaxRequestBytes; accessctl serve --max-request-bytes)"},
+		{"bulk check items", bulkCheck, codes.InvalidArgument, "CheckBulkPermissions has 5 items, over this server's limit of 4 (MaxBulkCheckItems; accessctl serve --max-bulk-check-items): split it into smaller requests"},
+		{"lookup resources limit", lookupResources, codes.InvalidArgument, "LookupResources asks for pages of 6, over this server's limit of 5 (MaxLookupResourcesLimit; accessctl serve --max-lookup-limit): ask for pages of at most 5"},
+		{"read relationships limit", readRelationships, codes.InvalidArgument, "ReadRelationships asks for pages of 6, over this server's limit of 5 (MaxReadRelationshipsLimit; accessctl serve --max-read-limit)"},
+		{"export limit", exportRelationships, codes.InvalidArgument, "ExportBulkRelationships asks for pages of 6, over this server's limit of 5 (MaxExportLimit; accessctl serve --max-export-limit)"},
 		{"caveat context bytes", checkWithContext, codes.InvalidArgument, "request caveat context should have less than 128 bytes but had 129"},
 	}
 	for _, tc := range cases {
@@ -235,6 +243,33 @@ func readRelationships(ctx context.Context, p v1.PermissionsServiceClient, over 
 		RelationshipFilter: &v1.RelationshipFilter{ResourceType: "account"},
 		OptionalLimit:      uint32(limitSize(over, testLimits.MaxReadRelationshipsLimit)),
 		Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+	})
+	if err != nil {
+		return err
+	}
+	return drain(stream.Recv)
+}
+
+func bulkCheck(ctx context.Context, p v1.PermissionsServiceClient, over bool) error {
+	var items []*v1.CheckBulkPermissionsRequestItem
+	for i := range limitSize(over, testLimits.MaxBulkCheckItems) {
+		items = append(items, &v1.CheckBulkPermissionsRequestItem{
+			Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"}, Permission: "view_all_cases",
+			Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: fmt.Sprintf("u%d", i)}},
+		})
+	}
+	resp, err := p.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{Items: items,
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}})
+	if err == nil && len(resp.GetPairs()) != len(items) {
+		return fmt.Errorf("%d answers to %d items", len(resp.GetPairs()), len(items))
+	}
+	return err
+}
+
+func exportRelationships(ctx context.Context, p v1.PermissionsServiceClient, over bool) error {
+	stream, err := p.ExportBulkRelationships(ctx, &v1.ExportBulkRelationshipsRequest{
+		OptionalLimit: uint32(limitSize(over, testLimits.MaxExportLimit)),
+		Consistency:   &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
 	})
 	if err != nil {
 		return err

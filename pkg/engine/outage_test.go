@@ -29,7 +29,7 @@ const outageChecks = 30
 func TestRemoteServerOutageFailsClosedAndRecovers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	addr, key := freeLoopbackAddr(t), "outage-key"
+	addr, key := freeLoopbackAddr(t), "outage-test-key-000001"
 	datastore := ""
 	if base := os.Getenv(postgresEnv); base != "" {
 		datastore = freshDB(t, base, "accessgraph_remote_outage")

@@ -13,7 +13,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/engine"
 )
 
-func freeLoopbackAddr(t *testing.T) string {
+func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

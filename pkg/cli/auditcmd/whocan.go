@@ -78,14 +78,17 @@ func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 		return err
 	}
 	ios := o.Factory.IOStreams
-	var all []audit.Holder
+	// JSON, too, is printed holder by holder as each is explained.
+	rows := p.Rows(nil)
 	header := false
 	for h, err := range a.WhoCan(ctx, resource, o.Permission) {
 		if err != nil {
 			return err
 		}
 		if p.JSON() {
-			all = append(all, h)
+			if err := rows.Write(nil, audit.HolderJSON(h)); err != nil {
+				return err
+			}
 			continue
 		}
 		if ios.IsStdoutTTY() {
@@ -102,7 +105,7 @@ func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 		}
 	}
 	if p.JSON() {
-		return audit.WriteHoldersJSON(ios.Out, all)
+		return rows.Close()
 	}
 	if !header && ios.IsStdoutTTY() {
 		p.Status("nobody holds %s on %s", o.Permission, resource)

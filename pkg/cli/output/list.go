@@ -30,46 +30,59 @@ type List[T any] struct {
 // Print prints items with p: an empty list is a header alone on a terminal, nothing when
 // piped and [] in JSON.
 func (l List[T]) Print(p *Printer, items []T) error {
+	return l.PrintSeq(p, func(yield func(T, error) bool) {
+		for _, it := range items {
+			if !yield(it, nil) {
+				return
+			}
+		}
+	})
+}
+
+// PrintSeq prints the items of seq as they come (see RowWriter): a list of any length needs
+// memory for RowWindow items only. An error within the first RowWindow items stops the list
+// before anything is printed; a later one ends it where it is.
+func (l List[T]) PrintSeq(p *Printer, seq iter.Seq2[T, error]) error {
 	header := make([]string, len(l.Columns))
 	for i, c := range l.Columns {
 		header[i] = c.Header
 	}
-	rows := make([][]string, 0, len(items))
-	values := make([]any, 0, len(items))
-	for _, it := range items {
-		row := make([]string, len(l.Columns))
-		for i, c := range l.Columns {
-			row[i] = c.Value(it)
-		}
-		rows = append(rows, row)
-		values = append(values, l.jsonValue(it, row))
-	}
-	return p.Table(header, rows, values)
-}
-
-// PrintSeq prints the items of seq, read to the end first: an error stops the list before
-// anything is printed.
-func (l List[T]) PrintSeq(p *Printer, seq iter.Seq2[T, error]) error {
-	var items []T
+	w := p.Rows(header)
 	for it, err := range seq {
 		if err != nil {
 			return err
 		}
-		items = append(items, it)
+		var row []string
+		if !p.JSON() {
+			row = make([]string, len(l.Columns))
+			for i, c := range l.Columns {
+				row[i] = c.Value(it)
+			}
+		}
+		var value any
+		if p.JSON() {
+			value = l.jsonValue(it)
+		}
+		if err := w.Write(row, value); err != nil {
+			return err
+		}
 	}
-	return l.Print(p, items)
+	return w.Close()
 }
 
-func (l List[T]) jsonValue(it T, row []string) any {
+func (l List[T]) jsonValue(it T) any {
 	if l.Item != nil {
 		return l.Item(it)
 	}
 	obj := make(object, 0, len(l.Columns))
-	for i, c := range l.Columns {
+	for _, c := range l.Columns {
 		if c.JSON == "" {
 			continue
 		}
-		var v any = row[i]
+		var v any
+		if c.JSONValue == nil {
+			v = c.Value(it)
+		}
 		if c.JSONValue != nil {
 			v = c.JSONValue(it)
 		}

@@ -127,15 +127,8 @@ func runRead(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	var rels []*v1.Relationship
-	err = Read(ctx, e, filter.RelationshipFilter(subject), cons, func(rel *v1.Relationship) error {
-		rels = append(rels, rel)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return relationshipList.Print(p, rels)
+	// Printed page by page as read, not gathered first.
+	return relationshipList.PrintSeq(p, spice.ReadRelationships(ctx, e.Permissions(), cons, filter.RelationshipFilter(subject)))
 }
 
 // relationshipList prints a relationship as a tuple in the table and as its JSON record.

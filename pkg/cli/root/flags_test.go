@@ -24,6 +24,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/schemacmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/serve"
 	"github.com/accessgraph/accessgraph/pkg/cli/transfer"
+	"github.com/accessgraph/accessgraph/pkg/engine"
 )
 
 // Every command's arguments and flags reach its run function: each NewCmd... function is
@@ -163,10 +164,12 @@ func TestFlagsReachTheRun(t *testing.T) {
 	t.Run("serve", func(t *testing.T) {
 		clitest.Flags(t, serve.NewCmdServe, serve.Options{
 			Addr: "127.0.0.1:0", Datastore: "memory", DataDir: "data", TLSCert: "c.pem", TLSKey: "k.pem", Demo: true, LogLevel: "debug", NoAuditLog: true,
-			Limits: serve.Limits{RequestBytes: 1, UpdatesPerWrite: 2, Preconditions: 3, LookupLimit: 4, ReadLimit: 5, CaveatContextBytes: 6},
+			Limits: serve.Limits{Config: engine.EmbeddedConfig{MaxRequestBytes: 1, MaxUpdatesPerWrite: 2, MaxPreconditions: 3, MaxLookupResourcesLimit: 4,
+				MaxReadRelationshipsLimit: 5, MaxCaveatContextBytes: 6, MaxBulkCheckItems: 7, MaxExportLimit: 8}},
 		},
 			"--addr", "127.0.0.1:0", "--datastore", "memory", "--data-dir", "data", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--demo", "--log-level", "debug", "--no-audit-log",
-			"--max-request-bytes", "1", "--max-updates-per-write", "2", "--max-preconditions", "3", "--max-lookup-limit", "4", "--max-read-limit", "5", "--max-caveat-context-bytes", "6")
+			"--max-request-bytes", "1", "--max-updates-per-write", "2", "--max-preconditions", "3", "--max-lookup-limit", "4", "--max-read-limit", "5", "--max-caveat-context-bytes", "6",
+			"--max-bulk-check-items", "7", "--max-export-limit", "8")
 	})
 	t.Run("transfer", func(t *testing.T) {
 		clitest.Flags(t, transfer.NewCmdExport, transfer.Options{Consistency: cmdutil.ConsistencyOptions{Name: "fresh"}})

@@ -97,7 +97,8 @@ func TestServeLimitFlags(t *testing.T) {
 	fake := &fakeStart{}
 	env.RunWith(fake.options(), "serve")
 	env.RunWith(fake.options(), "serve", "--max-request-bytes", "65536", "--max-updates-per-write", "50",
-		"--max-preconditions", "5", "--max-lookup-limit", "100", "--max-read-limit", "200", "--max-caveat-context-bytes", "512")
+		"--max-preconditions", "5", "--max-lookup-limit", "100", "--max-read-limit", "200", "--max-caveat-context-bytes", "512",
+		"--max-bulk-check-items", "300", "--max-export-limit", "400")
 	if len(fake.cfgs) != 2 {
 		t.Fatalf("%d starts, want 2", len(fake.cfgs))
 	}
@@ -106,7 +107,7 @@ func TestServeLimitFlags(t *testing.T) {
 	if got, err := def.Limits(); err != nil || got != wantDef {
 		t.Errorf("default flags give limits %+v, %v; want the engine's defaults %+v", got, err, wantDef)
 	}
-	wantSet := engine.Limits{MaxRequestBytes: 65536, MaxUpdatesPerWrite: 50, MaxPreconditions: 5, MaxLookupResourcesLimit: 100, MaxReadRelationshipsLimit: 200, MaxCaveatContextBytes: 512}
+	wantSet := engine.Limits{MaxRequestBytes: 65536, MaxUpdatesPerWrite: 50, MaxPreconditions: 5, MaxLookupResourcesLimit: 100, MaxReadRelationshipsLimit: 200, MaxCaveatContextBytes: 512, MaxBulkCheckItems: 300, MaxExportLimit: 400}
 	if got, err := set.Limits(); err != nil || got != wantSet {
 		t.Errorf("limit flags give %+v, %v; want %+v", got, err, wantSet)
 	}
@@ -122,6 +123,9 @@ func TestServeLimitFlags(t *testing.T) {
 		{[]string{"--max-lookup-limit", "-3"}, "--max-lookup-limit -3: give a positive number"},
 		{[]string{"--max-read-limit", "0"}, "--max-read-limit 0: give a positive number"},
 		{[]string{"--max-caveat-context-bytes", "9999999"}, "--max-caveat-context-bytes 9999999 is out of range"},
+		{[]string{"--max-bulk-check-items", "10001"}, "--max-bulk-check-items 10001 is out of range: use 1 to 10000 (SpiceDB's ceiling)"},
+		{[]string{"--max-bulk-check-items", "0"}, "--max-bulk-check-items 0: give a positive number (default 1000)"},
+		{[]string{"--max-export-limit", "-1"}, "--max-export-limit -1: give a positive number (default 10000)"},
 		{[]string{"--max-read-limit", "lots"}, "invalid argument \"lots\" for \"--max-read-limit\""},
 	} {
 		fake := &fakeStart{}

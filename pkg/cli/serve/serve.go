@@ -63,14 +63,18 @@ migrated first; every change (with its actor and reason) is also kept in the dat
 audit_log table, which outlives SpiceDB's 24-hour change history (--no-audit-log turns
 that off).
 
-Clients authenticate with a preshared key (--token or ACCESSCTL_TOKEN). On a loopback
-address a key is generated when none is given; any other address requires one, and should
-use --tls-cert and --tls-key (PEM files, checked before anything starts). --addr with
-port 0 picks a free port.
+Clients authenticate with a preshared key (--token or ACCESSCTL_TOKEN) of at least 16
+characters (make one with: openssl rand -hex 24). On a loopback address a key is generated
+when none is given; any other address requires one, and should use --tls-cert and --tls-key
+(PEM files, checked before anything starts). --addr with port 0 picks a free port. Refused
+authentications are logged as warnings (client address, method, reason; never the key), at
+most one line per client host every 10 seconds.
 
 Requests are bounded (--max-request-bytes, --max-updates-per-write, --max-preconditions,
---max-lookup-limit, --max-read-limit, --max-caveat-context-bytes): one over a limit is
-refused with an error naming it and writes nothing.
+--max-bulk-check-items, --max-lookup-limit, --max-read-limit, --max-export-limit,
+--max-caveat-context-bytes): one over a limit is refused with an error naming the limit and
+its flag, and writes nothing. A large bulk check runs in pieces, at most one per core at a
+time, so it does not hold up other clients.
 
 Once serving, a connection profile (endpoint, key, transport) is written to
 $ACCESSCTL_CONFIG_DIR/profile.json (else $XDG_CONFIG_HOME/accessctl, else
@@ -160,9 +164,9 @@ func runServe(ctx context.Context, o *Options) error {
 	if err != nil {
 		return cmdutil.Usagef("--addr %q: %v", o.Addr, err)
 	}
-	key := o.Factory.Flags.Token
-	if key == "" {
-		key = o.Factory.Getenv(factory.EnvToken)
+	key, err := givenKey(o.Factory)
+	if err != nil {
+		return err
 	}
 	loopback := IsLoopback(host)
 	if !loopback && key == "" {
@@ -218,6 +222,7 @@ func runServe(ctx context.Context, o *Options) error {
 		Logger:        log.Named("datastore"),
 	}
 	o.Limits.apply(&cfg)
+	cfg.OnAuthFailure = logAuthFailure(log)
 	fields := []zap.Field{zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls), o.Limits.field()}
 	if engineName == engine.LocalEngine {
 		fields = append(fields, zap.String("data_dir", dataDir))
