@@ -431,7 +431,7 @@ say "expand case:203 update --format mermaid | head -4:"
 head -4 <<<"$OUT" | sed 's/^/     /'
 ok access-review account:acme --as user:bill --format csv
 [[ $(head -1 <<<"$OUT") == "section,subject,access,object,expires_at,detail" ]] || fail "the CSV review has no header"
-has "member,bill,role:admin,account:acme,,"
+has "member,user:bill,role:admin,account:acme,,"
 has "partner,partner:integrator,organisation look,account:acme,,members: pam pete"
 grep -q '^flag,user:pete,narrowing,' <<<"$OUT" || fail "the review does not flag pete's narrowing grant"
 say "✓ acme's review: $(($(wc -l <<<"$OUT") - 1)) rows, $(grep -c '^flag,' <<<"$OUT") flags"

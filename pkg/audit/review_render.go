@@ -32,10 +32,10 @@ func (r Review) Rows() []ReviewRow {
 	var rows []ReviewRow
 	add := func(row ReviewRow) { rows = append(rows, row) }
 	for _, m := range r.Members {
-		add(ReviewRow{Section: "member", Subject: m.User, Access: "role:" + string(m.Role), Object: acct})
+		add(ReviewRow{Section: "member", Subject: userSubject(m.User), Access: "role:" + string(m.Role), Object: acct})
 	}
 	for _, u := range r.CustomerCare {
-		add(ReviewRow{Section: "customer care", Subject: u, Access: "customer care", Object: "platform:main"})
+		add(ReviewRow{Section: "customer care", Subject: userSubject(u), Access: "customer care", Object: "platform:main"})
 	}
 	grant := func(section string, g GrantAccess) {
 		row := ReviewRow{Section: section, Subject: g.Grantee, Access: g.Kind + " " + string(g.Level), Object: acct, ExpiresAt: g.ExpiresAt}
@@ -54,11 +54,11 @@ func (r Review) Rows() []ReviewRow {
 		add(ReviewRow{Section: "data access", Subject: d.Partner, Access: dataAccessWords(d), Object: acct, Detail: "members: " + listOrNone(d.Members)})
 	}
 	for _, s := range r.SuperCustomers {
-		add(ReviewRow{Section: "super customer", Subject: s.User, Access: "group read access", Object: s.Group,
+		add(ReviewRow{Section: "super customer", Subject: userSubject(s.User), Access: "group read access", Object: s.Group,
 			Detail: "reporters: " + strings.Join(s.Reporters, " ") + "; cases: " + strings.Join(s.Cases, " ")})
 	}
 	for _, p := range r.RelatedParties {
-		row := ReviewRow{Section: "related party", Subject: p.Party, Access: p.Role, Object: p.Object}
+		row := ReviewRow{Section: "related party", Subject: userSubject(p.Party), Access: p.Role, Object: p.Object}
 		if len(p.Members) > 0 {
 			row.Detail = "members: " + strings.Join(p.Members, " ")
 		}
@@ -73,6 +73,15 @@ func (r Review) Rows() []ReviewRow {
 		add(ReviewRow{Section: "flag", Subject: f.Subject, Access: string(f.Kind), Object: acct, Detail: f.Message})
 	}
 	return rows
+}
+
+// userSubject writes a bare user id as user:ID, as every other listing does; a subject
+// that already names its type passes unchanged.
+func userSubject(id string) string {
+	if strings.Contains(id, ":") {
+		return id
+	}
+	return "user:" + id
 }
 
 func listOrNone(s []string) string {

@@ -28,11 +28,11 @@ func TestAccessReviewOfAcme(t *testing.T) {
 		t.Fatal(err)
 	}
 	const want = `section,subject,access,object,expires_at,detail
-member,bill,role:admin,account:acme,,
-member,sally,role:standard,account:acme,,
-member,joan,role:viewer,account:acme,,
-member,leo,role:viewer,account:acme,,
-customer care,carol,customer care,platform:main,,
+member,user:bill,role:admin,account:acme,,
+member,user:sally,role:standard,account:acme,,
+member,user:joan,role:viewer,account:acme,,
+member,user:leo,role:viewer,account:acme,,
+customer care,user:carol,customer care,platform:main,,
 partner,partner:ghost,organisation look,account:acme,,members: (none)
 partner,partner:integrator,organisation look,account:acme,,members: pam pete
 partner,partner:fixit,organisation full_admin,account:acme,,members: fred
@@ -40,12 +40,12 @@ partner,user:pete,individual cc,account:acme,,
 vendor staff,user:tara,individual update,account:acme,2099-01-01T00:00:00Z,
 data access,partner:msp,"support, manage",account:acme,,members: max
 data access,partner:reseller,"support, manage pending customer consent",account:acme,,members: rita
-related party,tara,case_primary_partner_contact,case:101,,
-related party,pete,case_partner_contact,case:102,,
-related party,sally,sold_product_authorized_contact,sold_product:router_x200,,
-related party,olga,install_base_authorized_consumer,install_base:router_x200_hq,,
-related party,joan,install_base_authorized_contact,install_base:router_x200_hq,,
-related party,nina,install_base_authorized_contact,install_base:router_x200_hq,,
+related party,user:tara,case_primary_partner_contact,case:101,,
+related party,user:pete,case_partner_contact,case:102,,
+related party,user:sally,sold_product_authorized_contact,sold_product:router_x200,,
+related party,user:olga,install_base_authorized_consumer,install_base:router_x200_hq,,
+related party,user:joan,install_base_authorized_contact,install_base:router_x200_hq,,
+related party,user:nina,install_base_authorized_contact,install_base:router_x200_hq,,
 related party,service_org:fieldfix,install_base_service_organization,install_base:router_x200_hq,,members: finn
 custom role,group:acme_support#member,role:support_lead,account:acme,,privileges: case_read case_write
 flag,partner:ghost,empty partner,account:acme,,partner:ghost holds look on account:acme but has no members

@@ -258,11 +258,11 @@ func TestAccessReview(t *testing.T) {
 	got := clitest.Normalize(r.Stdout)
 	for _, line := range []string{
 		"section,subject,access,object,expires_at,detail\n" +
-			"member,bill,role:admin,account:acme,,\n" +
-			"member,sally,role:standard,account:acme,,\n" +
-			"member,joan,role:viewer,account:acme,,\n" +
-			"member,leo,role:viewer,account:acme,,\n" +
-			"customer care,carol,customer care,platform:main,,\n",
+			"member,user:bill,role:admin,account:acme,,\n" +
+			"member,user:sally,role:standard,account:acme,,\n" +
+			"member,user:joan,role:viewer,account:acme,,\n" +
+			"member,user:leo,role:viewer,account:acme,,\n" +
+			"customer care,user:carol,customer care,platform:main,,\n",
 		"partner,partner:integrator,organisation look,account:acme,,members: pam pete\n",
 		"vendor staff,user:tara,individual update,account:acme,TIME,\n",
 		"data access,partner:reseller,\"support, manage pending customer consent\",account:acme,,members: rita\n",
@@ -274,7 +274,7 @@ func TestAccessReview(t *testing.T) {
 			t.Errorf("CSV lacks:\n%s\ngot:\n%s", line, got)
 		}
 	}
-	if !strings.HasPrefix(got, "section,subject,access,object,expires_at,detail\nmember,bill,") || r.Code != 0 || r.Stderr != "" {
+	if !strings.HasPrefix(got, "section,subject,access,object,expires_at,detail\nmember,user:bill,") || r.Code != 0 || r.Stderr != "" {
 		t.Errorf("CSV: code %d, stderr %q, stdout:\n%s", r.Code, r.Stderr, got)
 	}
 
@@ -286,7 +286,7 @@ func TestAccessReview(t *testing.T) {
 
 	// Piped table: tab-separated rows, no header.
 	r = env.Run("access-review", "account:acme", "--as", "user:carol")
-	if !strings.HasPrefix(r.Stdout, "member\tbill\trole:admin\taccount:acme\t\t\n") || strings.Contains(r.Stdout, "SECTION") {
+	if !strings.HasPrefix(r.Stdout, "member\tuser:bill\trole:admin\taccount:acme\t\t\n") || strings.Contains(r.Stdout, "SECTION") {
 		t.Errorf("piped table:\n%s", r.Stdout)
 	}
 	// Terminal: the package's text, with its title and header.
