@@ -12,7 +12,7 @@ BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help run run-postgres build test test-race test-postgres test-local bench lint e2e fuzz memdb-diff
+.PHONY: help run run-postgres build test test-race test-postgres test-local bench lint e2e fuzz memdb-diff proto proto-check
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -70,6 +70,17 @@ lint: ## Check formatting (gofmt -l must print nothing) and run go vet
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# BUF runs buf at the version the generated code was made with (buf.gen.yaml pins the plugins).
+BUF ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
+
+proto: ## Regenerate the domain API's code (pkg/api/gen) and OpenAPI document (pkg/api/openapi.json) from proto/
+	$(BUF) generate
+	$(GO) test ./pkg/api -run '^TestOpenAPIDocumentMatchesTheServices$$' -update
+
+proto-check: ## Fail when pkg/api/gen or pkg/api/openapi.json is stale (regenerates, then git diff)
+	@$(MAKE) --no-print-directory proto >/dev/null
+	@git diff --exit-code --stat -- pkg/api/gen pkg/api/openapi.json || { echo "make proto-check: generated code is stale: run make proto and commit"; exit 1; }
 
 e2e: ## End-to-end: build, serve --demo on a free port, run examples/walkthrough.sh, stop
 	scripts/e2e.sh

@@ -75,3 +75,20 @@ func (e *Engine) Consistency(c Consistency) *v1.Consistency {
 	}
 	return e.Fresh(nil)
 }
+
+// Name is the consistency as ParseConsistency reads it: "fresh", "at-least", "full" or
+// "fastest".
+func (c Consistency) Name() string {
+	switch c.kind {
+	case consistencyAtLeast:
+		return "at-least"
+	case consistencyFull:
+		return "full"
+	case consistencyFastest:
+		return "fastest"
+	}
+	return "fresh"
+}
+
+// Token is the revision token of an at-least consistency; empty for the others.
+func (c Consistency) Token() string { return c.token }

@@ -1,0 +1,148 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	apiv1 "github.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1"
+	"github.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1/apiv1connect"
+	"github.com/accessgraph/accessgraph/pkg/audit"
+)
+
+// auditServer serves AuditService from an audit.Service.
+type auditServer struct {
+	svc     audit.Service
+	maxList int
+}
+
+var _ apiv1connect.AuditServiceHandler = (*auditServer)(nil)
+
+func (s *auditServer) Explain(ctx context.Context, r *connect.Request[apiv1.ExplainRequest]) (*connect.Response[apiv1.Explanation], error) {
+	m, p := r.Msg, &parser{}
+	sub, res, cons := p.subject("subject", m.Subject), p.object("resource", m.Resource), p.consistency(m.Consistency, m.Token)
+	return answer(p, func() (audit.Explanation, error) { return s.svc.Explain(ctx, sub, m.Permission, res, cons) },
+		func(e audit.Explanation) *apiv1.Explanation {
+			out := &apiv1.Explanation{
+				Subject: e.Subject.String(), Permission: e.Permission, Resource: e.Resource.String(),
+				Allowed: e.Allowed, CheckedAt: string(e.CheckedAt), Paths: pathsOut(e.Paths),
+				Combine: e.Combine, Truncated: e.Truncated,
+			}
+			for _, w := range e.Ways {
+				out.Ways = append(out.Ways, &apiv1.Way{Expression: w.Expression, Description: w.Description, Status: string(w.Status), Details: w.Details})
+			}
+			return out
+		})
+}
+
+func pathsOut(paths []audit.Path) []*apiv1.Path {
+	var out []*apiv1.Path
+	for _, p := range paths {
+		out = append(out, &apiv1.Path{Kind: string(p.Kind), Text: p.Text, Relationships: p.Relationships})
+	}
+	return out
+}
+
+func (s *auditServer) Expand(ctx context.Context, r *connect.Request[apiv1.ExpandRequest]) (*connect.Response[apiv1.Tree], error) {
+	m, p := r.Msg, &parser{}
+	res := p.object("resource", m.Resource)
+	return answer(p, func() (audit.Tree, error) { return s.svc.Expand(ctx, res, m.Permission) },
+		func(t audit.Tree) *apiv1.Tree {
+			return &apiv1.Tree{Resource: t.Resource.String(), Permission: t.Permission, ExpandedAt: string(t.ExpandedAt), Root: nodeOut(t.Root)}
+		})
+}
+
+func nodeOut(n *audit.Node) *apiv1.Node {
+	if n == nil {
+		return nil
+	}
+	out := &apiv1.Node{Kind: string(n.Kind), Object: n.Object.String(), Relation: n.Relation, Cycle: n.Cycle, Truncated: n.Truncated}
+	for _, c := range n.Children {
+		out.Children = append(out.Children, nodeOut(c))
+	}
+	return out
+}
+
+func (s *auditServer) WhoCan(ctx context.Context, r *connect.Request[apiv1.WhoCanRequest]) (*connect.Response[apiv1.WhoCanResponse], error) {
+	m, p := r.Msg, &parser{}
+	res := p.object("resource", m.Resource)
+	return answer(p, func() ([]audit.Holder, error) { return collect(s.svc.WhoCan(ctx, res, m.Permission), s.maxList) },
+		func(hs []audit.Holder) *apiv1.WhoCanResponse {
+			out := &apiv1.WhoCanResponse{}
+			for _, h := range hs {
+				wh := &apiv1.Holder{User: h.User, Except: h.Except, Paths: pathsOut(h.Paths), Truncated: h.Truncated}
+				for _, k := range h.Kinds {
+					wh.Kinds = append(wh.Kinds, string(k))
+				}
+				out.Holders = append(out.Holders, wh)
+			}
+			return out
+		})
+}
+
+func (s *auditServer) AccessReview(ctx context.Context, r *connect.Request[apiv1.AccessReviewRequest]) (*connect.Response[apiv1.Review], error) {
+	m, p := r.Msg, &parser{}
+	a, acct := p.actor(m), p.id("account", m.Account, "account")
+	opts := audit.ReviewOptions{ExpiringWithin: time.Duration(m.ExpiringWithinSeconds) * time.Second}
+	return answer(p, func() (audit.Review, error) { return s.svc.AccessReview(ctx, a, acct, opts) }, reviewOut)
+}
+
+func reviewOut(rv audit.Review) *apiv1.Review {
+	out := &apiv1.Review{Account: rv.Account, ReviewedAt: string(rv.ReviewedAt), GeneratedAt: timestamp(rv.GeneratedAt), CustomerCare: rv.CustomerCare}
+	for _, mem := range rv.Members {
+		out.Members = append(out.Members, &apiv1.MemberAccess{User: mem.User, Role: string(mem.Role)})
+	}
+	grants := func(gs []audit.GrantAccess) []*apiv1.GrantAccess {
+		var out []*apiv1.GrantAccess
+		for _, g := range gs {
+			out = append(out, &apiv1.GrantAccess{Grantee: g.Grantee, Kind: g.Kind, Level: string(g.Level), ExpiresAt: timestamp(g.ExpiresAt), Members: g.Members})
+		}
+		return out
+	}
+	out.Partners, out.VendorStaff = grants(rv.Partners), grants(rv.VendorStaff)
+	for _, d := range rv.DataAccess {
+		out.DataAccess = append(out.DataAccess, &apiv1.DataAccessEntry{Partner: d.Partner, Support: d.Support, VendorManage: d.VendorManage, CustomerManage: d.CustomerManage, Manage: d.Manage, Members: d.Members})
+	}
+	for _, sc := range rv.SuperCustomers {
+		out.SuperCustomers = append(out.SuperCustomers, &apiv1.SuperCustomer{User: sc.User, Group: sc.Group, Reporters: sc.Reporters, Cases: sc.Cases})
+	}
+	for _, rp := range rv.RelatedParties {
+		out.RelatedParties = append(out.RelatedParties, &apiv1.RelatedPartyEntry{Object: rp.Object, Role: rp.Role, Party: rp.Party, Members: rp.Members})
+	}
+	for _, rb := range rv.CustomRoles {
+		out.CustomRoles = append(out.CustomRoles, &apiv1.RoleBindingEntry{Object: rb.Object, Role: rb.Role, Privileges: rb.Privileges, Grantees: rb.Grantees})
+	}
+	for _, f := range rv.Flags {
+		out.Flags = append(out.Flags, &apiv1.Flag{Kind: string(f.Kind), Subject: f.Subject, Message: f.Message})
+	}
+	return out
+}
+
+func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.HistoryRequest]) (*connect.Response[apiv1.HistoryResponse], error) {
+	m, p := r.Msg, &parser{}
+	filter := audit.HistoryFilter{Object: p.object("object", m.Object), Actor: m.ChangedBy, Since: access.Token(m.Since)}
+	return answer(p, func() ([]audit.Change, error) { return collect(s.svc.History(ctx, filter), s.maxList) },
+		func(cs []audit.Change) *apiv1.HistoryResponse {
+			out := &apiv1.HistoryResponse{}
+			for _, c := range cs {
+				wc := &apiv1.Change{
+					Revision: string(c.Revision), Time: timestamp(c.Time), TimeFromRevision: c.TimeFromRevision,
+					Actor: c.Actor, Reason: c.Reason, Operation: c.Operation,
+				}
+				if len(c.Metadata) > 0 {
+					wc.Metadata, _ = structpb.NewStruct(c.Metadata)
+				}
+				for _, u := range c.Updates {
+					wc.Updates = append(wc.Updates, &apiv1.Update{
+						Operation: u.Operation, Relationship: u.Relationship, Resource: u.Resource.String(),
+						Relation: u.Relation, Subject: u.Subject.String(), ExpiresAt: timestamp(u.ExpiresAt),
+					})
+				}
+				out.Changes = append(out.Changes, wc)
+			}
+			return out
+		})
+}

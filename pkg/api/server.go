@@ -1,0 +1,59 @@
+package api
+
+import (
+	_ "embed"
+	"errors"
+	"net/http"
+
+	"connectrpc.com/connect"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1/apiv1connect"
+	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/principal"
+)
+
+// Options are what Handler serves and how.
+type Options struct {
+	// Access and Audit are the domain and audit layers the API serves: usually an
+	// *access.Client and an *audit.Auditor on the server's own engine. Both are required.
+	Access access.Service
+	Audit  audit.Service
+	// Resolver authenticates each call's bearer key. Required.
+	Resolver principal.Resolver
+	// MaxListItems bounds the items of one listing response (members, lookups, who-can,
+	// history, ...); a longer listing fails with an error wrapping access.ErrLimit. Zero
+	// means DefaultMaxListItems.
+	MaxListItems int
+	// HandlerOptions are more connect handler options (compression, read limits).
+	HandlerOptions []connect.HandlerOption
+}
+
+// OpenAPIPath is where Handler serves the OpenAPI document of the HTTP/JSON form.
+const OpenAPIPath = "/openapi.json"
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// Handler serves AccessService and AuditService, each RPC at POST /accessgraph.v1.SERVICE/METHOD
+// in the gRPC, gRPC-Web and connect (HTTP/JSON) protocols, and the OpenAPI document at
+// OpenAPIPath. gRPC needs HTTP/2: serve it with TLS, or with unencrypted HTTP/2 enabled
+// (http.Server.Protocols) on loopback.
+func Handler(o Options) (http.Handler, error) {
+	if o.Access == nil || o.Audit == nil || o.Resolver == nil {
+		return nil, errors.New("api: Access, Audit and Resolver are required")
+	}
+	max := o.MaxListItems
+	if max <= 0 {
+		max = DefaultMaxListItems
+	}
+	opts := append([]connect.HandlerOption{connect.WithInterceptors(authInterceptor(o.Resolver))}, o.HandlerOptions...)
+	mux := http.NewServeMux()
+	mux.Handle(apiv1connect.NewAccessServiceHandler(&accessServer{svc: o.Access, maxList: max}, opts...))
+	mux.Handle(apiv1connect.NewAuditServiceHandler(&auditServer{svc: o.Audit, maxList: max}, opts...))
+	mux.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPIDocument)
+	})
+	return mux, nil
+}

@@ -1,0 +1,22 @@
+package audit
+
+import (
+	"context"
+	"iter"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/ref"
+)
+
+// Service is the audit API as an interface: *Auditor serves it in process; pkg/client
+// serves it over the network, from an access server. Results and errors are the same
+// either way.
+type Service interface {
+	Explain(ctx context.Context, subject ref.Subject, permission string, resource ref.Object, cons access.Consistency) (Explanation, error)
+	Expand(ctx context.Context, resource ref.Object, permission string) (Tree, error)
+	WhoCan(ctx context.Context, resource ref.Object, permission string) iter.Seq2[Holder, error]
+	AccessReview(ctx context.Context, actor access.Actor, supportID string, opts ReviewOptions) (Review, error)
+	History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error]
+}
+
+var _ Service = (*Auditor)(nil)
