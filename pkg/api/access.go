@@ -67,13 +67,24 @@ func (s *accessServer) Check(ctx context.Context, r *connect.Request[apiv1.Check
 		})
 }
 
+// CheckMany reports an item that does not parse in its own error, as the domain layer does
+// an item that does not validate, and checks the others.
 func (s *accessServer) CheckMany(ctx context.Context, r *connect.Request[apiv1.CheckManyRequest]) (*connect.Response[apiv1.CheckManyResponse], error) {
 	m, p := r.Msg, &parser{}
-	items := make([]access.CheckItem, len(m.Items))
-	for i, it := range m.Items {
-		items[i] = access.CheckItem{Subject: p.subject("items.subject", it.Subject), Permission: it.Permission, Resource: p.object("items.resource", it.Resource)}
-	}
 	cons := p.consistency(m.Consistency, m.Token)
+	itemErrs := make([]error, len(m.Items))
+	var items []access.CheckItem
+	var index []int
+	for i, it := range m.Items {
+		ip := &parser{}
+		item := access.CheckItem{Subject: ip.subject("subject", it.Subject), Permission: it.Permission, Resource: ip.object("resource", it.Resource)}
+		if ip.err != nil {
+			itemErrs[i] = ip.err
+			continue
+		}
+		items = append(items, item)
+		index = append(index, i)
+	}
 	type result struct {
 		decisions []access.Decision
 		errs      []error
@@ -82,11 +93,20 @@ func (s *accessServer) CheckMany(ctx context.Context, r *connect.Request[apiv1.C
 		ds, errs, err := s.svc.CheckMany(ctx, items, cons)
 		return result{ds, errs}, err
 	}, func(res result) *apiv1.CheckManyResponse {
-		out := &apiv1.CheckManyResponse{Results: make([]*apiv1.CheckResult, len(res.decisions))}
-		for i, d := range res.decisions {
+		out := &apiv1.CheckManyResponse{Results: make([]*apiv1.CheckResult, len(m.Items))}
+		for i := range out.Results {
+			out.Results[i] = &apiv1.CheckResult{}
+		}
+		for j, d := range res.decisions {
+			i := index[j]
 			out.Results[i] = &apiv1.CheckResult{Allowed: d.Allowed, CheckedAt: string(d.CheckedAt)}
-			if i < len(res.errs) && res.errs[i] != nil {
-				reason, msg := wireError(res.errs[i])
+			if j < len(res.errs) && res.errs[j] != nil {
+				itemErrs[i] = res.errs[j]
+			}
+		}
+		for i, err := range itemErrs {
+			if err != nil {
+				reason, msg := wireError(err)
 				out.Results[i].Error = &apiv1.Error{Reason: string(reason), Message: msg}
 			}
 		}

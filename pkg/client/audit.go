@@ -1,0 +1,176 @@
+package client
+
+import (
+	"context"
+	"iter"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	apiv1 "github.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1"
+	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/ref"
+)
+
+func timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func timeOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
+
+// looseObject reads back a TYPE:ID the server wrote without validating it again: answers
+// may name what a request may not, such as the wildcard user:*.
+func looseObject(s string) ref.Object {
+	typ, id, _ := strings.Cut(s, ":")
+	return ref.Object{Type: typ, ID: id}
+}
+
+func looseSubject(s string) ref.Subject {
+	o, rel, _ := strings.Cut(s, "#")
+	return ref.Subject{Object: looseObject(o), Relation: rel}
+}
+
+func pathsIn(ps []*apiv1.Path) []audit.Path {
+	var out []audit.Path
+	for _, p := range ps {
+		out = append(out, audit.Path{Kind: audit.PathKind(p.Kind), Text: p.Text, Relationships: p.Relationships})
+	}
+	return out
+}
+
+// Explain answers whether subject holds permission on resource and why.
+func (c *Client) Explain(ctx context.Context, subject ref.Subject, permission string, resource ref.Object, cons access.Consistency) (audit.Explanation, error) {
+	r, err := call(ctx, c.audit.Explain, &apiv1.ExplainRequest{
+		Subject: subjectString(subject), Permission: permission, Resource: objectString(resource),
+		Consistency: cons.Name(), Token: cons.Token(),
+	})
+	if err != nil {
+		return audit.Explanation{}, err
+	}
+	e := audit.Explanation{
+		Subject: looseSubject(r.Subject), Permission: r.Permission, Resource: looseObject(r.Resource),
+		Allowed: r.Allowed, CheckedAt: access.Token(r.CheckedAt), Paths: pathsIn(r.Paths), Combine: r.Combine, Truncated: r.Truncated,
+	}
+	for _, w := range r.Ways {
+		e.Ways = append(e.Ways, audit.Way{Expression: w.Expression, Description: w.Description, Status: audit.WayStatus(w.Status), Details: w.Details})
+	}
+	return e, nil
+}
+
+// Expand returns the complete tree of who holds permission on resource.
+func (c *Client) Expand(ctx context.Context, resource ref.Object, permission string) (audit.Tree, error) {
+	r, err := call(ctx, c.audit.Expand, &apiv1.ExpandRequest{Resource: objectString(resource), Permission: permission})
+	if err != nil {
+		return audit.Tree{}, err
+	}
+	return audit.Tree{Resource: looseObject(r.Resource), Permission: r.Permission, ExpandedAt: access.Token(r.ExpandedAt), Root: nodeIn(r.Root)}, nil
+}
+
+func nodeIn(n *apiv1.Node) *audit.Node {
+	if n == nil {
+		return nil
+	}
+	out := &audit.Node{Kind: audit.NodeKind(n.Kind), Object: looseObject(n.Object), Relation: n.Relation, Cycle: n.Cycle, Truncated: n.Truncated}
+	for _, ch := range n.Children {
+		out.Children = append(out.Children, nodeIn(ch))
+	}
+	return out
+}
+
+// WhoCan lists every user holding permission on resource, with the kinds of path that
+// give it.
+func (c *Client) WhoCan(ctx context.Context, resource ref.Object, permission string) iter.Seq2[audit.Holder, error] {
+	return lazy(func() ([]audit.Holder, error) {
+		r, err := call(ctx, c.audit.WhoCan, &apiv1.WhoCanRequest{Resource: objectString(resource), Permission: permission})
+		if err != nil {
+			return nil, err
+		}
+		var out []audit.Holder
+		for _, h := range r.Holders {
+			hd := audit.Holder{User: h.User, Except: h.Except, Paths: pathsIn(h.Paths), Truncated: h.Truncated}
+			for _, k := range h.Kinds {
+				hd.Kinds = append(hd.Kinds, audit.PathKind(k))
+			}
+			out = append(out, hd)
+		}
+		return out, nil
+	})
+}
+
+// AccessReview lists everyone with access to an account and flags what needs attention.
+func (c *Client) AccessReview(ctx context.Context, actor access.Actor, supportID string, opts audit.ReviewOptions) (audit.Review, error) {
+	a, why := actorOf(actor)
+	r, err := call(ctx, c.audit.AccessReview, &apiv1.AccessReviewRequest{
+		Actor: a, Reason: why, Account: obj("account", supportID), ExpiringWithinSeconds: int64(opts.ExpiringWithin / time.Second),
+	})
+	if err != nil {
+		return audit.Review{}, err
+	}
+	rv := audit.Review{Account: r.Account, ReviewedAt: access.Token(r.ReviewedAt), GeneratedAt: timeOf(r.GeneratedAt), CustomerCare: r.CustomerCare}
+	for _, m := range r.Members {
+		rv.Members = append(rv.Members, audit.MemberAccess{User: m.User, Role: access.Role(m.Role)})
+	}
+	grants := func(gs []*apiv1.GrantAccess) []audit.GrantAccess {
+		var out []audit.GrantAccess
+		for _, g := range gs {
+			out = append(out, audit.GrantAccess{Grantee: g.Grantee, Kind: g.Kind, Level: access.Level(g.Level), ExpiresAt: timeOf(g.ExpiresAt), Members: g.Members})
+		}
+		return out
+	}
+	rv.Partners, rv.VendorStaff = grants(r.Partners), grants(r.VendorStaff)
+	for _, d := range r.DataAccess {
+		rv.DataAccess = append(rv.DataAccess, audit.DataAccessEntry{Partner: d.Partner, Support: d.Support, VendorManage: d.VendorManage, CustomerManage: d.CustomerManage, Manage: d.Manage, Members: d.Members})
+	}
+	for _, s := range r.SuperCustomers {
+		rv.SuperCustomers = append(rv.SuperCustomers, audit.SuperCustomer{User: s.User, Group: s.Group, Reporters: s.Reporters, Cases: s.Cases})
+	}
+	for _, p := range r.RelatedParties {
+		rv.RelatedParties = append(rv.RelatedParties, audit.RelatedPartyEntry{Object: p.Object, Role: p.Role, Party: p.Party, Members: p.Members})
+	}
+	for _, b := range r.CustomRoles {
+		rv.CustomRoles = append(rv.CustomRoles, audit.RoleBindingEntry{Object: b.Object, Role: b.Role, Privileges: b.Privileges, Grantees: b.Grantees})
+	}
+	for _, f := range r.Flags {
+		rv.Flags = append(rv.Flags, audit.Flag{Kind: audit.FlagKind(f.Kind), Subject: f.Subject, Message: f.Message})
+	}
+	return rv, nil
+}
+
+// History lists the changes after filter.Since up to the newest at the time of the call,
+// oldest first.
+func (c *Client) History(ctx context.Context, filter audit.HistoryFilter) iter.Seq2[audit.Change, error] {
+	return lazy(func() ([]audit.Change, error) {
+		r, err := call(ctx, c.audit.History, &apiv1.HistoryRequest{Object: objectString(filter.Object), ChangedBy: filter.Actor, Since: string(filter.Since)})
+		if err != nil {
+			return nil, err
+		}
+		var out []audit.Change
+		for _, ch := range r.Changes {
+			change := audit.Change{
+				Revision: access.Token(ch.Revision), Time: timeOf(ch.Time), TimeFromRevision: ch.TimeFromRevision,
+				Actor: ch.Actor, Reason: ch.Reason, Operation: ch.Operation, Metadata: ch.Metadata.AsMap(),
+			}
+			if ch.Metadata == nil {
+				change.Metadata = nil
+			}
+			for _, u := range ch.Updates {
+				change.Updates = append(change.Updates, audit.Update{
+					Operation: u.Operation, Relationship: u.Relationship, Resource: looseObject(u.Resource),
+					Relation: u.Relation, Subject: looseSubject(u.Subject), ExpiresAt: timeOf(u.ExpiresAt),
+				})
+			}
+			out = append(out, change)
+		}
+		return out, nil
+	})
+}
