@@ -42,6 +42,8 @@ type Options struct {
 	NoAuditLog bool
 	// Limits are the request limits the server enforces.
 	Limits Limits
+	// API configures the domain API (api.go).
+	API APIOptions
 }
 
 // NewCmdServe builds `accessctl serve`.
@@ -75,6 +77,12 @@ Requests are bounded (--max-request-bytes, --max-updates-per-write, --max-precon
 --max-caveat-context-bytes): one over a limit is refused with an error naming the limit and
 its flag, and writes nothing. A large bulk check runs in pieces, at most one per core at a
 time, so it does not hold up other clients.
+
+The domain API (accessgraph.v1.AccessService and AuditService: gRPC, gRPC-Web and HTTP/JSON,
+docs/api.md) is served on --api-addr (default 127.0.0.1:50052; any free port when --addr has
+port 0 and --api-addr is not given; off turns it off), with TLS when --tls-cert and --tls-key
+are given; plain HTTP on an address that is not loopback needs --api-plaintext. Calls
+authenticate with "Authorization: Bearer KEY"; the preshared key is an operator's.
 
 Once serving, a connection profile (endpoint, key, transport) is written to
 $ACCESSCTL_CONFIG_DIR/profile.json (else $XDG_CONFIG_HOME/accessctl, else
@@ -110,6 +118,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "with a SQL datastore, do not keep the change history in its audit_log table")
 	o.Limits.bind(fl)
+	o.API.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -177,6 +186,13 @@ func runServe(ctx context.Context, o *Options) error {
 	}
 	if err := o.Limits.check(); err != nil {
 		return err
+	}
+	apiListener, err := o.API.listen(o.Addr, o.TLSCert != "")
+	if err != nil {
+		return err
+	}
+	if apiListener != nil {
+		defer apiListener.Close()
 	}
 	datastoreURI, err := o.datastoreURI()
 	if err != nil {
@@ -268,6 +284,14 @@ func runServe(ctx context.Context, o *Options) error {
 		default:
 			log.Info("demo portal loaded", zap.Int("stories", sum.Stories), zap.Int("changes", sum.Changes))
 		}
+	}
+
+	if apiListener != nil {
+		stopAPI, err := serveAPI(apiListener, emb, key, o, log)
+		if err != nil {
+			return err
+		}
+		defer stopAPI()
 	}
 
 	endpoint := connectable(addr)
