@@ -3,17 +3,26 @@
 // they see" the way a request handler would.
 //
 // Run it with: go run ./examples/embedding
-// To use a SpiceDB (or accessctl serve) running elsewhere, replace StartEmbedded with
-// engine.Dial(ctx, engine.RemoteConfig{Endpoint: "host:50051", PresharedKey: key}).
+//
+// The same program runs against an access server's domain API instead (pkg/client), with
+// only the constructor changed: start a fresh server and pass its API URL and key,
+//
+//	accessctl serve --datastore memory     # the API on 127.0.0.1:50052; the key in the profile
+//	ACCESSGRAPH_API_URL=http://127.0.0.1:50052 ACCESSGRAPH_API_KEY=KEY go run ./examples/embedding
+//
+// To use SpiceDB itself (or accessctl serve's SpiceDB API) from elsewhere, replace
+// StartEmbedded with engine.Dial(ctx, engine.RemoteConfig{Endpoint: "host:50051", PresharedKey: key}).
 package main
 
 import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/client"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
@@ -22,13 +31,8 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	// The memory datastore is for demos; pass DatastoreURI: "postgres://..." to keep data.
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
-	if err != nil {
-		log.Fatalf("starting the access engine: %v", err)
-	}
-	defer e.Close()
-	portal := access.New(e.Engine)
+	portal, stop := open(ctx)
+	defer stop()
 
 	// One-time set-up: the vendor side, then a customer site.
 	must(portal.Bootstrap(ctx, "vera", "first platform administrator"))
@@ -59,6 +63,25 @@ func main() {
 		}
 		fmt.Println("bill sees", cs)
 	}
+}
+
+// open returns the domain layer: in process, on an engine of its own, or the domain API of
+// the access server at $ACCESSGRAPH_API_URL. Both are an access.Service, so nothing else
+// in the program depends on the choice.
+func open(ctx context.Context) (access.Service, func()) {
+	if url := os.Getenv("ACCESSGRAPH_API_URL"); url != "" {
+		c, err := client.New(url, os.Getenv("ACCESSGRAPH_API_KEY"))
+		if err != nil {
+			log.Fatalf("connecting to the access server: %v", err)
+		}
+		return c, func() {}
+	}
+	// The memory datastore is for demos; pass DatastoreURI: "postgres://..." to keep data.
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
+	if err != nil {
+		log.Fatalf("starting the access engine: %v", err)
+	}
+	return access.New(e.Engine), func() { _ = e.Close() }
 }
 
 func must(t access.Token, err error) access.Token {
