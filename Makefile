@@ -22,7 +22,7 @@ RUN_FLAGS ?=
 
 # run builds bin/accessctl and execs it, rather than `go run`: go run exits 1 when
 # interrupted, so make reported "Error 1" after a clean shutdown on Ctrl-C.
-run: build ## Build bin/accessctl and serve the demo portal on 127.0.0.1:50051, kept in .data/demo (delete it to start over); Ctrl-C stops it
+run: build ## Build bin/accessctl and serve the demo portal on 127.0.0.1:50051 (domain API on 127.0.0.1:50052), kept in .data/demo (delete it to start over); Ctrl-C stops it
 	exec $(BIN) serve --demo --data-dir .data/demo $(RUN_FLAGS)
 
 run-postgres: build ## Build bin/accessctl and serve the demo portal durably on a private PostgreSQL (deploy/local-postgres/pg.sh)

@@ -9,7 +9,9 @@
 #    folder (ACCESSCTL_CONFIG_DIR) so it neither reads nor replaces your own profile, and a
 #    private data directory for the default, durable local datastore;
 # 4. waits until the server has written its connection profile and answers;
-# 5. runs the clone's examples/walkthrough.sh against it (connection from the profile);
+# 5. calls the domain API over HTTP/JSON with curl (a check, a lookup, and a change refused
+#    with a wrong key and with none), then runs the clone's examples/walkthrough.sh against
+#    the server (connection from the profile);
 # 6. stops the server with SIGTERM and checks it exited 0 and removed its profile;
 # 7. runs `make run` in the clone on a free port, interrupts it as Ctrl-C does (SIGINT to
 #    its process group) and checks the server stopped cleanly and make reported no error.
@@ -110,6 +112,31 @@ accessctl serve --demo --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/server
 server_pid=$!
 wait_ready "$server_pid"
 echo "e2e: server ready at $(sed -n 's/.*"endpoint": "\(.*\)".*/\1/p' "$profile")"
+
+# The domain API: its URL from the server's JSON log, the key (an operator's) from the profile.
+api=$(sed -n 's/.*"msg":"serving the domain API".*"url":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n 1)
+[[ -n "$api" ]] || fail "the server did not log the domain API's URL"
+key=$(sed -n 's/.*"token": "\(.*\)".*/\1/p' "$profile")
+# api_call KEY METHOD JSON: prints the HTTP status, then the body.
+api_call() {
+  local auth=()
+  [[ -z "$1" ]] || auth=(-H "Authorization: Bearer $1")
+  curl -sS -o "$work/api.out" -w '%{http_code}' -X POST "$api/accessgraph.v1.AccessService/$2" \
+    "${auth[@]}" -H 'Content-Type: application/json' -d "$3"
+  echo
+  cat "$work/api.out"
+}
+echo "e2e: the domain API at $api (HTTP/JSON)"
+out=$(api_call "$key" Check '{"subject": "user:bill", "permission": "view_all_cases", "resource": "account:acme"}')
+[[ "$out" == 200*'"allowed":true'* ]] || fail "API check: $out"
+out=$(api_call "$key" LookupResources '{"subject": "user:bill", "permission": "view", "resourceType": "case"}')
+[[ "$out" == 200*'"objects":["case:'* ]] || fail "API lookup: $out"
+out=$(api_call "wrong-key-0123456789" CreateGroup '{"actor": "user:vera", "group": "group:e2e"}')
+[[ "$out" == 401*'"code":"unauthenticated"'* ]] || fail "API change with a wrong key: $out"
+out=$(api_call "" CreateGroup '{"actor": "user:vera", "group": "group:e2e"}')
+[[ "$out" == 401*'"code":"unauthenticated"'* ]] || fail "API change without a key: $out"
+status=$(curl -sS -o /dev/null -w '%{http_code}' "$api/openapi.json")
+[[ "$status" == 200 ]] || fail "GET /openapi.json: $status"
 
 examples/walkthrough.sh
 

@@ -25,9 +25,15 @@ type Options struct {
 	// history, ...); a longer listing fails with an error wrapping access.ErrLimit. Zero
 	// means DefaultMaxListItems.
 	MaxListItems int
+	// MaxRequestBytes bounds a request message; a larger one is refused (ResourceExhausted).
+	// Zero means DefaultMaxRequestBytes.
+	MaxRequestBytes int
 	// HandlerOptions are more connect handler options (compression, read limits).
 	HandlerOptions []connect.HandlerOption
 }
+
+// DefaultMaxRequestBytes is the default bound on a request message: 4 MiB.
+const DefaultMaxRequestBytes = 4 << 20
 
 // OpenAPIPath is where Handler serves the OpenAPI document of the HTTP/JSON form.
 const OpenAPIPath = "/openapi.json"
@@ -47,7 +53,14 @@ func Handler(o Options) (http.Handler, error) {
 	if max <= 0 {
 		max = DefaultMaxListItems
 	}
-	opts := append([]connect.HandlerOption{connect.WithInterceptors(authInterceptor(o.Resolver))}, o.HandlerOptions...)
+	maxBytes := o.MaxRequestBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRequestBytes
+	}
+	opts := append([]connect.HandlerOption{
+		connect.WithInterceptors(authInterceptor(o.Resolver)),
+		connect.WithReadMaxBytes(maxBytes),
+	}, o.HandlerOptions...)
 	mux := http.NewServeMux()
 	mux.Handle(apiv1connect.NewAccessServiceHandler(&accessServer{svc: o.Access, maxList: max}, opts...))
 	mux.Handle(apiv1connect.NewAuditServiceHandler(&auditServer{svc: o.Audit, maxList: max}, opts...))
