@@ -23,6 +23,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/devcmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/group"
+	"github.com/accessgraph/accessgraph/pkg/cli/keycmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/member"
 	"github.com/accessgraph/accessgraph/pkg/cli/migrate"
 	"github.com/accessgraph/accessgraph/pkg/cli/partner"
@@ -240,6 +241,9 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 		serve.NewCmdServe(f, nil),
 		migrate.NewCmdMigrate(f, nil),
 		schemacmd.NewCmdSchema(f),
+		keycmd.NewCmdKey(f),
+		keycmd.NewCmdLogin(f, nil),
+		keycmd.NewCmdLogout(f, nil),
 		relationship.NewCmdRelationship(f),
 		transfer.NewCmdExport(f, nil),
 		transfer.NewCmdImport(f, nil),
