@@ -252,3 +252,37 @@ func TestInternalDefinitionsAreInvisible(t *testing.T) {
 		t.Fatalf("after an operator's schema write: %v", err)
 	}
 }
+
+// TestKeysSurviveARestartOnTheLocalDatastore: keys made with the registry are kept in the
+// datastore across restarts; the serve key is replaced when the server starts with another.
+func TestKeysSurviveARestartOnTheLocalDatastore(t *testing.T) {
+	ctx := context.Background()
+	uri := "file:" + t.TempDir()
+	first, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: uri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldServeKey := first.PresharedKey()
+	key, _, err := first.Registry().Create(ctx, principal.Principal{Name: "compliance", Kind: principal.Auditor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: uri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	p, err := second.Registry().Resolve(ctx, key)
+	if err != nil || p.String() != "auditor:compliance" {
+		t.Fatalf("after restart: %v %v", p, err)
+	}
+	if _, err := second.Registry().Resolve(ctx, oldServeKey); err == nil {
+		t.Fatal("the previous run's serve key still works")
+	}
+	if _, err := second.Registry().Resolve(ctx, second.PresharedKey()); err != nil {
+		t.Fatal(err)
+	}
+}
