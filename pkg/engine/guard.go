@@ -405,11 +405,43 @@ func (guard) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, han
 	if err := checkRequest(c, info.FullMethod, req); err != nil {
 		return nil, err
 	}
+	issued, err := issueKey(req)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := handler(ctx, req)
 	if err == nil {
 		filterResponse(c, resp)
+		if issued != "" {
+			err = grpc.SetHeader(ctx, metadata.Pairs(keys.IssuedKeyHeader, issued))
+		}
 	}
 	return resp, err
+}
+
+// issueKey generates the key of a registry write's new credential (keys.IssuePlaceholder)
+// and puts its hash in the request; "" when the request makes none. One per write.
+func issueKey(req any) (string, error) {
+	w, ok := req.(*v1.WriteRelationshipsRequest)
+	if !ok {
+		return "", nil
+	}
+	key := ""
+	for _, u := range w.GetUpdates() {
+		res := u.GetRelationship().GetResource()
+		if res.GetObjectType() != keys.CredentialType || res.GetObjectId() != keys.IssuePlaceholder {
+			continue
+		}
+		if key != "" {
+			return "", status.Error(codes.InvalidArgument, "a registry write issues one key")
+		}
+		var err error
+		if key, err = keys.Generate(); err != nil {
+			return "", status.Error(codes.Internal, "generating a key failed")
+		}
+		res.ObjectId = keys.Hash(key)
+	}
+	return key, nil
 }
 
 func (guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -172,6 +173,18 @@ func rawOps() []rawOp {
 				_, err := c.WriteRelationships(ctx, write(map[string]any{"operation": keys.OpCreate}))
 				return err
 			})
+			// The registry's own create: the server issues the key and returns it.
+			add("/authzed.api.v1.PermissionsService/WriteRelationships#issue", internal, func(ctx context.Context, c *rawClient) error {
+				req := write(map[string]any{"operation": keys.OpCreate})
+				req.Updates[0].Operation = v1.RelationshipUpdate_OPERATION_CREATE
+				req.Updates[0].Relationship = relOf(keys.CredentialType, keys.IssuePlaceholder, "operator", keys.PrincipalType, fmt.Sprintf("issued-%d", time.Now().UnixNano()))
+				var header metadata.MD
+				_, err := c.WriteRelationships(ctx, req, grpc.Header(&header))
+				if err == nil && len(header.Get(keys.IssuedKeyHeader)) != 1 {
+					return fmt.Errorf("no key issued")
+				}
+				return err
+			})
 		}
 		add("/authzed.api.v1.PermissionsService/DeleteRelationships", internal, func(ctx context.Context, c *rawClient) error {
 			_, err := c.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: typ, OptionalResourceId: "nothing-here"}})
@@ -328,9 +341,9 @@ func wantAllowed(k principal.Kind, op rawOp) bool {
 	if !op.internal {
 		return true
 	}
-	// An operator reads the registry (accessctl key list) and makes registry-shaped writes
-	// (accessctl key create), which history records with the operator as their author.
-	return k == principal.Operator && (method == "/authzed.api.v1.PermissionsService/ReadRelationships" || variant == "registry")
+	// An operator reads the registry (accessctl key list) and has the server issue keys
+	// (accessctl key create); no one plants a credential for a key of their choosing.
+	return k == principal.Operator && (method == "/authzed.api.v1.PermissionsService/ReadRelationships" || variant == "issue")
 }
 
 // TestRawAPIEscalationMatrix calls every raw method over TCP with an authzed-go client, as

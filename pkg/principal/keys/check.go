@@ -18,8 +18,9 @@ import (
 var ErrNotRegistryWrite = errors.New("not a key registry write")
 
 // CheckWrite accepts only writes of the registry's shape: carrying a registry operation,
-// touching only credentials (a 64-character hash, a kind, a principal) and user bindings,
-// with no caveats, and preconditions only on the registry. The server lets operators make
+// touching only credentials (a kind, a principal; deleted by their 64-character hash, or
+// created as IssuePlaceholder for the server to issue the key) and user bindings, with no
+// caveats, and preconditions only on the registry. The server lets operators make
 // such writes (accessctl key), and no others that name an accessgraph_server definition.
 func CheckWrite(req *v1.WriteRelationshipsRequest) error {
 	op := spice.ChangeFromMetadata(req.GetOptionalTransactionMetadata().AsMap()).Operation
@@ -32,6 +33,15 @@ func CheckWrite(req *v1.WriteRelationshipsRequest) error {
 	for _, u := range req.GetUpdates() {
 		if err := checkRel(u.GetRelationship()); err != nil {
 			return err
+		}
+		// A client may remove credentials, never add one for a key it knows: a new
+		// credential is always one the server issues.
+		rel := u.GetRelationship()
+		if rel.GetResource().GetObjectType() == CredentialType && u.GetOperation() != v1.RelationshipUpdate_OPERATION_DELETE && rel.GetResource().GetObjectId() != IssuePlaceholder {
+			return fmt.Errorf("%w: a new credential must be issued by the server (credential id %q)", ErrNotRegistryWrite, IssuePlaceholder)
+		}
+		if rel.GetResource().GetObjectId() == IssuePlaceholder && u.GetOperation() != v1.RelationshipUpdate_OPERATION_CREATE {
+			return fmt.Errorf("%w: an issued credential is created, not touched or deleted", ErrNotRegistryWrite)
 		}
 	}
 	for _, p := range req.GetOptionalPreconditions() {
@@ -51,7 +61,7 @@ func checkRel(rel *v1.Relationship) error {
 	case sub.GetOptionalRelation() != "":
 		return bad("subject relation")
 	case res.GetObjectType() == CredentialType:
-		if !IsHash(res.GetObjectId()) {
+		if !IsHash(res.GetObjectId()) && res.GetObjectId() != IssuePlaceholder {
 			return bad("credential id is not a key hash")
 		}
 		if _, err := principal.ParseKind(rel.GetRelation()); err != nil {

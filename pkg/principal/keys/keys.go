@@ -27,6 +27,8 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accessgraph/accessgraph/pkg/principal"
@@ -47,6 +49,14 @@ const KeyPrefix = "agk_"
 // IDLength is how many hex characters of a key's hash name its credential in listings and
 // history (48 bits: enough to tell keys apart, far too few to help guess one).
 const IDLength = 12
+
+// Server-issued keys: a registry write whose new credential is named IssuePlaceholder gets
+// a key the server generates (so no client chooses a key), its hash in place of the
+// placeholder, and the key back in the IssuedKeyHeader response header.
+const (
+	IssuePlaceholder = "issue"
+	IssuedKeyHeader  = "x-accessgraph-issued-key"
+)
 
 // Operations the registry's writes carry in their change metadata.
 const (
@@ -279,14 +289,10 @@ func (r *Registry) HasKind(ctx context.Context, kind principal.Kind) (bool, erro
 
 // Create issues a new key for a new principal p (Name, Kind, User for a user principal,
 // Expires or zero for never) and returns the key, which is shown once and never stored.
+// The server generates the key: no client chooses one.
 // A principal of that name that already has a key is ErrExists.
 func (r *Registry) Create(ctx context.Context, p principal.Principal) (string, principal.Principal, error) {
-	key, err := Generate()
-	if err != nil {
-		return "", principal.Principal{}, err
-	}
-	p, err = r.put(ctx, p, key, OpCreate, nil)
-	return key, p, err
+	return r.put(ctx, p, "", OpCreate, nil)
 }
 
 // Put makes key the one key of principal p, replacing (revoking) any key it had: for a key
@@ -301,7 +307,8 @@ func (r *Registry) Put(ctx context.Context, p principal.Principal, key string) (
 			return c.Principal, nil // already in place: nothing to write
 		}
 	}
-	return r.put(ctx, p, key, OpRotate, old)
+	_, p, err = r.put(ctx, p, key, OpRotate, old)
+	return p, err
 }
 
 // Rotate issues a new key for the existing principal name and revokes its old ones in the
@@ -324,19 +331,19 @@ func (r *Registry) Rotate(ctx context.Context, name string, expires time.Time) (
 	if !expires.IsZero() {
 		p.Expires = expires
 	}
-	key, err := Generate()
-	if err != nil {
-		return "", principal.Principal{}, err
-	}
-	p, err = r.put(ctx, p, key, OpRotate, old)
-	return key, p, err
+	return r.put(ctx, p, "", OpRotate, old)
 }
 
-func (r *Registry) put(ctx context.Context, p principal.Principal, key, op string, replace []credential) (principal.Principal, error) {
+// put writes a credential for p: for key, or, when key is empty, for a key the server
+// issues (IssuePlaceholder), returned from the write's response header.
+func (r *Registry) put(ctx context.Context, p principal.Principal, key, op string, replace []credential) (string, principal.Principal, error) {
 	if err := r.check(p); err != nil {
-		return principal.Principal{}, err
+		return "", principal.Principal{}, err
 	}
-	hash := Hash(key)
+	hash := IssuePlaceholder
+	if key != "" {
+		hash = Hash(key)
+	}
 	rel := &v1.Relationship{
 		Resource: &v1.ObjectReference{ObjectType: CredentialType, ObjectId: hash},
 		Relation: string(p.Kind),
@@ -363,14 +370,22 @@ func (r *Registry) put(ctx context.Context, p principal.Principal, key, op strin
 			Filter:    &v1.RelationshipFilter{ResourceType: CredentialType, OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: PrincipalType, OptionalSubjectId: p.Name}},
 		}}
 	}
-	if err := r.write(ctx, req, op, p); err != nil {
+	var header metadata.MD
+	if err := r.write(ctx, req, op, p, grpc.Header(&header)); err != nil {
 		if errors.Is(err, spice.ErrConflict) {
-			return principal.Principal{}, fmt.Errorf("%w: %q (revoke it first, or rotate its key)", ErrExists, p.Name)
+			return "", principal.Principal{}, fmt.Errorf("%w: %q (revoke it first, or rotate its key)", ErrExists, p.Name)
 		}
-		return principal.Principal{}, err
+		return "", principal.Principal{}, err
 	}
-	p.CredentialID = ID(hash)
-	return p, nil
+	if key == "" {
+		issued := header.Get(IssuedKeyHeader)
+		if len(issued) != 1 || !strings.HasPrefix(issued[0], KeyPrefix) {
+			return "", principal.Principal{}, fmt.Errorf("writing the key registry: the server issued no key (is it an accessgraph server?)")
+		}
+		key = issued[0]
+	}
+	p.CredentialID = ID(Hash(key))
+	return key, p, nil
 }
 
 func (r *Registry) check(p principal.Principal) error {
@@ -429,7 +444,7 @@ func (r *Registry) Revoke(ctx context.Context, nameOrID string) ([]principal.Pri
 	return out, nil
 }
 
-func (r *Registry) write(ctx context.Context, req *v1.WriteRelationshipsRequest, op string, p principal.Principal) error {
+func (r *Registry) write(ctx context.Context, req *v1.WriteRelationshipsRequest, op string, p principal.Principal, opts ...grpc.CallOption) error {
 	actor := ""
 	if caller, ok := principal.FromContext(ctx); ok {
 		actor = caller.String()
@@ -439,6 +454,6 @@ func (r *Registry) write(ctx context.Context, req *v1.WriteRelationshipsRequest,
 		return err
 	}
 	req.OptionalTransactionMetadata = meta
-	_, err = r.client.WriteRelationships(ctx, req)
+	_, err = r.client.WriteRelationships(ctx, req, opts...)
 	return spice.Classify("writing the key registry", err)
 }
