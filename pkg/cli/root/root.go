@@ -185,7 +185,7 @@ func Message(err error) string {
 	case errors.As(err, &ce), errors.As(err, &ns):
 		return err.Error()
 	case errors.Is(err, access.ErrUnauthenticated):
-		return fmt.Sprintf("%v\npass the server's key with --token or %s", err, factory.EnvToken)
+		return fmt.Sprintf("%v\npass a valid key with --token, %s or accessctl login", err, factory.EnvToken)
 	case errors.Is(err, access.ErrUnavailable):
 		return fmt.Sprintf("%v\nis the server still running? %s", err, factory.StartAdvice)
 	case errors.Is(err, cmdutil.ErrCancelled):
