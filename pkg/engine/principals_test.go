@@ -256,8 +256,17 @@ func TestInternalDefinitionsAreInvisible(t *testing.T) {
 // TestKeysSurviveARestartOnTheLocalDatastore: keys made with the registry are kept in the
 // datastore across restarts; the serve key is replaced when the server starts with another.
 func TestKeysSurviveARestartOnTheLocalDatastore(t *testing.T) {
+	keysSurviveARestart(t, "file:"+t.TempDir())
+}
+
+// TestKeysSurviveARestartOnPostgres is the same on PostgreSQL (ACCESSGRAPH_TEST_POSTGRES).
+func TestKeysSurviveARestartOnPostgres(t *testing.T) {
+	base := needPostgres(t)
+	keysSurviveARestart(t, freshDB(t, base, "accessgraph_principals"))
+}
+
+func keysSurviveARestart(t *testing.T, uri string) {
 	ctx := context.Background()
-	uri := "file:" + t.TempDir()
 	first, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: uri})
 	if err != nil {
 		t.Fatal(err)
