@@ -207,6 +207,32 @@ var _ io.Writer = writerFunc(nil)
 func TestInternalDefinitionsAreInvisible(t *testing.T) {
 	s := startKeyServer(t, engine.EmbeddedConfig{})
 	ctx := context.Background()
+
+	// Watch: an auditor sees the model's changes, not the registry's.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	watch, err := s.client(t, s.keys[principal.Auditor]).Watch(wctx, &v1.WatchRequest{OptionalStartCursor: headToken(t, s)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Registry().Create(ctx, principal.Principal{Name: "watched", Kind: principal.Service}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: relOf("account", "acme", "admin", "user", "dave")}}}); err != nil {
+		t.Fatal(err)
+	}
+	for seenModel := false; !seenModel; {
+		resp, err := watch.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range resp.GetUpdates() {
+			if strings.HasPrefix(u.GetRelationship().GetResource().GetObjectType(), schema.ServerPrefix) {
+				t.Fatalf("the auditor's Watch shows %v", u)
+			}
+			seenModel = true
+		}
+	}
 	for _, k := range []principal.Kind{principal.Operator, principal.Auditor} {
 		c := s.client(t, s.keys[k])
 		sch, err := c.ReadSchema(ctx, &v1.ReadSchemaRequest{})
