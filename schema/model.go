@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	core "github.com/authzed/spicedb/pkg/proto/core/v1"
@@ -103,6 +104,9 @@ func Compile(text string) ([]Definition, error) {
 	}
 	defs := make([]Definition, 0, len(cs.ObjectDefinitions))
 	for _, nd := range cs.ObjectDefinitions {
+		if strings.HasPrefix(nd.GetName(), ServerPrefix) {
+			continue // the server's own definitions are not part of the access model
+		}
 		d := Definition{Name: nd.GetName(), SubjectTypes: map[string][]string{}, Accepts: map[string][]Subject{}}
 		for _, rel := range nd.GetRelation() {
 			if rel.GetUsersetRewrite() != nil {

@@ -31,9 +31,12 @@ var (
 	// ErrUnavailable: SpiceDB could not be reached, is not ready, or refused the preshared
 	// key; nothing was changed.
 	ErrUnavailable = spice.ErrUnavailable
-	// ErrUnauthenticated: SpiceDB refused the preshared key (also ErrUnavailable). It is
+	// ErrUnauthenticated: the server refused the key (also ErrUnavailable). It is
 	// about this process's credentials, never the acting user's permissions.
 	ErrUnauthenticated = spice.ErrUnauthenticated
+	// ErrForbidden: the server refused the key's principal this call (an auditor's write,
+	// a user key on the raw API); never a refusal of the actor by the access rules.
+	ErrForbidden = spice.ErrForbidden
 	// ErrLimit: a request exceeded one of the server's request limits.
 	ErrLimit = spice.ErrLimit
 )

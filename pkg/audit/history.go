@@ -18,6 +18,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/ref"
 	"github.com/accessgraph/accessgraph/pkg/reltext"
 	"github.com/accessgraph/accessgraph/pkg/spice"
+	"github.com/accessgraph/accessgraph/schema"
 )
 
 // HistoryFilter selects changes. The zero value selects every change the datastore holds.
@@ -28,6 +29,9 @@ type HistoryFilter struct {
 	// Actor keeps the changes made by this actor: "user:bill", "bill" (a user) or
 	// "system:expiry" (the expiry sweep). Empty keeps everyone's.
 	Actor string
+	// Principal keeps the changes the server recorded as made by this authenticated
+	// principal, KIND:NAME (for example "operator:ops-alice"). Empty keeps everyone's.
+	Principal string
 	// Since starts after the change that returned this token. Empty starts at the oldest
 	// change the datastore still holds, which only the memory datastore can name; other
 	// datastores need a token.
@@ -47,6 +51,13 @@ type Change struct {
 	Actor     string
 	Reason    string
 	Operation string
+	// Principal is the authenticated principal the server recorded as making the change,
+	// KIND:NAME; empty for changes made by the server itself (expiry sweep, start-up) or
+	// recorded before the server proved identity.
+	Principal string
+	// ClaimedActor is an actor a raw write claimed: the server keeps it only as a claim,
+	// never as Actor.
+	ClaimedActor string
 	// Metadata is all of the transaction metadata.
 	Metadata map[string]any
 	// Updates are the relationships written or deleted, after the object filter.
@@ -180,7 +191,7 @@ func (a *Auditor) watch(ctx context.Context, filter HistoryFilter, follow bool) 
 			resp := got.resp
 			if len(resp.GetUpdates()) > 0 {
 				c := toChange(resp, got.at)
-				if keepChange(&c, filter.Object, actor) && !yield(c, nil) {
+				if keepChange(&c, filter.Object, actor, filter.Principal) && !yield(c, nil) {
 					return
 				}
 			}
@@ -201,7 +212,8 @@ func toChange(resp *v1.WatchResponse, received time.Time) Change {
 	if md := resp.GetOptionalTransactionMetadata(); md != nil {
 		c.Metadata = md.AsMap()
 		change := spice.ChangeFromMetadata(c.Metadata)
-		c.Actor, c.Reason, c.Operation = change.Actor, change.Reason, change.Operation
+		c.Actor, c.Reason, c.Operation, c.Principal = change.Actor, change.Reason, change.Operation, change.Principal
+		c.ClaimedActor, _ = c.Metadata[spice.KeyClaimedActor].(string)
 	}
 	for _, u := range resp.GetUpdates() {
 		rel := u.GetRelationship()
@@ -225,16 +237,22 @@ func toChange(resp *v1.WatchResponse, received time.Time) Change {
 }
 
 // keepChange applies the filter, narrowing the updates to those touching the object.
-func keepChange(c *Change, object ref.Object, actor string) bool {
+// The server's key registry (its internal accessgraph_server definitions) is no part of
+// the access model's history: its changes name key hashes, and accessctl key list shows
+// the keys.
+func keepChange(c *Change, object ref.Object, actor, principal string) bool {
 	if actor != "" && c.Actor != actor {
 		return false
 	}
-	if object.IsZero() {
-		return true
+	if principal != "" && c.Principal != principal {
+		return false
 	}
 	var kept []Update
 	for _, u := range c.Updates {
-		if u.Resource == object || u.Subject.Object == object {
+		if strings.HasPrefix(u.Resource.Type, schema.ServerPrefix) || strings.HasPrefix(u.Subject.Object.Type, schema.ServerPrefix) {
+			continue
+		}
+		if object.IsZero() || u.Resource == object || u.Subject.Object == object {
 			kept = append(kept, u)
 		}
 	}

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// WriteChangeText writes one change: a header line (time, actor, operation, reason) and
-// one indented line per relationship. Times are UTC with milliseconds; a time marked "~"
+// WriteChangeText writes one change: a header line (time, actor, operation, reason, then
+// "(by KIND:NAME)" when the server recorded the authenticated principal and "(claimed
+// ACTOR)" for an actor a raw write only claimed) and one indented line per relationship. Times are UTC with milliseconds; a time marked "~"
 // is when the change was received rather than committed.
 func WriteChangeText(w io.Writer, c Change) error {
 	var b strings.Builder
@@ -17,7 +18,14 @@ func WriteChangeText(w io.Writer, c Change) error {
 	if !c.TimeFromRevision {
 		mark = "~"
 	}
-	fmt.Fprintf(&b, "%s%s  %s  %s  %q\n", mark, c.Time.UTC().Format("2006-01-02T15:04:05.000Z"), orDash(c.Actor), orDash(c.Operation), c.Reason)
+	fmt.Fprintf(&b, "%s%s  %s  %s  %q", mark, c.Time.UTC().Format("2006-01-02T15:04:05.000Z"), orDash(c.Actor), orDash(c.Operation), c.Reason)
+	if c.Principal != "" {
+		fmt.Fprintf(&b, "  (by %s)", c.Principal)
+	}
+	if c.ClaimedActor != "" {
+		fmt.Fprintf(&b, "  (claimed %s)", c.ClaimedActor)
+	}
+	b.WriteString("\n")
 	for _, u := range c.Updates {
 		line := fmt.Sprintf("    %-6s %s", u.Operation, u.Relationship)
 		if !u.ExpiresAt.IsZero() {
@@ -37,6 +45,8 @@ type changeJSON struct {
 	Actor            string         `json:"actor"`
 	Reason           string         `json:"reason"`
 	Operation        string         `json:"operation"`
+	Principal        string         `json:"principal,omitempty"`
+	ClaimedActor     string         `json:"claimed_actor,omitempty"`
 	Metadata         map[string]any `json:"metadata,omitempty"`
 	Updates          []updateJSON   `json:"updates"`
 }
@@ -49,7 +59,7 @@ type updateJSON struct {
 
 // MarshalJSON uses lower-case field names and SpiceDB notation for relationships.
 func (c Change) MarshalJSON() ([]byte, error) {
-	out := changeJSON{string(c.Revision), c.Time, c.TimeFromRevision, c.Actor, c.Reason, c.Operation, c.Metadata, []updateJSON{}}
+	out := changeJSON{string(c.Revision), c.Time, c.TimeFromRevision, c.Actor, c.Reason, c.Operation, c.Principal, c.ClaimedActor, c.Metadata, []updateJSON{}}
 	for _, u := range c.Updates {
 		out.Updates = append(out.Updates, updateJSON{u.Operation, u.Relationship, u.ExpiresAt})
 	}

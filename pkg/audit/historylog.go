@@ -91,7 +91,7 @@ func (l *LogHistory) read(ctx context.Context, filter HistoryFilter, follow bool
 					yield(Change{}, err)
 					return
 				}
-				if keepChange(&c, object, "") && !yield(c, nil) {
+				if keepChange(&c, object, "", filter.Principal) && !yield(c, nil) {
 					return
 				}
 			}
@@ -141,8 +141,8 @@ func validateHistoryFilter(filter HistoryFilter) (ref.Object, string, error) {
 // entryChange turns an audit log entry into a change as the change stream reports it.
 func entryChange(e auditlog.Entry) (Change, error) {
 	meta := spice.Change{Actor: e.Actor, Reason: e.Reason, Operation: e.Operation}
-	c := Change{Revision: access.Token(e.Revision), Time: e.RecordedAt.UTC(), Actor: meta.Actor, Reason: meta.Reason, Operation: meta.Operation}
-	for k, v := range map[string]string{spice.KeyActor: e.Actor, spice.KeyReason: e.Reason, spice.KeyOperation: e.Operation} {
+	c := Change{Revision: access.Token(e.Revision), Time: e.RecordedAt.UTC(), Actor: meta.Actor, Reason: meta.Reason, Operation: meta.Operation, Principal: e.Principal, ClaimedActor: e.ClaimedActor}
+	for k, v := range map[string]string{spice.KeyActor: e.Actor, spice.KeyReason: e.Reason, spice.KeyOperation: e.Operation, spice.KeyPrincipal: e.Principal, spice.KeyClaimedActor: e.ClaimedActor} {
 		if v != "" {
 			if c.Metadata == nil {
 				c.Metadata = map[string]any{}

@@ -110,7 +110,9 @@ func EntryFromWatch(resp *v1.WatchResponse) Entry {
 		Actor:     change.Actor,
 		Reason:    change.Reason,
 		Operation: change.Operation,
+		Principal: change.Principal,
 	}
+	entry.ClaimedActor, _ = resp.GetOptionalTransactionMetadata().AsMap()[spice.KeyClaimedActor].(string)
 	for _, u := range resp.GetUpdates() {
 		r := u.GetRelationship()
 		c := Change{

@@ -25,7 +25,11 @@ type Entry struct {
 	Actor      string    `json:"actor"`
 	Reason     string    `json:"reason"`
 	Operation  string    `json:"operation"`
-	Changes    []Change  `json:"changes"`
+	// Principal is the authenticated principal the server recorded (KIND:NAME), and
+	// ClaimedActor an actor a raw write only claimed.
+	Principal    string   `json:"principal,omitempty"`
+	ClaimedActor string   `json:"claimed_actor,omitempty"`
+	Changes      []Change `json:"changes"`
 }
 
 // Change is one relationship written or deleted.
@@ -62,6 +66,8 @@ CREATE TABLE IF NOT EXISTS audit_log_start (
 	id       INT PRIMARY KEY DEFAULT 1 CHECK (id = 1),
 	revision TEXT NOT NULL
 );
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS principal TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS claimed_actor TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, seq);
 CREATE INDEX IF NOT EXISTS audit_log_objects ON audit_log USING GIN (objects);
 `
@@ -118,9 +124,9 @@ func (s *Store) Append(ctx context.Context, e Entry) (bool, error) {
 	}
 	var added bool
 	err = crdbpgx.ExecuteTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO audit_log (revision, actor, reason, operation, objects, changes)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (revision) DO NOTHING`,
-			e.Revision, e.Actor, e.Reason, e.Operation, objects, changes)
+		tag, err := tx.Exec(ctx, `INSERT INTO audit_log (revision, actor, reason, operation, principal, claimed_actor, objects, changes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (revision) DO NOTHING`,
+			e.Revision, e.Actor, e.Reason, e.Operation, e.Principal, e.ClaimedActor, objects, changes)
 		added = err == nil && tag.RowsAffected() == 1
 		return err
 	})
@@ -216,7 +222,7 @@ func (s *Store) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 		after := f.AfterSeq
 		const page = 500
 		for {
-			rows, err := s.pool.Query(ctx, `SELECT seq, revision, recorded_at, actor, reason, operation, changes
+			rows, err := s.pool.Query(ctx, `SELECT seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes
 				FROM audit_log
 				WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR $3 = ANY(objects))
 				ORDER BY seq LIMIT $4`, after, f.Actor, f.Object, page)
@@ -228,7 +234,7 @@ func (s *Store) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 			for rows.Next() {
 				var e Entry
 				var changes []byte
-				if err := rows.Scan(&e.Seq, &e.Revision, &e.RecordedAt, &e.Actor, &e.Reason, &e.Operation, &changes); err != nil {
+				if err := rows.Scan(&e.Seq, &e.Revision, &e.RecordedAt, &e.Actor, &e.Reason, &e.Operation, &e.Principal, &e.ClaimedActor, &changes); err != nil {
 					rows.Close()
 					yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
 					return

@@ -38,6 +38,9 @@
 //	Operators
 //	accessctl serve           pkg/cli/serve
 //	accessctl migrate         pkg/cli/migrate
+//	accessctl key             pkg/cli/keycmd
+//	accessctl login           pkg/cli/keycmd
+//	accessctl logout          pkg/cli/keycmd
 //	accessctl schema          pkg/cli/schemacmd
 //	accessctl relationship    pkg/cli/relationship
 //	accessctl export          pkg/cli/transfer

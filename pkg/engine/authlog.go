@@ -128,10 +128,10 @@ func authFailureReason(err error) string {
 	switch {
 	case !ok:
 		return ""
-	case st.Code() == codes.PermissionDenied:
-		return "wrong key"
 	case st.Code() != codes.Unauthenticated:
 		return ""
+	case st.Message() == msgUnknownKey:
+		return "wrong key"
 	case strings.Contains(strings.ToLower(st.Message()), "bad authorization string"):
 		return "malformed authorization header"
 	}

@@ -21,6 +21,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/accessgraph/accessgraph/pkg/localstore"
+	"github.com/accessgraph/accessgraph/pkg/principal"
+	"github.com/accessgraph/accessgraph/pkg/principal/keys"
 )
 
 // EmbeddedConfig configures a SpiceDB server running inside this process.
@@ -38,8 +40,9 @@ type EmbeddedConfig struct {
 	// can connect. Empty serves in process only.
 	ListenAddress string
 
-	// PresharedKey authenticates gRPC clients. When empty a random key is generated;
-	// PresharedKey reports the one in use. A key shorter than MinKeyLength characters is
+	// PresharedKey is an operator key (principal ServeKeyName in the key registry). When
+	// empty a random key is generated; PresharedKey reports the one in use. Other keys are
+	// made with the registry (Registry, accessctl key). A key shorter than MinKeyLength characters is
 	// refused (ErrWeakKey).
 	PresharedKey string
 
@@ -117,6 +120,7 @@ var ErrDatastoreUnavailable = errors.New("datastore unavailable")
 type Embedded struct {
 	*Engine
 	presharedKey string
+	registry     *keys.Registry
 	datastore    datastore.Datastore
 	gate         *bulkGate
 	warnings     []string
@@ -132,8 +136,18 @@ func (e *Embedded) LocalStore() *localstore.Datastore {
 	return ds
 }
 
-// PresharedKey is the key gRPC clients must present as a bearer token.
+// ServeKeyName names the operator principal whose key is the server's preshared key
+// (EmbeddedConfig.PresharedKey, or the one generated): starting with another key replaces
+// the previous one; keys made with the registry are kept.
+const ServeKeyName = "serve"
+
+// PresharedKey is the server's own operator key (principal ServeKeyName), a bearer token
+// clients may present.
 func (e *Embedded) PresharedKey() string { return e.presharedKey }
+
+// Registry is the server's principal registry, on the engine's own connection: the one
+// place credentials are made, listed and revoked.
+func (e *Embedded) Registry() *keys.Registry { return e.registry }
 
 // Ready reports whether the datastore is ready to serve, with the reason when it is not.
 func (e *Embedded) Ready(ctx context.Context) (bool, string, error) {
@@ -235,10 +249,16 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		metrics = util.HTTPServerConfig{HTTPAddress: cfg.MetricsAddress, HTTPEnabled: true}
 	}
 
+	internalSecret, err := GenerateKey()
+	if err != nil {
+		_ = ds.Close()
+		return nil, err
+	}
+	auth := &authenticator{internalSecret: internalSecret}
 	opts := []server.ConfigOption{
 		server.WithDatastore(ds),
 		server.WithGRPCServer(grpcCfg),
-		server.WithPresharedSecureKey(key),
+		server.WithGRPCAuthFunc(auth.authFunc),
 		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
 		server.WithMetricsAPI(metrics),
 		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
@@ -254,6 +274,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Name: "cluster_dispatch", Enabled: true, MaxCost: "70%"}),
 	}
 	opts = append(opts, limits.serverOptions()...)
+	opts = append(opts, guard{}.serverOptions()...)
 	gate := newBulkGate()
 	if !cfg.noBulkGate {
 		opts = append(opts, gate.serverOptions()...)
@@ -287,15 +308,18 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	runErr := make(chan error, 1)
 	go func() { runErr <- runnable.Run(runCtx) }()
 
-	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(key)}
+	// The engine's own connection authenticates with a secret that never leaves this
+	// process; only on it does the server trust a principal passed in request metadata.
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(internalSecret)}
 	if cfg.TLSCertPath != "" && target != "" {
 		tlsOpt, terr := grpcutil.WithCustomCerts(grpcutil.SkipVerifyCA, cfg.TLSCertPath)
 		if terr != nil {
 			cancel()
 			return nil, fmt.Errorf("loading TLS certificate for the local client: %w", terr)
 		}
-		dialOpts = []grpc.DialOption{tlsOpt, grpcutil.WithBearerToken(key)}
+		dialOpts = []grpc.DialOption{tlsOpt, grpcutil.WithBearerToken(internalSecret)}
 	}
+	dialOpts = append(dialOpts, grpc.WithChainUnaryInterceptor(principalUnary), grpc.WithChainStreamInterceptor(principalStream))
 	conn, err := runnable.NewClient(dialOpts...)
 	if err != nil {
 		cancel()
@@ -316,16 +340,20 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 
 	gate.client.Store(v1.NewPermissionsServiceClient(conn))
+	registry := keys.New(v1.NewPermissionsServiceClient(conn))
+	auth.registry.Store(registry)
 	kind := engineName
 	e := &Embedded{
 		Engine: &Engine{
-			conn:    conn,
-			kind:    kind,
-			target:  target,
-			tokens:  newTokenTracker(ds),
-			closeFn: stop,
+			conn:     conn,
+			internal: true,
+			kind:     kind,
+			target:   target,
+			tokens:   newTokenTracker(ds),
+			closeFn:  stop,
 		},
 		presharedKey: key,
+		registry:     registry,
 		datastore:    ds,
 		gate:         gate,
 		warnings:     warnings,
@@ -342,6 +370,10 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err := e.EnsureSchema(ctx); err != nil {
 		_ = stop()
 		return nil, err
+	}
+	if _, err := registry.Put(ctx, principal.Principal{Name: ServeKeyName, Kind: principal.Operator}, key); err != nil {
+		_ = stop()
+		return nil, fmt.Errorf("registering the server's operator key: %w", err)
 	}
 	e.reaper = startExpiryReaper(e.Engine, cfg.ExpirySweepInterval)
 	observer.reaper.Store(e.reaper)

@@ -23,9 +23,10 @@ import (
 // An Engine is safe for concurrent use. Its zero value is not usable: build one with
 // StartEmbedded or Dial, and Close it when done.
 type Engine struct {
-	conn   *grpc.ClientConn
-	kind   string
-	target string
+	conn     *grpc.ClientConn
+	internal bool // the embedded server's own connection, which stores its internal definitions
+	kind     string
+	target   string
 
 	tokens *tokenTracker
 	reaper *expiryReaper
@@ -124,6 +125,9 @@ var ErrSchemaConflict = errors.New("stored schema cannot be safely replaced")
 // SpiceDB itself refuses a replacement that would orphan stored relationships; that refusal
 // is reported as ErrSchemaConflict.
 func (e *Engine) EnsureSchema(ctx context.Context) error {
+	if e.internal {
+		return e.ensureSchemaText(ctx, schema.Served())
+	}
 	return e.ensureSchemaText(ctx, schema.Text)
 }
 

@@ -137,7 +137,7 @@ func TestTLSFromCertificateFiles(t *testing.T) {
 		{"plaintext client", engine.RemoteConfig{Insecure: true, PresharedKey: testKey}, false, "Unavailable"},
 		{"client trusting another CA", engine.RemoteConfig{CACertPath: other.path, PresharedKey: testKey}, false, "certificate signed by unknown authority"},
 		{"client trusting the system CAs", engine.RemoteConfig{PresharedKey: testKey}, false, "certificate signed by unknown authority"},
-		{"wrong key", engine.RemoteConfig{CACertPath: ca.path, PresharedKey: "ag_wrong_key"}, false, "invalid preshared key"},
+		{"wrong key", engine.RemoteConfig{CACertPath: ca.path, PresharedKey: "ag_wrong_key"}, false, "unknown, expired or revoked key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

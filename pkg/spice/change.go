@@ -13,6 +13,9 @@ const (
 	KeyReason    = "reason"
 	KeyOperation = "operation"
 	KeyPrincipal = "principal"
+	// KeyClaimedActor keeps the actor a raw write claimed: the server moves a raw write's
+	// actor here and records the authenticated principal instead.
+	KeyClaimedActor = "claimed_actor"
 )
 
 // Change describes who made a write and why.

@@ -28,9 +28,13 @@ var (
 	// ErrUnavailable: SpiceDB could not be reached, did not answer in time, or refused our
 	// credentials; nothing was changed.
 	ErrUnavailable = errors.New("access engine unavailable")
-	// ErrUnauthenticated: SpiceDB refused the preshared key. It is also ErrUnavailable: the
-	// server cannot be used until the key is fixed. It is never a refusal of the actor.
-	ErrUnauthenticated = errors.New("the server refused the preshared key")
+	// ErrUnauthenticated: the server refused the key (missing, unknown, expired or
+	// revoked). It is also ErrUnavailable: the server cannot be used until the key is
+	// fixed. It is never a refusal of the actor.
+	ErrUnauthenticated = errors.New("the server refused the key")
+	// ErrForbidden: the server knows the key, but its principal's kind may not make this
+	// call (docs/security.md). It is never a refusal of the actor by the access rules.
+	ErrForbidden = errors.New("the server refused this principal")
 	// ErrLimit: the request exceeded one of the server's request limits.
 	ErrLimit = errors.New("request over a server limit")
 )
@@ -94,8 +98,8 @@ func Classify(doing string, err error) error {
 	return &Error{Doing: doing, Code: st.Code(), Message: st.Message(), class: classOf(st.Code())}
 }
 
-// classOf maps a gRPC code to its class. SpiceDB authorises nothing itself: PermissionDenied
-// and Unauthenticated come from a wrong or missing preshared key.
+// classOf maps a gRPC code to its class. SpiceDB authorises no actor itself: Unauthenticated
+// is a wrong or missing key, PermissionDenied a principal whose kind may not make the call.
 func classOf(code codes.Code) error {
 	switch code {
 	case codes.InvalidArgument, codes.OutOfRange:
@@ -106,8 +110,10 @@ func classOf(code codes.Code) error {
 		return ErrNotFound
 	case codes.Unavailable, codes.DeadlineExceeded:
 		return ErrUnavailable
-	case codes.Unauthenticated, codes.PermissionDenied:
+	case codes.Unauthenticated:
 		return ErrUnauthenticated
+	case codes.PermissionDenied:
+		return ErrForbidden
 	case codes.ResourceExhausted:
 		return ErrLimit
 	}

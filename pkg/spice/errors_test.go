@@ -17,7 +17,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
-	classes := []error{spice.ErrInvalidArgument, spice.ErrNotFound, spice.ErrConflict, spice.ErrUnavailable, spice.ErrUnauthenticated, spice.ErrLimit}
+	classes := []error{spice.ErrInvalidArgument, spice.ErrNotFound, spice.ErrConflict, spice.ErrUnavailable, spice.ErrUnauthenticated, spice.ErrForbidden, spice.ErrLimit}
 	tests := []struct {
 		code codes.Code
 		want []error // classes the error must wrap; every other class must not match
@@ -31,8 +31,8 @@ func TestClassify(t *testing.T) {
 		{codes.NotFound, []error{spice.ErrNotFound}, "reading: not found: boom"},
 		{codes.Unavailable, []error{spice.ErrUnavailable}, "reading: access engine unavailable: boom"},
 		{codes.DeadlineExceeded, []error{spice.ErrUnavailable}, "reading: access engine unavailable: boom"},
-		{codes.Unauthenticated, []error{spice.ErrUnauthenticated, spice.ErrUnavailable}, "reading: access engine unavailable: the server refused the preshared key (boom)"},
-		{codes.PermissionDenied, []error{spice.ErrUnauthenticated, spice.ErrUnavailable}, "reading: access engine unavailable: the server refused the preshared key (boom)"},
+		{codes.Unauthenticated, []error{spice.ErrUnauthenticated, spice.ErrUnavailable}, "reading: access engine unavailable: the server refused the key (boom)"},
+		{codes.PermissionDenied, []error{spice.ErrForbidden}, "reading: the server refused this principal: boom"},
 		{codes.ResourceExhausted, []error{spice.ErrLimit}, "reading: request over a server limit: boom"},
 		{codes.Internal, nil, "reading: boom"},
 		{codes.Unknown, nil, "reading: boom"},

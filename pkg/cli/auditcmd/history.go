@@ -19,6 +19,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/engine"
+	"github.com/accessgraph/accessgraph/pkg/principal"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -27,6 +28,7 @@ type HistoryOptions struct {
 	Factory   *factory.Factory
 	Object    string
 	Actor     string
+	Principal string
 	Since     string
 	Follow    bool
 	Datastore string
@@ -38,7 +40,7 @@ type HistoryOptions struct {
 func NewCmdHistory(f *factory.Factory, runF func(context.Context, *HistoryOptions) error) *cobra.Command {
 	o := &HistoryOptions{Factory: f, PollInterval: time.Second}
 	cmd := &cobra.Command{
-		Use:   "history [--object TYPE:ID] [--actor user:ID] [--since TOKEN] [--follow] [--datastore URI]",
+		Use:   "history [--object TYPE:ID] [--actor user:ID] [--principal KIND:NAME] [--since TOKEN] [--follow] [--datastore URI]",
 		Short: "Show who changed what, when and why",
 		Long: `Show the write transactions, oldest first: when, who (the actor), the operation, the
 reason given with --reason, and every relationship written ("touch") or deleted.
@@ -56,14 +58,18 @@ Two sources, with the same output:
 
 --object keeps the relationships whose resource or subject is the object (a change
 touching it shows only those); --actor keeps one actor's changes (user:ID, or
-system:expiry for the expiry sweep); --since starts after the change with that revision
+system:expiry for the expiry sweep); --principal keeps the changes the server recorded as
+made by one authenticated principal (KIND:NAME, from the key the request proved); --since starts after the change with that revision
 token (the "revision" of a change, or the token a change command printed). --follow keeps
 printing new changes as they happen (from now, or after --since) until interrupted.
 
-Each change is a header line "TIME  ACTOR  OPERATION  "REASON"" and one indented line per
-relationship. A time marked "~" is when the change was received or recorded, not when it
+Each change is a header line "TIME  ACTOR  OPERATION  "REASON"", then "(by KIND:NAME)"
+when the server recorded who was authenticated, and "(claimed ACTOR)" when a raw write only
+claimed an actor (the server never takes a raw write's actor as its author); and one
+indented line per relationship. Changes to the server's key registry are left out. A time marked "~" is when the change was received or recorded, not when it
 committed. With -o json each change is one JSON object per line (JSON Lines): revision,
-time, time_from_revision, actor, reason, operation, metadata, updates.`,
+time, time_from_revision, actor, reason, operation, principal, claimed_actor, metadata,
+updates.`,
 		Example: `  # everything that touched pete, from the server's change stream
   $ accessctl history --object user:pete
 
@@ -89,6 +95,7 @@ time, time_from_revision, actor, reason, operation, metadata, updates.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.Object, "object", "", "only changes touching this object, TYPE:ID")
 	fl.StringVar(&o.Actor, "actor", "", "only changes made by this actor: user:ID, or system:expiry")
+	fl.StringVar(&o.Principal, "principal", "", "only changes the server recorded as made by this authenticated principal, KIND:NAME (for example operator:ops-alice)")
 	fl.StringVar(&o.Since, "since", "", "start after the change with this revision token")
 	fl.BoolVarP(&o.Follow, "follow", "f", false, "keep printing new changes until interrupted")
 	fl.StringVar(&o.Datastore, "datastore", "", "read the durable audit log in this database (postgres://... or cockroachdb://...) instead of the server's change stream")
@@ -105,8 +112,9 @@ time, time_from_revision, actor, reason, operation, metadata, updates.`,
 
 // historyFilter is a validated filter: the object and actor in SpiceDB notation.
 type historyFilter struct {
-	object ref.Object
-	actor  string
+	object    ref.Object
+	actor     string
+	principal string
 }
 
 func parseHistoryFilter(o *HistoryOptions) (historyFilter, error) {
@@ -128,6 +136,13 @@ func parseHistoryFilter(o *HistoryOptions) (historyFilter, error) {
 			return hf, cmdutil.Usagef("--actor: %v (or system:expiry for the expiry sweep)", err)
 		}
 		hf.actor = u.String()
+	}
+	if o.Principal != "" {
+		kind, name, ok := strings.Cut(o.Principal, ":")
+		if _, err := principal.ParseKind(kind); !ok || err != nil || name == "" {
+			return hf, cmdutil.Usagef("--principal %q: use KIND:NAME, KIND one of operator, user, auditor, service", o.Principal)
+		}
+		hf.principal = o.Principal
 	}
 	return hf, nil
 }
@@ -162,7 +177,7 @@ func runHistory(ctx context.Context, o *HistoryOptions) error {
 		if err != nil {
 			return err
 		}
-		f := audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Since: access.Token(o.Since)}
+		f := audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Principal: hf.principal, Since: access.Token(o.Since)}
 		changes = a.History(ctx, f)
 		if o.Follow {
 			changes = a.Follow(ctx, f)

@@ -126,12 +126,14 @@ func probe(ctx context.Context, e *engine.Engine, conn Connection) error {
 	switch st.Code() {
 	case codes.NotFound:
 		return errNoSchema
-	case codes.Unauthenticated, codes.PermissionDenied:
-		hint := "pass the server's key with --token or " + EnvToken
+	case codes.Unauthenticated:
+		hint := "pass a valid key with --token, " + EnvToken + " or accessctl login"
 		if strings.HasSuffix(conn.Source, profile.FileName) {
 			hint = "the profile " + conn.Source + " is stale: restart `accessctl serve`, or " + hint
 		}
-		return fmt.Errorf("the server at %s refused the preshared key: %s", conn.Endpoint, hint)
+		return fmt.Errorf("the server at %s refused the key (%s): %s", conn.Endpoint, st.Message(), hint)
+	case codes.PermissionDenied:
+		return fmt.Errorf("the server at %s refused this key's principal: %s (docs/security.md says what each kind may do)", conn.Endpoint, st.Message())
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
 		return &ConnectError{Conn: conn, Detail: shortTransportError(st)}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/devcmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/group"
+	"github.com/accessgraph/accessgraph/pkg/cli/keycmd"
 	"github.com/accessgraph/accessgraph/pkg/cli/member"
 	"github.com/accessgraph/accessgraph/pkg/cli/migrate"
 	"github.com/accessgraph/accessgraph/pkg/cli/partner"
@@ -184,7 +185,7 @@ func Message(err error) string {
 	case errors.As(err, &ce), errors.As(err, &ns):
 		return err.Error()
 	case errors.Is(err, access.ErrUnauthenticated):
-		return fmt.Sprintf("%v\npass the server's key with --token or %s", err, factory.EnvToken)
+		return fmt.Sprintf("%v\npass a valid key with --token, %s or accessctl login", err, factory.EnvToken)
 	case errors.Is(err, access.ErrUnavailable):
 		return fmt.Sprintf("%v\nis the server still running? %s", err, factory.StartAdvice)
 	case errors.Is(err, cmdutil.ErrCancelled):
@@ -240,6 +241,9 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 		serve.NewCmdServe(f, nil),
 		migrate.NewCmdMigrate(f, nil),
 		schemacmd.NewCmdSchema(f),
+		keycmd.NewCmdKey(f),
+		keycmd.NewCmdLogin(f, nil),
+		keycmd.NewCmdLogout(f, nil),
 		relationship.NewCmdRelationship(f),
 		transfer.NewCmdExport(f, nil),
 		transfer.NewCmdImport(f, nil),

@@ -65,9 +65,11 @@ migrated first; every change (with its actor and reason) is also kept in the dat
 audit_log table, which outlives SpiceDB's 24-hour change history (--no-audit-log turns
 that off).
 
-Clients authenticate with a preshared key (--token or ACCESSCTL_TOKEN) of at least 16
-characters (make one with: openssl rand -hex 24). On a loopback address a key is generated
-when none is given; any other address requires one, and should use --tls-cert and --tls-key
+Clients authenticate with a key that proves a principal (operator, user, auditor or
+service; docs/security.md). The server's own key (--token or ACCESSCTL_TOKEN, at least 16
+characters; make one with: openssl rand -hex 24) is the operator principal "serve";
+"accessctl key create" makes keys for everyone else, kept in the datastore. On a loopback
+address a key is generated when none is given; any other address requires one, and should use --tls-cert and --tls-key
 (PEM files, checked before anything starts). --addr with port 0 picks a free port. Refused
 authentications are logged as warnings (client address, method, reason; never the key), at
 most one line per client host every 10 seconds.
