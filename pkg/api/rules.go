@@ -34,8 +34,8 @@ const (
 	// Query reads access without an acting user or a subject of the caller's own (expand,
 	// who-can, history, lookups of subjects): operators, auditors and services.
 	Query
-	// Catalog reads the definitions every caller may see (the custom roles and their
-	// privileges): every principal.
+	// Catalog reads what every caller may see (the custom roles and their privileges, and
+	// the caller's own principal): every principal.
 	Catalog
 	// OperatorOnly is for operators alone (bootstrapping the first platform administrator).
 	OperatorOnly
@@ -137,6 +137,7 @@ var Rules = map[string]Class{
 	apiv1connect.AccessServiceRemoveRolloutParticipantProcedure: Change,
 	apiv1connect.AccessServiceReleaseToEveryoneProcedure:        Change,
 	apiv1connect.AccessServiceCreateAccountProcedure:            Change,
+	apiv1connect.AccessServiceWhoAmIProcedure:                   Catalog,
 
 	apiv1connect.AuditServiceExplainProcedure:      SubjectQuery,
 	apiv1connect.AuditServiceExpandProcedure:       Query,

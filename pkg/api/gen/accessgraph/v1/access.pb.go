@@ -4684,6 +4684,114 @@ func (x *CreateAccountRequest) GetFirstAdmin() string {
 	return ""
 }
 
+type WhoAmIRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIRequest) Reset() {
+	*x = WhoAmIRequest{}
+	mi := &file_accessgraph_v1_access_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIRequest) ProtoMessage() {}
+
+func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_access_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
+func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_access_proto_rawDescGZIP(), []int{76}
+}
+
+// The principal the call's key proves.
+type WhoAmIResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The principal as history records it, KIND:NAME (user:bill, service:portal).
+	Principal string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// operator, user, auditor or service.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// For a user principal, the user it acts as (user:ID); empty for the other kinds.
+	User          string `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIResponse) Reset() {
+	*x = WhoAmIResponse{}
+	mi := &file_accessgraph_v1_access_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIResponse) ProtoMessage() {}
+
+func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_access_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
+func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_access_proto_rawDescGZIP(), []int{77}
+}
+
+func (x *WhoAmIResponse) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
 var File_accessgraph_v1_access_proto protoreflect.FileDescriptor
 
 const file_accessgraph_v1_access_proto_rawDesc = "" +
@@ -5025,7 +5133,13 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
 	"\aaccount\x18\x03 \x01(\tR\aaccount\x12\x1f\n" +
 	"\vfirst_admin\x18\x04 \x01(\tR\n" +
-	"firstAdmin2\xef-\n" +
+	"firstAdmin\"\x0f\n" +
+	"\rWhoAmIRequest\"j\n" +
+	"\x0eWhoAmIResponse\x12\x1c\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
+	"\x04user\x18\x04 \x01(\tR\x04user2\xb8.\n" +
 	"\rAccessService\x12D\n" +
 	"\x05Check\x12\x1c.accessgraph.v1.CheckRequest\x1a\x1d.accessgraph.v1.CheckResponse\x12P\n" +
 	"\tCheckMany\x12 .accessgraph.v1.CheckManyRequest\x1a!.accessgraph.v1.CheckManyResponse\x12Z\n" +
@@ -5099,7 +5213,8 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\x15AddRolloutParticipant\x12).accessgraph.v1.RolloutParticipantRequest\x1a\x1d.accessgraph.v1.WriteResponse\x12d\n" +
 	"\x18RemoveRolloutParticipant\x12).accessgraph.v1.RolloutParticipantRequest\x1a\x1d.accessgraph.v1.WriteResponse\x12\\\n" +
 	"\x11ReleaseToEveryone\x12(.accessgraph.v1.ReleaseToEveryoneRequest\x1a\x1d.accessgraph.v1.WriteResponse\x12T\n" +
-	"\rCreateAccount\x12$.accessgraph.v1.CreateAccountRequest\x1a\x1d.accessgraph.v1.WriteResponseBEZCgithub.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1;apiv1b\x06proto3"
+	"\rCreateAccount\x12$.accessgraph.v1.CreateAccountRequest\x1a\x1d.accessgraph.v1.WriteResponse\x12G\n" +
+	"\x06WhoAmI\x12\x1d.accessgraph.v1.WhoAmIRequest\x1a\x1e.accessgraph.v1.WhoAmIResponseBEZCgithub.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1;apiv1b\x06proto3"
 
 var (
 	file_accessgraph_v1_access_proto_rawDescOnce sync.Once
@@ -5113,7 +5228,7 @@ func file_accessgraph_v1_access_proto_rawDescGZIP() []byte {
 	return file_accessgraph_v1_access_proto_rawDescData
 }
 
-var file_accessgraph_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
+var file_accessgraph_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_accessgraph_v1_access_proto_goTypes = []any{
 	(*WriteResponse)(nil),                  // 0: accessgraph.v1.WriteResponse
 	(*ObjectsResponse)(nil),                // 1: accessgraph.v1.ObjectsResponse
@@ -5191,20 +5306,22 @@ var file_accessgraph_v1_access_proto_goTypes = []any{
 	(*RolloutParticipantRequest)(nil),      // 73: accessgraph.v1.RolloutParticipantRequest
 	(*ReleaseToEveryoneRequest)(nil),       // 74: accessgraph.v1.ReleaseToEveryoneRequest
 	(*CreateAccountRequest)(nil),           // 75: accessgraph.v1.CreateAccountRequest
-	(*timestamppb.Timestamp)(nil),          // 76: google.protobuf.Timestamp
+	(*WhoAmIRequest)(nil),                  // 76: accessgraph.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),                 // 77: accessgraph.v1.WhoAmIResponse
+	(*timestamppb.Timestamp)(nil),          // 78: google.protobuf.Timestamp
 }
 var file_accessgraph_v1_access_proto_depIdxs = []int32{
 	4,  // 0: accessgraph.v1.CheckManyRequest.items:type_name -> accessgraph.v1.CheckItem
 	7,  // 1: accessgraph.v1.CheckResult.error:type_name -> accessgraph.v1.Error
 	6,  // 2: accessgraph.v1.CheckManyResponse.results:type_name -> accessgraph.v1.CheckResult
-	76, // 3: accessgraph.v1.JoinRequest.expires_at:type_name -> google.protobuf.Timestamp
+	78, // 3: accessgraph.v1.JoinRequest.expires_at:type_name -> google.protobuf.Timestamp
 	15, // 4: accessgraph.v1.PendingRequestsResponse.requests:type_name -> accessgraph.v1.JoinRequest
 	18, // 5: accessgraph.v1.ApproversResponse.approvers:type_name -> accessgraph.v1.Approver
 	26, // 6: accessgraph.v1.MembersResponse.members:type_name -> accessgraph.v1.Member
-	76, // 7: accessgraph.v1.GrantPartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
-	76, // 8: accessgraph.v1.PartnerGrant.expires_at:type_name -> google.protobuf.Timestamp
+	78, // 7: accessgraph.v1.GrantPartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
+	78, // 8: accessgraph.v1.PartnerGrant.expires_at:type_name -> google.protobuf.Timestamp
 	33, // 9: accessgraph.v1.PartnerGrantsResponse.grants:type_name -> accessgraph.v1.PartnerGrant
-	76, // 10: accessgraph.v1.PartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
+	78, // 10: accessgraph.v1.PartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
 	37, // 11: accessgraph.v1.PendingPartnerRequestsResponse.requests:type_name -> accessgraph.v1.PartnerRequest
 	41, // 12: accessgraph.v1.DataAccessAgreementsResponse.agreements:type_name -> accessgraph.v1.DataAccess
 	60, // 13: accessgraph.v1.RelatedPartiesResponse.parties:type_name -> accessgraph.v1.RelatedParty
@@ -5276,75 +5393,77 @@ var file_accessgraph_v1_access_proto_depIdxs = []int32{
 	73, // 79: accessgraph.v1.AccessService.RemoveRolloutParticipant:input_type -> accessgraph.v1.RolloutParticipantRequest
 	74, // 80: accessgraph.v1.AccessService.ReleaseToEveryone:input_type -> accessgraph.v1.ReleaseToEveryoneRequest
 	75, // 81: accessgraph.v1.AccessService.CreateAccount:input_type -> accessgraph.v1.CreateAccountRequest
-	3,  // 82: accessgraph.v1.AccessService.Check:output_type -> accessgraph.v1.CheckResponse
-	8,  // 83: accessgraph.v1.AccessService.CheckMany:output_type -> accessgraph.v1.CheckManyResponse
-	1,  // 84: accessgraph.v1.AccessService.LookupResources:output_type -> accessgraph.v1.ObjectsResponse
-	1,  // 85: accessgraph.v1.AccessService.LookupSubjects:output_type -> accessgraph.v1.ObjectsResponse
-	12, // 86: accessgraph.v1.AccessService.Known:output_type -> accessgraph.v1.KnownResponse
-	0,  // 87: accessgraph.v1.AccessService.RequestAccess:output_type -> accessgraph.v1.WriteResponse
-	16, // 88: accessgraph.v1.AccessService.PendingRequests:output_type -> accessgraph.v1.PendingRequestsResponse
-	19, // 89: accessgraph.v1.AccessService.Approvers:output_type -> accessgraph.v1.ApproversResponse
-	0,  // 90: accessgraph.v1.AccessService.Approve:output_type -> accessgraph.v1.WriteResponse
-	0,  // 91: accessgraph.v1.AccessService.Deny:output_type -> accessgraph.v1.WriteResponse
-	0,  // 92: accessgraph.v1.AccessService.ChangeRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 93: accessgraph.v1.AccessService.RemoveMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 94: accessgraph.v1.AccessService.Leave:output_type -> accessgraph.v1.WriteResponse
-	27, // 95: accessgraph.v1.AccessService.Members:output_type -> accessgraph.v1.MembersResponse
-	0,  // 96: accessgraph.v1.AccessService.CreatePartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 97: accessgraph.v1.AccessService.AddPartnerMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 98: accessgraph.v1.AccessService.RemovePartnerMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 99: accessgraph.v1.AccessService.GrantPartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 100: accessgraph.v1.AccessService.RevokePartner:output_type -> accessgraph.v1.WriteResponse
-	34, // 101: accessgraph.v1.AccessService.PartnerGrants:output_type -> accessgraph.v1.PartnerGrantsResponse
-	0,  // 102: accessgraph.v1.AccessService.RequestPartnerLevel:output_type -> accessgraph.v1.WriteResponse
-	38, // 103: accessgraph.v1.AccessService.PendingPartnerRequests:output_type -> accessgraph.v1.PendingPartnerRequestsResponse
-	0,  // 104: accessgraph.v1.AccessService.ApprovePartnerRequest:output_type -> accessgraph.v1.WriteResponse
-	0,  // 105: accessgraph.v1.AccessService.DenyPartnerRequest:output_type -> accessgraph.v1.WriteResponse
-	0,  // 106: accessgraph.v1.AccessService.LinkPartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 107: accessgraph.v1.AccessService.UnlinkPartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 108: accessgraph.v1.AccessService.SetSupportAccess:output_type -> accessgraph.v1.WriteResponse
-	0,  // 109: accessgraph.v1.AccessService.SetVendorManage:output_type -> accessgraph.v1.WriteResponse
-	0,  // 110: accessgraph.v1.AccessService.SetCustomerManage:output_type -> accessgraph.v1.WriteResponse
-	42, // 111: accessgraph.v1.AccessService.DataAccessAgreements:output_type -> accessgraph.v1.DataAccessAgreementsResponse
-	0,  // 112: accessgraph.v1.AccessService.CreateGroup:output_type -> accessgraph.v1.WriteResponse
-	0,  // 113: accessgraph.v1.AccessService.AddGroupMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 114: accessgraph.v1.AccessService.RemoveGroupMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 115: accessgraph.v1.AccessService.NestGroup:output_type -> accessgraph.v1.WriteResponse
-	0,  // 116: accessgraph.v1.AccessService.UnnestGroup:output_type -> accessgraph.v1.WriteResponse
-	0,  // 117: accessgraph.v1.AccessService.SetGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
-	0,  // 118: accessgraph.v1.AccessService.ClearGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
-	48, // 119: accessgraph.v1.AccessService.GroupReadAccess:output_type -> accessgraph.v1.GroupReadAccessResponse
-	0,  // 120: accessgraph.v1.AccessService.CreateCase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 121: accessgraph.v1.AccessService.CloseCase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 122: accessgraph.v1.AccessService.ReopenCase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 123: accessgraph.v1.AccessService.AddCaseContact:output_type -> accessgraph.v1.WriteResponse
-	0,  // 124: accessgraph.v1.AccessService.RemoveCaseContact:output_type -> accessgraph.v1.WriteResponse
-	1,  // 125: accessgraph.v1.AccessService.VisibleCases:output_type -> accessgraph.v1.ObjectsResponse
-	1,  // 126: accessgraph.v1.AccessService.GroupCases:output_type -> accessgraph.v1.ObjectsResponse
-	1,  // 127: accessgraph.v1.AccessService.PartnerManagedCases:output_type -> accessgraph.v1.ObjectsResponse
-	0,  // 128: accessgraph.v1.AccessService.CreateSoldProduct:output_type -> accessgraph.v1.WriteResponse
-	0,  // 129: accessgraph.v1.AccessService.CreateInstallBase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 130: accessgraph.v1.AccessService.CreateServiceOrg:output_type -> accessgraph.v1.WriteResponse
-	0,  // 131: accessgraph.v1.AccessService.AddServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 132: accessgraph.v1.AccessService.RemoveServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 133: accessgraph.v1.AccessService.AssignFunctionalRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 134: accessgraph.v1.AccessService.RemoveFunctionalRole:output_type -> accessgraph.v1.WriteResponse
-	61, // 135: accessgraph.v1.AccessService.RelatedParties:output_type -> accessgraph.v1.RelatedPartiesResponse
-	0,  // 136: accessgraph.v1.AccessService.DefineRole:output_type -> accessgraph.v1.WriteResponse
-	64, // 137: accessgraph.v1.AccessService.RolePrivileges:output_type -> accessgraph.v1.RolePrivilegesResponse
-	66, // 138: accessgraph.v1.AccessService.CustomRoles:output_type -> accessgraph.v1.CustomRolesResponse
-	0,  // 139: accessgraph.v1.AccessService.BindRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 140: accessgraph.v1.AccessService.UnbindRole:output_type -> accessgraph.v1.WriteResponse
-	70, // 141: accessgraph.v1.AccessService.RoleBindings:output_type -> accessgraph.v1.RoleBindingsResponse
-	0,  // 142: accessgraph.v1.AccessService.Bootstrap:output_type -> accessgraph.v1.WriteResponse
-	0,  // 143: accessgraph.v1.AccessService.AddPlatformRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 144: accessgraph.v1.AccessService.RemovePlatformRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 145: accessgraph.v1.AccessService.AddRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
-	0,  // 146: accessgraph.v1.AccessService.RemoveRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
-	0,  // 147: accessgraph.v1.AccessService.ReleaseToEveryone:output_type -> accessgraph.v1.WriteResponse
-	0,  // 148: accessgraph.v1.AccessService.CreateAccount:output_type -> accessgraph.v1.WriteResponse
-	82, // [82:149] is the sub-list for method output_type
-	15, // [15:82] is the sub-list for method input_type
+	76, // 82: accessgraph.v1.AccessService.WhoAmI:input_type -> accessgraph.v1.WhoAmIRequest
+	3,  // 83: accessgraph.v1.AccessService.Check:output_type -> accessgraph.v1.CheckResponse
+	8,  // 84: accessgraph.v1.AccessService.CheckMany:output_type -> accessgraph.v1.CheckManyResponse
+	1,  // 85: accessgraph.v1.AccessService.LookupResources:output_type -> accessgraph.v1.ObjectsResponse
+	1,  // 86: accessgraph.v1.AccessService.LookupSubjects:output_type -> accessgraph.v1.ObjectsResponse
+	12, // 87: accessgraph.v1.AccessService.Known:output_type -> accessgraph.v1.KnownResponse
+	0,  // 88: accessgraph.v1.AccessService.RequestAccess:output_type -> accessgraph.v1.WriteResponse
+	16, // 89: accessgraph.v1.AccessService.PendingRequests:output_type -> accessgraph.v1.PendingRequestsResponse
+	19, // 90: accessgraph.v1.AccessService.Approvers:output_type -> accessgraph.v1.ApproversResponse
+	0,  // 91: accessgraph.v1.AccessService.Approve:output_type -> accessgraph.v1.WriteResponse
+	0,  // 92: accessgraph.v1.AccessService.Deny:output_type -> accessgraph.v1.WriteResponse
+	0,  // 93: accessgraph.v1.AccessService.ChangeRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 94: accessgraph.v1.AccessService.RemoveMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 95: accessgraph.v1.AccessService.Leave:output_type -> accessgraph.v1.WriteResponse
+	27, // 96: accessgraph.v1.AccessService.Members:output_type -> accessgraph.v1.MembersResponse
+	0,  // 97: accessgraph.v1.AccessService.CreatePartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 98: accessgraph.v1.AccessService.AddPartnerMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 99: accessgraph.v1.AccessService.RemovePartnerMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 100: accessgraph.v1.AccessService.GrantPartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 101: accessgraph.v1.AccessService.RevokePartner:output_type -> accessgraph.v1.WriteResponse
+	34, // 102: accessgraph.v1.AccessService.PartnerGrants:output_type -> accessgraph.v1.PartnerGrantsResponse
+	0,  // 103: accessgraph.v1.AccessService.RequestPartnerLevel:output_type -> accessgraph.v1.WriteResponse
+	38, // 104: accessgraph.v1.AccessService.PendingPartnerRequests:output_type -> accessgraph.v1.PendingPartnerRequestsResponse
+	0,  // 105: accessgraph.v1.AccessService.ApprovePartnerRequest:output_type -> accessgraph.v1.WriteResponse
+	0,  // 106: accessgraph.v1.AccessService.DenyPartnerRequest:output_type -> accessgraph.v1.WriteResponse
+	0,  // 107: accessgraph.v1.AccessService.LinkPartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 108: accessgraph.v1.AccessService.UnlinkPartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 109: accessgraph.v1.AccessService.SetSupportAccess:output_type -> accessgraph.v1.WriteResponse
+	0,  // 110: accessgraph.v1.AccessService.SetVendorManage:output_type -> accessgraph.v1.WriteResponse
+	0,  // 111: accessgraph.v1.AccessService.SetCustomerManage:output_type -> accessgraph.v1.WriteResponse
+	42, // 112: accessgraph.v1.AccessService.DataAccessAgreements:output_type -> accessgraph.v1.DataAccessAgreementsResponse
+	0,  // 113: accessgraph.v1.AccessService.CreateGroup:output_type -> accessgraph.v1.WriteResponse
+	0,  // 114: accessgraph.v1.AccessService.AddGroupMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 115: accessgraph.v1.AccessService.RemoveGroupMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 116: accessgraph.v1.AccessService.NestGroup:output_type -> accessgraph.v1.WriteResponse
+	0,  // 117: accessgraph.v1.AccessService.UnnestGroup:output_type -> accessgraph.v1.WriteResponse
+	0,  // 118: accessgraph.v1.AccessService.SetGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
+	0,  // 119: accessgraph.v1.AccessService.ClearGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
+	48, // 120: accessgraph.v1.AccessService.GroupReadAccess:output_type -> accessgraph.v1.GroupReadAccessResponse
+	0,  // 121: accessgraph.v1.AccessService.CreateCase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 122: accessgraph.v1.AccessService.CloseCase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 123: accessgraph.v1.AccessService.ReopenCase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 124: accessgraph.v1.AccessService.AddCaseContact:output_type -> accessgraph.v1.WriteResponse
+	0,  // 125: accessgraph.v1.AccessService.RemoveCaseContact:output_type -> accessgraph.v1.WriteResponse
+	1,  // 126: accessgraph.v1.AccessService.VisibleCases:output_type -> accessgraph.v1.ObjectsResponse
+	1,  // 127: accessgraph.v1.AccessService.GroupCases:output_type -> accessgraph.v1.ObjectsResponse
+	1,  // 128: accessgraph.v1.AccessService.PartnerManagedCases:output_type -> accessgraph.v1.ObjectsResponse
+	0,  // 129: accessgraph.v1.AccessService.CreateSoldProduct:output_type -> accessgraph.v1.WriteResponse
+	0,  // 130: accessgraph.v1.AccessService.CreateInstallBase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 131: accessgraph.v1.AccessService.CreateServiceOrg:output_type -> accessgraph.v1.WriteResponse
+	0,  // 132: accessgraph.v1.AccessService.AddServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 133: accessgraph.v1.AccessService.RemoveServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 134: accessgraph.v1.AccessService.AssignFunctionalRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 135: accessgraph.v1.AccessService.RemoveFunctionalRole:output_type -> accessgraph.v1.WriteResponse
+	61, // 136: accessgraph.v1.AccessService.RelatedParties:output_type -> accessgraph.v1.RelatedPartiesResponse
+	0,  // 137: accessgraph.v1.AccessService.DefineRole:output_type -> accessgraph.v1.WriteResponse
+	64, // 138: accessgraph.v1.AccessService.RolePrivileges:output_type -> accessgraph.v1.RolePrivilegesResponse
+	66, // 139: accessgraph.v1.AccessService.CustomRoles:output_type -> accessgraph.v1.CustomRolesResponse
+	0,  // 140: accessgraph.v1.AccessService.BindRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 141: accessgraph.v1.AccessService.UnbindRole:output_type -> accessgraph.v1.WriteResponse
+	70, // 142: accessgraph.v1.AccessService.RoleBindings:output_type -> accessgraph.v1.RoleBindingsResponse
+	0,  // 143: accessgraph.v1.AccessService.Bootstrap:output_type -> accessgraph.v1.WriteResponse
+	0,  // 144: accessgraph.v1.AccessService.AddPlatformRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 145: accessgraph.v1.AccessService.RemovePlatformRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 146: accessgraph.v1.AccessService.AddRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
+	0,  // 147: accessgraph.v1.AccessService.RemoveRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
+	0,  // 148: accessgraph.v1.AccessService.ReleaseToEveryone:output_type -> accessgraph.v1.WriteResponse
+	0,  // 149: accessgraph.v1.AccessService.CreateAccount:output_type -> accessgraph.v1.WriteResponse
+	77, // 150: accessgraph.v1.AccessService.WhoAmI:output_type -> accessgraph.v1.WhoAmIResponse
+	83, // [83:151] is the sub-list for method output_type
+	15, // [15:83] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -5361,7 +5480,7 @@ func file_accessgraph_v1_access_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accessgraph_v1_access_proto_rawDesc), len(file_accessgraph_v1_access_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   76,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -229,6 +229,8 @@ const (
 	// AccessServiceCreateAccountProcedure is the fully-qualified name of the AccessService's
 	// CreateAccount RPC.
 	AccessServiceCreateAccountProcedure = "/accessgraph.v1.AccessService/CreateAccount"
+	// AccessServiceWhoAmIProcedure is the fully-qualified name of the AccessService's WhoAmI RPC.
+	AccessServiceWhoAmIProcedure = "/accessgraph.v1.AccessService/WhoAmI"
 )
 
 // AccessServiceClient is a client for the accessgraph.v1.AccessService service.
@@ -309,6 +311,8 @@ type AccessServiceClient interface {
 	RemoveRolloutParticipant(context.Context, *connect.Request[v1.RolloutParticipantRequest]) (*connect.Response[v1.WriteResponse], error)
 	ReleaseToEveryone(context.Context, *connect.Request[v1.ReleaseToEveryoneRequest]) (*connect.Response[v1.WriteResponse], error)
 	CreateAccount(context.Context, *connect.Request[v1.CreateAccountRequest]) (*connect.Response[v1.WriteResponse], error)
+	// The caller: the principal its key proves.
+	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
 }
 
 // NewAccessServiceClient constructs a client for the accessgraph.v1.AccessService service. By
@@ -724,6 +728,12 @@ func NewAccessServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(accessServiceMethods.ByName("CreateAccount")),
 			connect.WithClientOptions(opts...),
 		),
+		whoAmI: connect.NewClient[v1.WhoAmIRequest, v1.WhoAmIResponse](
+			httpClient,
+			baseURL+AccessServiceWhoAmIProcedure,
+			connect.WithSchema(accessServiceMethods.ByName("WhoAmI")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -796,6 +806,7 @@ type accessServiceClient struct {
 	removeRolloutParticipant *connect.Client[v1.RolloutParticipantRequest, v1.WriteResponse]
 	releaseToEveryone        *connect.Client[v1.ReleaseToEveryoneRequest, v1.WriteResponse]
 	createAccount            *connect.Client[v1.CreateAccountRequest, v1.WriteResponse]
+	whoAmI                   *connect.Client[v1.WhoAmIRequest, v1.WhoAmIResponse]
 }
 
 // Check calls accessgraph.v1.AccessService.Check.
@@ -1133,6 +1144,11 @@ func (c *accessServiceClient) CreateAccount(ctx context.Context, req *connect.Re
 	return c.createAccount.CallUnary(ctx, req)
 }
 
+// WhoAmI calls accessgraph.v1.AccessService.WhoAmI.
+func (c *accessServiceClient) WhoAmI(ctx context.Context, req *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
+	return c.whoAmI.CallUnary(ctx, req)
+}
+
 // AccessServiceHandler is an implementation of the accessgraph.v1.AccessService service.
 type AccessServiceHandler interface {
 	// Checks and lookups.
@@ -1211,6 +1227,8 @@ type AccessServiceHandler interface {
 	RemoveRolloutParticipant(context.Context, *connect.Request[v1.RolloutParticipantRequest]) (*connect.Response[v1.WriteResponse], error)
 	ReleaseToEveryone(context.Context, *connect.Request[v1.ReleaseToEveryoneRequest]) (*connect.Response[v1.WriteResponse], error)
 	CreateAccount(context.Context, *connect.Request[v1.CreateAccountRequest]) (*connect.Response[v1.WriteResponse], error)
+	// The caller: the principal its key proves.
+	WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error)
 }
 
 // NewAccessServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1622,6 +1640,12 @@ func NewAccessServiceHandler(svc AccessServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(accessServiceMethods.ByName("CreateAccount")),
 		connect.WithHandlerOptions(opts...),
 	)
+	accessServiceWhoAmIHandler := connect.NewUnaryHandler(
+		AccessServiceWhoAmIProcedure,
+		svc.WhoAmI,
+		connect.WithSchema(accessServiceMethods.ByName("WhoAmI")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/accessgraph.v1.AccessService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AccessServiceCheckProcedure:
@@ -1758,6 +1782,8 @@ func NewAccessServiceHandler(svc AccessServiceHandler, opts ...connect.HandlerOp
 			accessServiceReleaseToEveryoneHandler.ServeHTTP(w, r)
 		case AccessServiceCreateAccountProcedure:
 			accessServiceCreateAccountHandler.ServeHTTP(w, r)
+		case AccessServiceWhoAmIProcedure:
+			accessServiceWhoAmIHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -2033,4 +2059,8 @@ func (UnimplementedAccessServiceHandler) ReleaseToEveryone(context.Context, *con
 
 func (UnimplementedAccessServiceHandler) CreateAccount(context.Context, *connect.Request[v1.CreateAccountRequest]) (*connect.Response[v1.WriteResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accessgraph.v1.AccessService.CreateAccount is not implemented"))
+}
+
+func (UnimplementedAccessServiceHandler) WhoAmI(context.Context, *connect.Request[v1.WhoAmIRequest]) (*connect.Response[v1.WhoAmIResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accessgraph.v1.AccessService.WhoAmI is not implemented"))
 }
