@@ -41,6 +41,7 @@
 //	accessctl key             pkg/cli/keycmd
 //	accessctl login           pkg/cli/keycmd
 //	accessctl logout          pkg/cli/keycmd
+//	accessctl whoami          pkg/cli/keycmd
 //	accessctl schema          pkg/cli/schemacmd
 //	accessctl relationship    pkg/cli/relationship
 //	accessctl export          pkg/cli/transfer

@@ -56,7 +56,7 @@ rollout, optionally with a first admin. Without an admin, join requests go to Cu
 }
 
 func runCreate(ctx context.Context, o *CreateOptions) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 	if admin != "" {
 		msg += fmt.Sprintf(" with admin user:%s", admin)
 	}
-	return o.Factory.Change(ctx, msg, func(c *access.Client) (access.Token, error) {
+	return o.Factory.Change(ctx, msg, func(c access.Service) (access.Token, error) {
 		return c.CreateAccount(ctx, actor, sid, admin)
 	})
 }

@@ -14,13 +14,10 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 )
 
-// auditor returns an Auditor over the factory's domain client, with the factory's clock.
-func auditor(ctx context.Context, f *factory.Factory) (*audit.Auditor, error) {
-	c, err := f.Client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return audit.New(c, audit.WithClock(f.Now)), nil
+// auditor returns the factory's auditor: the server's domain API when there is one, else
+// an Auditor in this process.
+func auditor(ctx context.Context, f *factory.Factory) (audit.Service, error) {
+	return f.Audit(ctx)
 }
 
 // resolveFormat settles --format against the global -o: "-o json" means the json format,

@@ -172,16 +172,20 @@ func runHistory(ctx context.Context, o *HistoryOptions) error {
 		if err != nil {
 			return err
 		}
+	} else if f := (audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Principal: hf.principal, Since: access.Token(o.Since)}); o.Follow {
+		// The domain API has no stream: following watches the raw change stream, which an
+		// operator or auditor key may read.
+		c, err := o.Factory.Client(ctx)
+		if err != nil {
+			return err
+		}
+		changes = audit.New(c, audit.WithClock(o.Factory.Now)).Follow(ctx, f)
 	} else {
 		a, err := auditor(ctx, o.Factory)
 		if err != nil {
 			return err
 		}
-		f := audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Principal: hf.principal, Since: access.Token(o.Since)}
 		changes = a.History(ctx, f)
-		if o.Follow {
-			changes = a.Follow(ctx, f)
-		}
 	}
 	return printChanges(o, changes, write)
 }

@@ -88,7 +88,7 @@ becomes the reporter; a partner at level create or above becomes the primary par
 }
 
 func runCreate(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func runCreate(ctx context.Context, o *Options) error {
 		}
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("opened case:%s on account:%s", nc.ID, nc.Account),
-		func(c *access.Client) (access.Token, error) { return c.CreateCase(ctx, actor, nc) })
+		func(c access.Service) (access.Token, error) { return c.CreateCase(ctx, actor, nc) })
 }
 
 // NewCmdStatus builds `accessctl case reopen` (reopen true) or `case close`.
@@ -140,7 +140,7 @@ func NewCmdStatus(f *factory.Factory, reopen bool, runF func(context.Context, *O
 }
 
 func runStatus(ctx context.Context, o *Options, reopen bool) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -150,10 +150,10 @@ func runStatus(ctx context.Context, o *Options, reopen bool) error {
 	}
 	if reopen {
 		return o.Factory.Change(ctx, fmt.Sprintf("reopened case:%s", id),
-			func(c *access.Client) (access.Token, error) { return c.ReopenCase(ctx, actor, id) })
+			func(c access.Service) (access.Token, error) { return c.ReopenCase(ctx, actor, id) })
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("closed case:%s", id),
-		func(c *access.Client) (access.Token, error) { return c.CloseCase(ctx, actor, id) })
+		func(c access.Service) (access.Token, error) { return c.CloseCase(ctx, actor, id) })
 }
 
 // NewCmdContactAdd builds `accessctl case contact add`.
@@ -182,8 +182,8 @@ primary point of contact needs level update or higher and replaces the previous 
 	return cmd
 }
 
-func parseCaseUser(o *Options) (access.Actor, string, string, error) {
-	actor, err := o.Actor.Actor()
+func parseCaseUser(ctx context.Context, o *Options) (access.Actor, string, string, error) {
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return access.Actor{}, "", "", err
 	}
@@ -199,7 +199,7 @@ func parseCaseUser(o *Options) (access.Actor, string, string, error) {
 }
 
 func runContactAdd(ctx context.Context, o *Options) error {
-	actor, id, user, err := parseCaseUser(o)
+	actor, id, user, err := parseCaseUser(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func runContactAdd(ctx context.Context, o *Options) error {
 		kind = "the primary partner contact"
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is %s on case:%s", user, kind, id),
-		func(c *access.Client) (access.Token, error) { return c.AddCaseContact(ctx, actor, id, user, o.Primary) })
+		func(c access.Service) (access.Token, error) { return c.AddCaseContact(ctx, actor, id, user, o.Primary) })
 }
 
 // NewCmdContactRemove builds `accessctl case contact remove`.
@@ -231,12 +231,12 @@ func NewCmdContactRemove(f *factory.Factory, runF func(context.Context, *Options
 }
 
 func runContactRemove(ctx context.Context, o *Options) error {
-	actor, id, user, err := parseCaseUser(o)
+	actor, id, user, err := parseCaseUser(ctx, o)
 	if err != nil {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is no longer a contact on case:%s", user, id),
-		func(c *access.Client) (access.Token, error) { return c.RemoveCaseContact(ctx, actor, id, user) })
+		func(c access.Service) (access.Token, error) { return c.RemoveCaseContact(ctx, actor, id, user) })
 }
 
 // NewCmdList builds `accessctl case list` (group false) or `case group-list`.
@@ -279,7 +279,7 @@ gives the "open group cases" and "closed group cases" views.`,
 }
 
 func runList(ctx context.Context, o *Options, group bool) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -293,7 +293,7 @@ func runList(ctx context.Context, o *Options, group bool) error {
 	if err != nil {
 		return cmdutil.AsUsage(err)
 	}
-	return printCases(ctx, o.Factory, func(c *access.Client) iter.Seq2[ref.Object, error] {
+	return printCases(ctx, o.Factory, func(c access.Service) iter.Seq2[ref.Object, error] {
 		if group {
 			return c.GroupCases(ctx, actor, user, status)
 		}
@@ -301,12 +301,12 @@ func runList(ctx context.Context, o *Options, group bool) error {
 	})
 }
 
-func printCases(ctx context.Context, f *factory.Factory, list func(*access.Client) iter.Seq2[ref.Object, error]) error {
+func printCases(ctx context.Context, f *factory.Factory, list func(access.Service) iter.Seq2[ref.Object, error]) error {
 	p, err := f.Printer()
 	if err != nil {
 		return err
 	}
-	c, err := f.Client(ctx)
+	c, err := f.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func NewCmdPartnerManaged(f *factory.Factory, runF func(context.Context, *Option
 }
 
 func runPartnerManaged(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -343,7 +343,7 @@ func runPartnerManaged(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	return printCases(ctx, o.Factory, func(c *access.Client) iter.Seq2[ref.Object, error] {
+	return printCases(ctx, o.Factory, func(c access.Service) iter.Seq2[ref.Object, error] {
 		return c.PartnerManagedCases(ctx, actor, sid)
 	})
 }

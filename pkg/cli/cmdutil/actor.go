@@ -13,9 +13,10 @@ type ActorOptions struct {
 	Reason string
 }
 
-// AddActorFlags registers --as (required, checked when the command runs) and --reason.
+// AddActorFlags registers --as (required, checked when the command runs, but implied by a
+// user key: factory.Actor) and --reason.
 func AddActorFlags(cmd *cobra.Command, o *ActorOptions) {
-	cmd.Flags().StringVar(&o.As, "as", "", "the user making the change, user:ID (required; it is authorised and audited)")
+	cmd.Flags().StringVar(&o.As, "as", "", "the user making the change, user:ID (required, but implied by a user key; it is authorised and audited)")
 	cmd.Flags().StringVar(&o.Reason, "reason", "", "why, for the audit trail")
 	_ = cmd.RegisterFlagCompletionFunc("as", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"user:"}, cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp

@@ -82,8 +82,8 @@ func newCmdLink(f *factory.Factory, link bool, runF func(context.Context, *Optio
 	return cmd
 }
 
-func parse(o *Options) (access.Actor, string, string, error) {
-	actor, err := o.Actor.Actor()
+func parse(ctx context.Context, o *Options) (access.Actor, string, string, error) {
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return access.Actor{}, "", "", err
 	}
@@ -99,16 +99,16 @@ func parse(o *Options) (access.Actor, string, string, error) {
 }
 
 func runLink(ctx context.Context, o *Options, link bool) error {
-	actor, sid, partner, err := parse(o)
+	actor, sid, partner, err := parse(ctx, o)
 	if err != nil {
 		return err
 	}
 	if link {
 		return o.Factory.Change(ctx, fmt.Sprintf("linked partner:%s to account:%s (support on)", partner, sid),
-			func(c *access.Client) (access.Token, error) { return c.LinkPartner(ctx, actor, sid, partner) })
+			func(c access.Service) (access.Token, error) { return c.LinkPartner(ctx, actor, sid, partner) })
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("unlinked partner:%s from account:%s", partner, sid),
-		func(c *access.Client) (access.Token, error) { return c.UnlinkPartner(ctx, actor, sid, partner) })
+		func(c access.Service) (access.Token, error) { return c.UnlinkPartner(ctx, actor, sid, partner) })
 }
 
 func newCmdSetting(f *factory.Factory, name, short, example string, runF func(context.Context, *Options) error) *cobra.Command {
@@ -129,7 +129,7 @@ func newCmdSetting(f *factory.Factory, name, short, example string, runF func(co
 }
 
 func runSetting(ctx context.Context, o *Options, name string) error {
-	actor, sid, partner, err := parse(o)
+	actor, sid, partner, err := parse(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func runSetting(ctx context.Context, o *Options, name string) error {
 	}
 	state := map[bool]string{true: "on", false: "off"}[on]
 	msg := fmt.Sprintf("%s is %s for partner:%s on account:%s", name, state, partner, sid)
-	return o.Factory.Change(ctx, msg, func(c *access.Client) (access.Token, error) {
+	return o.Factory.Change(ctx, msg, func(c access.Service) (access.Token, error) {
 		switch name {
 		case "support":
 			return c.SetSupportAccess(ctx, actor, sid, partner, on)
@@ -194,7 +194,7 @@ func yesNo(b bool) string {
 }
 
 func runList(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}

@@ -9,12 +9,12 @@ import (
 // Change makes one change with the domain client and reports it: the confirmation on
 // standard error, the revision token on standard output. Arguments must be validated
 // before calling it, so that usage errors never wait for the server.
-func (f *Factory) Change(ctx context.Context, confirmation string, fn func(*access.Client) (access.Token, error)) error {
+func (f *Factory) Change(ctx context.Context, confirmation string, fn func(access.Service) (access.Token, error)) error {
 	p, err := f.Printer()
 	if err != nil {
 		return err
 	}
-	c, err := f.Client(ctx)
+	c, err := f.Access(ctx)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,13 @@ import (
 
 	"github.com/accessgraph/accessgraph/pkg/cli/profile"
 	"github.com/accessgraph/accessgraph/pkg/engine"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // Environment variables read for the connection.
 const (
 	EnvEndpoint = "ACCESSCTL_ENDPOINT"
+	EnvAPIURL   = "ACCESSCTL_API_URL"
 	EnvToken    = "ACCESSCTL_TOKEN"
 	EnvInsecure = "ACCESSCTL_INSECURE"
 	EnvCACert   = "ACCESSCTL_CA_CERT"
@@ -34,7 +36,11 @@ const probeTimeout = 5 * time.Second
 
 // Connection is a resolved way to reach the server.
 type Connection struct {
+	// Endpoint is the raw SpiceDB gRPC address, host:port; empty when only APIURL is known.
 	Endpoint string
+	// APIURL is the domain API's base URL; empty when none is known, and then domain
+	// commands use the raw API too.
+	APIURL   string
 	Token    string
 	Insecure bool
 	CACert   string
@@ -45,13 +51,21 @@ type Connection struct {
 }
 
 // ResolveConnection picks the endpoint from --endpoint, else ACCESSCTL_ENDPOINT, else the
-// profile written by `accessctl serve`. The key and transport come from the flags and
-// environment; the profile's key and transport are used only for the profile's own
-// endpoint, so a local key is never sent to another server.
+// profile written by `accessctl serve` or `accessctl login`, and the domain API's URL from
+// --api-url, else ACCESSCTL_API_URL, else the profile. The key and transport come from the
+// flags and environment; the profile's key, transport and API URL are used only for the
+// profile's own server, so a local key is never sent to another server.
 func (f *Factory) ResolveConnection() (Connection, error) {
 	c := Connection{Endpoint: f.Flags.Endpoint, Source: "--endpoint"}
 	if c.Endpoint == "" {
 		c.Endpoint, c.Source = f.Getenv(EnvEndpoint), EnvEndpoint
+	}
+	c.APIURL = firstNonEmpty(f.Flags.APIURL, f.Getenv(EnvAPIURL))
+	if c.Endpoint == "" && c.APIURL != "" {
+		c.Source = "--api-url"
+		if f.Flags.APIURL == "" {
+			c.Source = EnvAPIURL
+		}
 	}
 	c.Token = firstNonEmpty(f.Flags.Token, f.Getenv(EnvToken))
 	c.CACert = firstNonEmpty(f.Flags.CACert, f.Getenv(EnvCACert))
@@ -73,13 +87,20 @@ func (f *Factory) ResolveConnection() (Connection, error) {
 			return Connection{}, err
 		}
 	}
-	if c.Endpoint == "" && p != nil {
+	if c.Endpoint == "" && c.APIURL == "" && p != nil {
 		c.Endpoint, c.Source, c.Profile = p.Endpoint, path, p
 	}
-	if c.Endpoint == "" {
+	if c.Endpoint == "" && c.APIURL == "" {
 		return Connection{}, &NoServerError{}
 	}
-	if p != nil && p.Endpoint == c.Endpoint {
+	if p != nil && (c.Endpoint == "" || p.Endpoint == c.Endpoint) && (c.APIURL == "" || p.APIURL == c.APIURL) {
+		// the profile's own server: its key, transport and the address it did not name
+		if c.Endpoint == "" {
+			c.Endpoint = p.Endpoint
+		}
+		if c.APIURL == "" {
+			c.APIURL = p.APIURL
+		}
 		if c.Token == "" {
 			c.Token = p.Token
 		}
@@ -88,9 +109,17 @@ func (f *Factory) ResolveConnection() (Connection, error) {
 		}
 	}
 	if c.Token == "" {
-		return Connection{}, fmt.Errorf("no preshared key for %s (from %s): pass --token or set %s", c.Endpoint, c.Source, EnvToken)
+		return Connection{}, fmt.Errorf("no key for %s (from %s): pass --token, set %s or run accessctl login", c.Server(), c.Source, EnvToken)
 	}
 	return c, nil
+}
+
+// Server names the server for messages: its endpoint, else its API URL.
+func (c Connection) Server() string {
+	if c.Endpoint != "" {
+		return c.Endpoint
+	}
+	return c.APIURL
 }
 
 func firstNonEmpty(s ...string) string {
@@ -133,7 +162,11 @@ func probe(ctx context.Context, e *engine.Engine, conn Connection) error {
 		}
 		return fmt.Errorf("the server at %s refused the key (%s): %s", conn.Endpoint, st.Message(), hint)
 	case codes.PermissionDenied:
-		return fmt.Errorf("the server at %s refused this key's principal: %s (docs/security.md says what each kind may do)", conn.Endpoint, st.Message())
+		hint := ""
+		if conn.APIURL == "" {
+			hint = "; domain commands with this key need the domain API: pass --api-url (or " + EnvAPIURL + ", or accessctl login --api-url)"
+		}
+		return fmt.Errorf("%w at %s: %s%s (docs/security.md says what each kind may do)", spice.ErrForbidden, conn.Endpoint, st.Message(), hint)
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
 		return &ConnectError{Conn: conn, Detail: shortTransportError(st)}
 	}

@@ -6,6 +6,7 @@ package factory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ type BuildInfo struct {
 // ConnectionFlags are the global connection flags; the root command binds them.
 type ConnectionFlags struct {
 	Endpoint string
+	APIURL   string
 	Token    string
 	Insecure bool
 	CACert   string
@@ -52,13 +54,20 @@ type Factory struct {
 	Engine func(ctx context.Context) (*engine.Engine, error)
 	// Dial connects to a remote server; Engine's default uses it.
 	Dial func(ctx context.Context, cfg engine.RemoteConfig) (*engine.Engine, error)
+	// RemoteAPI connects to the server's domain API when the connection names one (nil
+	// and no error when it does not); Access, Audit, Principal and Actor use it first.
+	// Nil turns the domain API off: commands then use the domain layer in this process
+	// over Engine (tests on an in-process engine do).
+	RemoteAPI func(ctx context.Context) (*Remote, error)
 	// StartEmbedded starts a server in this process (accessctl serve).
 	StartEmbedded func(ctx context.Context, cfg engine.EmbeddedConfig) (*engine.Embedded, error)
 
-	mu       sync.Mutex
-	dialed   *engine.Engine
-	client   *access.Client
-	noSchema string // endpoint of a dialled server that holds no schema
+	mu          sync.Mutex
+	dialed      *engine.Engine
+	client      *access.Client
+	noSchema    string // endpoint of a dialled server that holds no schema
+	api         *Remote
+	apiResolved bool
 }
 
 // New returns a Factory for a real run on the process's streams and environment.
@@ -72,10 +81,13 @@ func New(build BuildInfo) *Factory {
 		StartEmbedded: engine.StartEmbedded,
 	}
 	f.Engine = f.Connect
+	f.RemoteAPI = f.ConnectAPI
 	return f
 }
 
-// Client returns the domain client over Engine.
+// Client returns the domain layer in this process over Engine's raw connection. Commands
+// that need only domain operations call Access or Audit instead, which use the server's
+// domain API when there is one.
 func (f *Factory) Client(ctx context.Context) (*access.Client, error) {
 	e, err := f.Engine(ctx)
 	if err != nil {
@@ -125,6 +137,9 @@ func (f *Factory) Connect(ctx context.Context) (*engine.Engine, error) {
 	conn, err := f.ResolveConnection()
 	if err != nil {
 		return nil, err
+	}
+	if conn.Endpoint == "" {
+		return nil, fmt.Errorf("this command uses the raw SpiceDB API, and only the domain API is known (%s from %s): pass --endpoint HOST:PORT (or %s)", conn.APIURL, conn.Source, EnvEndpoint)
 	}
 	e, err := f.Dial(ctx, engine.RemoteConfig{
 		Endpoint:     conn.Endpoint,

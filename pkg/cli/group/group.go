@@ -76,7 +76,7 @@ func NewCmdCreate(f *factory.Factory, runF func(context.Context, *Options) error
 }
 
 func runCreate(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func runCreate(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("created group:%s", g),
-		func(c *access.Client) (access.Token, error) { return c.CreateGroup(ctx, actor, g) })
+		func(c access.Service) (access.Token, error) { return c.CreateGroup(ctx, actor, g) })
 }
 
 // memberSpec is `accessctl group member add|remove`.
@@ -98,10 +98,10 @@ var memberSpec = pairs.Spec{
   $ accessctl group member remove group:birch_school user:ben --as user:carol`,
 	Added:   func(m, c string) string { return m + " is in " + c },
 	Removed: func(m, c string) string { return m + " is no longer in " + c },
-	Add: func(ctx context.Context, c *access.Client, a access.Actor, g, u string) (access.Token, error) {
+	Add: func(ctx context.Context, c access.Service, a access.Actor, g, u string) (access.Token, error) {
 		return c.AddGroupMember(ctx, a, g, u)
 	},
-	Remove: func(ctx context.Context, c *access.Client, a access.Actor, g, u string) (access.Token, error) {
+	Remove: func(ctx context.Context, c access.Service, a access.Actor, g, u string) (access.Token, error) {
 		return c.RemoveGroupMember(ctx, a, g, u)
 	},
 }
@@ -133,7 +133,7 @@ func NewCmdNest(f *factory.Factory, nest bool, runF func(context.Context, *Optio
 }
 
 func runNest(ctx context.Context, o *Options, nest bool) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -147,10 +147,10 @@ func runNest(ctx context.Context, o *Options, nest bool) error {
 	}
 	if nest {
 		return o.Factory.Change(ctx, fmt.Sprintf("group:%s is inside group:%s", child, parent),
-			func(c *access.Client) (access.Token, error) { return c.NestGroup(ctx, actor, child, parent) })
+			func(c access.Service) (access.Token, error) { return c.NestGroup(ctx, actor, child, parent) })
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("group:%s is no longer inside group:%s", child, parent),
-		func(c *access.Client) (access.Token, error) { return c.UnnestGroup(ctx, actor, child, parent) })
+		func(c access.Service) (access.Token, error) { return c.UnnestGroup(ctx, actor, child, parent) })
 }
 
 // NewCmdReadSet builds `accessctl group read-access set`.
@@ -173,7 +173,7 @@ func NewCmdReadSet(f *factory.Factory, runF func(context.Context, *Options) erro
 }
 
 func runReadSet(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func runReadSet(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s reads the cases of group:%s", user, g),
-		func(c *access.Client) (access.Token, error) { return c.SetGroupReadAccess(ctx, actor, user, g) })
+		func(c access.Service) (access.Token, error) { return c.SetGroupReadAccess(ctx, actor, user, g) })
 }
 
 // NewCmdReadClear builds `accessctl group read-access clear`.
@@ -209,7 +209,7 @@ func NewCmdReadClear(f *factory.Factory, runF func(context.Context, *Options) er
 }
 
 func runReadClear(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func runReadClear(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s has no group read access", user),
-		func(c *access.Client) (access.Token, error) { return c.ClearGroupReadAccess(ctx, actor, user) })
+		func(c access.Service) (access.Token, error) { return c.ClearGroupReadAccess(ctx, actor, user) })
 }
 
 // NewCmdReadShow builds `accessctl group read-access show`.
@@ -241,7 +241,7 @@ func NewCmdReadShow(f *factory.Factory, runF func(context.Context, *Options) err
 }
 
 func runReadShow(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func runReadShow(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}

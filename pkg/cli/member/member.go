@@ -76,7 +76,7 @@ func NewCmdRequest(f *factory.Factory, runF func(context.Context, *Options) erro
 }
 
 func runRequest(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func runRequest(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("requested %s on account:%s as user:%s (pending approval)", role, sid, actor.User),
-		func(c *access.Client) (access.Token, error) { return c.RequestAccess(ctx, actor, sid, role) })
+		func(c access.Service) (access.Token, error) { return c.RequestAccess(ctx, actor, sid, role) })
 }
 
 // NewCmdDecide builds `accessctl member approve` (approve true) or `member deny`.
@@ -119,20 +119,20 @@ func NewCmdDecide(f *factory.Factory, approve bool, runF func(context.Context, *
 }
 
 func runDecide(ctx context.Context, o *Options, approve bool) error {
-	actor, sid, user, err := accountAndUser(o)
+	actor, sid, user, err := accountAndUser(ctx, o)
 	if err != nil {
 		return err
 	}
 	if approve {
 		return o.Factory.Change(ctx, fmt.Sprintf("approved the request of user:%s on account:%s", user, sid),
-			func(c *access.Client) (access.Token, error) { return c.Approve(ctx, actor, sid, user) })
+			func(c access.Service) (access.Token, error) { return c.Approve(ctx, actor, sid, user) })
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("denied the request of user:%s on account:%s", user, sid),
-		func(c *access.Client) (access.Token, error) { return c.Deny(ctx, actor, sid, user) })
+		func(c access.Service) (access.Token, error) { return c.Deny(ctx, actor, sid, user) })
 }
 
-func accountAndUser(o *Options) (access.Actor, string, string, error) {
-	actor, err := o.Actor.Actor()
+func accountAndUser(ctx context.Context, o *Options) (access.Actor, string, string, error) {
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return access.Actor{}, "", "", err
 	}
@@ -167,7 +167,7 @@ func NewCmdRole(f *factory.Factory, runF func(context.Context, *Options) error) 
 }
 
 func runRole(ctx context.Context, o *Options) error {
-	actor, sid, user, err := accountAndUser(o)
+	actor, sid, user, err := accountAndUser(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func runRole(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is now %s on account:%s", user, role, sid),
-		func(c *access.Client) (access.Token, error) { return c.ChangeRole(ctx, actor, sid, user, role) })
+		func(c access.Service) (access.Token, error) { return c.ChangeRole(ctx, actor, sid, user, role) })
 }
 
 // NewCmdRemove builds `accessctl member remove`.
@@ -202,7 +202,7 @@ cannot remove contacts. Asks for confirmation on a terminal; needs --yes otherwi
 }
 
 func runRemove(ctx context.Context, o *Options) error {
-	actor, sid, user, err := accountAndUser(o)
+	actor, sid, user, err := accountAndUser(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func runRemove(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("removed user:%s from account:%s", user, sid),
-		func(c *access.Client) (access.Token, error) { return c.RemoveMember(ctx, actor, sid, user) })
+		func(c access.Service) (access.Token, error) { return c.RemoveMember(ctx, actor, sid, user) })
 }
 
 // NewCmdLeave builds `accessctl member leave`.
@@ -233,7 +233,7 @@ func NewCmdLeave(f *factory.Factory, runF func(context.Context, *Options) error)
 }
 
 func runLeave(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func runLeave(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s left account:%s", actor.User, sid),
-		func(c *access.Client) (access.Token, error) { return c.Leave(ctx, actor, sid) })
+		func(c access.Service) (access.Token, error) { return c.Leave(ctx, actor, sid) })
 }
 
 // NewCmdList builds `accessctl member list`.
@@ -273,7 +273,7 @@ var memberList = output.List[access.Member]{Columns: []output.Column[access.Memb
 }}
 
 func runList(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ var requestList = output.List[access.JoinRequest]{Columns: []output.Column[acces
 }}
 
 func runPending(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -331,7 +331,7 @@ func runPending(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -369,7 +369,7 @@ var approverList = output.List[access.Approver]{Columns: []output.Column[access.
 }}
 
 func runApprovers(ctx context.Context, o *Options) error {
-	actor, sid, user, err := accountAndUser(o)
+	actor, sid, user, err := accountAndUser(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -377,7 +377,7 @@ func runApprovers(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // Change makes or undoes one pairing with the domain client; container and member are ids.
-type Change func(ctx context.Context, c *access.Client, actor access.Actor, container, member string) (access.Token, error)
+type Change func(ctx context.Context, c access.Service, actor access.Actor, container, member string) (access.Token, error)
 
 // Spec describes one pair of commands.
 type Spec struct {
@@ -47,7 +47,7 @@ func newCmd(f *factory.Factory, s Spec, verb, short, example string, confirm fun
 		ValidArgsFunction: complete.Positional(f, complete.Object(s.Container), complete.Object(s.Member)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			actor, err := actorOpts.Actor()
+			actor, err := f.Actor(ctx, actorOpts)
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ func newCmd(f *factory.Factory, s Spec, verb, short, example string, confirm fun
 				return err
 			}
 			return f.Change(ctx, confirm(s.Member+":"+member, s.Container+":"+container),
-				func(c *access.Client) (access.Token, error) { return change(ctx, c, actor, container, member) })
+				func(c access.Service) (access.Token, error) { return change(ctx, c, actor, container, member) })
 		},
 	}
 	cmdutil.AddActorFlags(cmd, &actorOpts)

@@ -91,7 +91,7 @@ Nothing is inherited along the tree: each partner gets exactly what it is grante
 }
 
 func runCreate(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func runCreate(ctx context.Context, o *Options) error {
 			return err
 		}
 	}
-	return o.Factory.Change(ctx, fmt.Sprintf("created partner:%s", id), func(c *access.Client) (access.Token, error) {
+	return o.Factory.Change(ctx, fmt.Sprintf("created partner:%s", id), func(c access.Service) (access.Token, error) {
 		return c.CreatePartner(ctx, actor, id, parent)
 	})
 }
@@ -120,17 +120,17 @@ var memberSpec = pairs.Spec{
   $ accessctl partner member remove partner:integrator user:pam --as user:vera`,
 	Added:   func(m, c string) string { return m + " is a member of " + c },
 	Removed: func(m, c string) string { return m + " is no longer a member of " + c },
-	Add: func(ctx context.Context, c *access.Client, a access.Actor, p, u string) (access.Token, error) {
+	Add: func(ctx context.Context, c access.Service, a access.Actor, p, u string) (access.Token, error) {
 		return c.AddPartnerMember(ctx, a, p, u)
 	},
-	Remove: func(ctx context.Context, c *access.Client, a access.Actor, p, u string) (access.Token, error) {
+	Remove: func(ctx context.Context, c access.Service, a access.Actor, p, u string) (access.Token, error) {
 		return c.RemovePartnerMember(ctx, a, p, u)
 	},
 }
 
 // parseGrant validates the account and grantee.
-func parseGrant(o *Options) (access.Actor, string, access.Grantee, error) {
-	actor, err := o.Actor.Actor()
+func parseGrant(ctx context.Context, o *Options) (access.Actor, string, access.Grantee, error) {
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return access.Actor{}, "", access.Grantee{}, err
 	}
@@ -175,7 +175,7 @@ or a duration from now (72h); after it the grant gives nothing.`,
 }
 
 func runGrant(ctx context.Context, o *Options) error {
-	actor, sid, g, err := parseGrant(o)
+	actor, sid, g, err := parseGrant(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func runGrant(ctx context.Context, o *Options) error {
 	if !expires.IsZero() {
 		msg += " until " + output.Time(expires)
 	}
-	return o.Factory.Change(ctx, msg, func(c *access.Client) (access.Token, error) {
+	return o.Factory.Change(ctx, msg, func(c access.Service) (access.Token, error) {
 		return c.GrantPartner(ctx, actor, sid, g, level, expires)
 	})
 }
@@ -219,7 +219,7 @@ the printed revision. Asks for confirmation on a terminal; needs --yes otherwise
 }
 
 func runRevoke(ctx context.Context, o *Options) error {
-	actor, sid, g, err := parseGrant(o)
+	actor, sid, g, err := parseGrant(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func runRevoke(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("revoked the grant of %s on account:%s", g, sid),
-		func(c *access.Client) (access.Token, error) { return c.RevokePartner(ctx, actor, sid, g) })
+		func(c access.Service) (access.Token, error) { return c.RevokePartner(ctx, actor, sid, g) })
 }
 
 // NewCmdList builds `accessctl partner list`.
@@ -259,7 +259,7 @@ var grantList = output.List[access.PartnerGrant]{Columns: []output.Column[access
 }}
 
 func runList(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,7 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func NewCmdRequest(f *factory.Factory, runF func(context.Context, *Options) erro
 }
 
 func runRequest(ctx context.Context, o *Options) error {
-	actor, sid, g, err := parseGrant(o)
+	actor, sid, g, err := parseGrant(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ func runRequest(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("requested %s for %s on account:%s (pending the account admins)", level, g, sid),
-		func(c *access.Client) (access.Token, error) { return c.RequestPartnerLevel(ctx, actor, sid, g, level) })
+		func(c access.Service) (access.Token, error) { return c.RequestPartnerLevel(ctx, actor, sid, g, level) })
 }
 
 // NewCmdRequests builds `accessctl partner requests`.
@@ -330,7 +330,7 @@ func NewCmdRequests(f *factory.Factory, runF func(context.Context, *Options) err
 }
 
 func runRequests(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -342,7 +342,7 @@ func runRequests(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -384,14 +384,14 @@ func NewCmdDecide(f *factory.Factory, approve bool, runF func(context.Context, *
 }
 
 func runDecide(ctx context.Context, o *Options, approve bool) error {
-	actor, sid, g, err := parseGrant(o)
+	actor, sid, g, err := parseGrant(ctx, o)
 	if err != nil {
 		return err
 	}
 	if approve {
 		return o.Factory.Change(ctx, fmt.Sprintf("approved the request of %s on account:%s", g, sid),
-			func(c *access.Client) (access.Token, error) { return c.ApprovePartnerRequest(ctx, actor, sid, g) })
+			func(c access.Service) (access.Token, error) { return c.ApprovePartnerRequest(ctx, actor, sid, g) })
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("denied the request of %s on account:%s", g, sid),
-		func(c *access.Client) (access.Token, error) { return c.DenyPartnerRequest(ctx, actor, sid, g) })
+		func(c access.Service) (access.Token, error) { return c.DenyPartnerRequest(ctx, actor, sid, g) })
 }

@@ -46,10 +46,10 @@ var participantSpec = pairs.Spec{
   $ accessctl feature participant remove feature:entitlement_view user:sally --as user:vera`,
 	Added:   func(m, c string) string { return m + " takes part in " + c },
 	Removed: func(m, c string) string { return m + " no longer takes part in " + c },
-	Add: func(ctx context.Context, c *access.Client, a access.Actor, feature, u string) (access.Token, error) {
+	Add: func(ctx context.Context, c access.Service, a access.Actor, feature, u string) (access.Token, error) {
 		return c.AddRolloutParticipant(ctx, a, feature, u)
 	},
-	Remove: func(ctx context.Context, c *access.Client, a access.Actor, feature, u string) (access.Token, error) {
+	Remove: func(ctx context.Context, c access.Service, a access.Actor, feature, u string) (access.Token, error) {
 		return c.RemoveRolloutParticipant(ctx, a, feature, u)
 	},
 }
@@ -81,7 +81,7 @@ something to everyone: wildcard subjects are refused everywhere else.`,
 }
 
 func runRelease(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func runRelease(ctx context.Context, o *Options) error {
 	if o.Withdraw {
 		msg = fmt.Sprintf("feature:%s is back to its per-user participants", feature)
 	}
-	return o.Factory.Change(ctx, msg, func(c *access.Client) (access.Token, error) {
+	return o.Factory.Change(ctx, msg, func(c access.Service) (access.Token, error) {
 		return c.ReleaseToEveryone(ctx, actor, feature, !o.Withdraw)
 	})
 }

@@ -68,12 +68,12 @@ platform has no administrator, so it cannot be used to take over a running porta
 }
 
 func runBootstrap(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is the first platform administrator", actor.User),
-		func(c *access.Client) (access.Token, error) { return c.Bootstrap(ctx, actor.User, actor.Reason) })
+		func(c access.Service) (access.Token, error) { return c.Bootstrap(ctx, actor.User, actor.Reason) })
 }
 
 // NewCmdRole builds `accessctl platform role add` (add true) or `role remove`.
@@ -112,7 +112,7 @@ func parsePlatformRole(s string) (access.PlatformRole, error) {
 }
 
 func runRole(ctx context.Context, o *Options, add bool) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -126,8 +126,8 @@ func runRole(ctx context.Context, o *Options, add bool) error {
 	}
 	if add {
 		return o.Factory.Change(ctx, fmt.Sprintf("user:%s is now platform %s", user, role),
-			func(c *access.Client) (access.Token, error) { return c.AddPlatformRole(ctx, actor, user, role) })
+			func(c access.Service) (access.Token, error) { return c.AddPlatformRole(ctx, actor, user, role) })
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("user:%s is no longer platform %s", user, role),
-		func(c *access.Client) (access.Token, error) { return c.RemovePlatformRole(ctx, actor, user, role) })
+		func(c access.Service) (access.Token, error) { return c.RemovePlatformRole(ctx, actor, user, role) })
 }

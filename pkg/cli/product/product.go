@@ -57,7 +57,7 @@ func NewCmdProductCreate(f *factory.Factory, runF func(context.Context, *Options
 }
 
 func runProductCreate(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func runProductCreate(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("recorded sold_product:%s for account:%s", id, sid),
-		func(c *access.Client) (access.Token, error) { return c.CreateSoldProduct(ctx, actor, id, sid) })
+		func(c access.Service) (access.Token, error) { return c.CreateSoldProduct(ctx, actor, id, sid) })
 }
 
 // NewCmdInstallBase builds `accessctl install-base`.
@@ -106,7 +106,7 @@ func NewCmdInstallBaseCreate(f *factory.Factory, runF func(context.Context, *Opt
 }
 
 func runInstallBaseCreate(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func runInstallBaseCreate(ctx context.Context, o *Options) error {
 		}
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("recorded install_base:%s for account:%s", id, sid),
-		func(c *access.Client) (access.Token, error) { return c.CreateInstallBase(ctx, actor, id, sid, sp) })
+		func(c access.Service) (access.Token, error) { return c.CreateInstallBase(ctx, actor, id, sid, sp) })
 }
 
 // NewCmdServiceOrg builds `accessctl service-org`.
@@ -167,7 +167,7 @@ func NewCmdServiceOrgCreate(f *factory.Factory, runF func(context.Context, *Opti
 }
 
 func runServiceOrgCreate(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func runServiceOrgCreate(ctx context.Context, o *Options) error {
 		return err
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("created service_org:%s", id),
-		func(c *access.Client) (access.Token, error) { return c.CreateServiceOrg(ctx, actor, id) })
+		func(c access.Service) (access.Token, error) { return c.CreateServiceOrg(ctx, actor, id) })
 }
 
 // serviceOrgMemberSpec is `accessctl service-org member add|remove`.
@@ -189,10 +189,10 @@ var serviceOrgMemberSpec = pairs.Spec{
   $ accessctl service-org member remove service_org:fieldfix user:finn --as user:vera`,
 	Added:   func(m, c string) string { return m + " is a member of " + c },
 	Removed: func(m, c string) string { return m + " is no longer a member of " + c },
-	Add: func(ctx context.Context, c *access.Client, a access.Actor, o, u string) (access.Token, error) {
+	Add: func(ctx context.Context, c access.Service, a access.Actor, o, u string) (access.Token, error) {
 		return c.AddServiceOrgMember(ctx, a, o, u)
 	},
-	Remove: func(ctx context.Context, c *access.Client, a access.Actor, o, u string) (access.Token, error) {
+	Remove: func(ctx context.Context, c access.Service, a access.Actor, o, u string) (access.Token, error) {
 		return c.RemoveServiceOrgMember(ctx, a, o, u)
 	},
 }

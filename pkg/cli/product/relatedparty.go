@@ -86,7 +86,7 @@ func NewCmdRelatedPartySet(f *factory.Factory, assign bool, runF func(context.Co
 }
 
 func runRelatedPartySet(ctx context.Context, o *RelatedPartyOptions, assign bool) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -110,12 +110,12 @@ func runRelatedPartySet(ctx context.Context, o *RelatedPartyOptions, assign bool
 	}
 	if assign {
 		return o.Factory.Change(ctx, fmt.Sprintf("%s is %s on %s", party, role.Name, obj),
-			func(c *access.Client) (access.Token, error) {
+			func(c access.Service) (access.Token, error) {
 				return c.AssignFunctionalRole(ctx, actor, obj, role, party)
 			})
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("%s is no longer %s on %s", party, role.Name, obj),
-		func(c *access.Client) (access.Token, error) {
+		func(c access.Service) (access.Token, error) {
 			return c.RemoveFunctionalRole(ctx, actor, obj, role, party)
 		})
 }
@@ -145,7 +145,7 @@ var partyList = output.List[access.RelatedParty]{Columns: []output.Column[access
 }}
 
 func runRelatedPartyList(ctx context.Context, o *RelatedPartyOptions) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func runRelatedPartyList(ctx context.Context, o *RelatedPartyOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,5 @@
 // Package profile reads and writes the local connection profile that `accessctl serve`
-// leaves for the other commands: endpoint, preshared key and transport.
+// leaves for the other commands: endpoint, domain API URL, key and transport.
 package profile
 
 import (
@@ -18,6 +18,9 @@ const FileName = "profile.json"
 type Profile struct {
 	// Endpoint is the gRPC address, host:port.
 	Endpoint string `json:"endpoint"`
+	// APIURL is the domain API's base URL (http://127.0.0.1:50052, https://HOST:PORT);
+	// empty when the server serves none, or none is known.
+	APIURL string `json:"api_url,omitempty"`
 	// Token is the preshared key the server expects.
 	Token string `json:"token"`
 	// Insecure is true when the server speaks plaintext (loopback without TLS).

@@ -153,7 +153,7 @@ func runCheck(ctx context.Context, o *CheckOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func runCheckMany(ctx context.Context, o *CheckOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -293,12 +293,12 @@ func fieldsAt(s string) (fields []string, columns []int) {
 // unknowns finds the objects of denied checks that no relationship names, asking the server
 // once per object, at least as fresh as the checks.
 type unknowns struct {
-	client *access.Client
+	client access.Service
 	cons   access.Consistency
 	known  map[ref.Object]bool
 }
 
-func newUnknowns(c *access.Client, checkedAt access.Token) *unknowns {
+func newUnknowns(c access.Service, checkedAt access.Token) *unknowns {
 	return &unknowns{client: c, cons: access.AtLeast(checkedAt), known: map[ref.Object]bool{}}
 }
 

@@ -79,7 +79,7 @@ func runLookupResources(ctx context.Context, o *LookupResourcesOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func runLookupSubjects(ctx context.Context, o *LookupSubjectsOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}

@@ -225,7 +225,7 @@ func runWrite(ctx context.Context, o *Options, remove bool) error {
 }
 
 // RequirePlatformAdmin refuses raw writes by anyone but a platform administrator.
-func RequirePlatformAdmin(ctx context.Context, c *access.Client, actor access.Actor) error {
+func RequirePlatformAdmin(ctx context.Context, c access.Service, actor access.Actor) error {
 	u := ref.Object{Type: "user", ID: actor.User}
 	d, err := c.Check(ctx, ref.Subject{Object: u}, "administer", access.Platform, access.Fresh())
 	if err != nil {

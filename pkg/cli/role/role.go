@@ -77,7 +77,7 @@ func NewCmdDefine(f *factory.Factory, runF func(context.Context, *Options) error
 }
 
 func runDefine(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func runDefine(ctx context.Context, o *Options) error {
 		names[i] = string(p)
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("role:%s is %s", id, strings.Join(names, " + ")),
-		func(c *access.Client) (access.Token, error) { return c.DefineRole(ctx, actor, id, privs) })
+		func(c access.Service) (access.Token, error) { return c.DefineRole(ctx, actor, id, privs) })
 }
 
 // NewCmdShow builds `accessctl role show`.
@@ -123,7 +123,7 @@ func runShow(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func runList(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func NewCmdBind(f *factory.Factory, bind bool, runF func(context.Context, *Optio
 }
 
 func runBind(ctx context.Context, o *Options, bind bool) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -213,10 +213,10 @@ func runBind(ctx context.Context, o *Options, bind bool) error {
 	}
 	if bind {
 		return o.Factory.Change(ctx, fmt.Sprintf("role:%s is bound on %s to %s", id, obj, grantee),
-			func(c *access.Client) (access.Token, error) { return c.BindRole(ctx, actor, id, obj, grantee) })
+			func(c access.Service) (access.Token, error) { return c.BindRole(ctx, actor, id, obj, grantee) })
 	}
 	return o.Factory.Change(ctx, fmt.Sprintf("role:%s is no longer bound on %s to %s", id, obj, grantee),
-		func(c *access.Client) (access.Token, error) { return c.UnbindRole(ctx, actor, id, obj, grantee) })
+		func(c access.Service) (access.Token, error) { return c.UnbindRole(ctx, actor, id, obj, grantee) })
 }
 
 // NewCmdBindings builds `accessctl role bindings`.
@@ -244,7 +244,7 @@ type bindingJSON struct {
 }
 
 func runBindings(ctx context.Context, o *Options) error {
-	actor, err := o.Actor.Actor()
+	actor, err := o.Factory.Actor(ctx, o.Actor)
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func runBindings(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Factory.Client(ctx)
+	c, err := o.Factory.Access(ctx)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/serve"
 	"github.com/accessgraph/accessgraph/pkg/cli/transfer"
 	"github.com/accessgraph/accessgraph/pkg/cli/version"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // NewCmdRoot builds the accessctl command tree over f.
@@ -98,6 +99,7 @@ unconfirmed destructive change); 3 "denied" from check or explain --exit-code.`,
 	pf := cmd.PersistentFlags()
 	pf.StringVarP(&f.Output, "output", "o", "table", "output format: table (aligned on a terminal, tab-separated when piped) or json")
 	pf.StringVar(&f.Flags.Endpoint, "endpoint", "", "server address host:port (env ACCESSCTL_ENDPOINT; default: the local serve profile)")
+	pf.StringVar(&f.Flags.APIURL, "api-url", "", "domain API URL, http://HOST:PORT on loopback or https://HOST:PORT (env ACCESSCTL_API_URL; default: the profile's)")
 	pf.StringVar(&f.Flags.Token, "token", "", "preshared key (env ACCESSCTL_TOKEN)")
 	pf.BoolVar(&f.Flags.Insecure, "insecure", false, "plaintext connection, for a server on this machine (env ACCESSCTL_INSECURE)")
 	pf.StringVar(&f.Flags.CACert, "ca-cert", "", "trust this CA certificate instead of the system's (env ACCESSCTL_CA_CERT)")
@@ -116,6 +118,7 @@ func Execute(ctx context.Context, cmd *cobra.Command, f *factory.Factory, args [
 	cmd.SetArgs(args)
 	ran, err := cmd.ExecuteContextC(ctx)
 	err = cobraUsage(cmd, ran, args, err)
+	err = rawRefusal(ran, err)
 	_ = f.Close()
 	if err == nil || cmdutil.IsSilent(err) {
 		return err
@@ -125,6 +128,16 @@ func Execute(ctx context.Context, cmd *cobra.Command, f *factory.Factory, args [
 		fmt.Fprintf(f.IOStreams.ErrOut, "Run '%s --help' for usage.\n", ran.CommandPath())
 	}
 	return err
+}
+
+// rawRefusal names what a command on the raw SpiceDB API needs when the server refused the
+// key's principal there (a user or service key; an auditor key that writes): an operator
+// key, or an auditor key for reads.
+func rawRefusal(ran *cobra.Command, err error) error {
+	if err == nil || ran == nil || !errors.Is(err, spice.ErrForbidden) {
+		return err
+	}
+	return fmt.Errorf("`%s` uses the raw SpiceDB API, which needs an operator key (an auditor key for reads): %w", ran.CommandPath(), err)
 }
 
 // validateFlags is the root's PersistentPreRunE: cobra's checks of required flags and flag
@@ -244,6 +257,7 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 		keycmd.NewCmdKey(f),
 		keycmd.NewCmdLogin(f, nil),
 		keycmd.NewCmdLogout(f, nil),
+		keycmd.NewCmdWhoAmI(f, nil),
 		relationship.NewCmdRelationship(f),
 		transfer.NewCmdExport(f, nil),
 		transfer.NewCmdImport(f, nil),

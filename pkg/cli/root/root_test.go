@@ -84,7 +84,7 @@ func TestNoServerConfigured(t *testing.T) {
 		t.Errorf("code %d, stderr:\n%s\nwant:\n%s", r.Code, r.Stderr, want)
 	}
 	r = env.Run("check", "user:bill", "view", "case:101", "--endpoint", "127.0.0.1:1")
-	want = "error: no preshared key for 127.0.0.1:1 (from --endpoint): pass --token or set ACCESSCTL_TOKEN\n"
+	want = "error: no key for 127.0.0.1:1 (from --endpoint): pass --token, set ACCESSCTL_TOKEN or run accessctl login\n"
 	if r.Code != cmdutil.ExitError || r.Stderr != want {
 		t.Errorf("no token: code %d, stderr %q; want %q", r.Code, r.Stderr, want)
 	}
@@ -100,7 +100,7 @@ func TestProfileKeyStaysWithItsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := env.Run("check", "user:bill", "view", "case:101", "--endpoint", "remote.example:443")
-	want := "error: no preshared key for remote.example:443 (from --endpoint): pass --token or set ACCESSCTL_TOKEN\n"
+	want := "error: no key for remote.example:443 (from --endpoint): pass --token, set ACCESSCTL_TOKEN or run accessctl login\n"
 	if r.Stderr != want {
 		t.Errorf("stderr %q; want %q", r.Stderr, want)
 	}

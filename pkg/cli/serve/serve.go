@@ -297,6 +297,13 @@ func runServe(ctx context.Context, o *Options) error {
 	}
 
 	endpoint := connectable(addr)
+	apiURL := ""
+	if apiListener != nil {
+		apiURL = "http://" + connectable(apiListener.Addr().String())
+		if tls {
+			apiURL = "https://" + connectable(apiListener.Addr().String())
+		}
+	}
 	path, perr := profile.Path(o.Factory.Getenv)
 	if perr == nil {
 		caCert := ""
@@ -305,6 +312,7 @@ func runServe(ctx context.Context, o *Options) error {
 		}
 		perr = profile.Write(path, &profile.Profile{
 			Endpoint:  endpoint,
+			APIURL:    apiURL,
 			Token:     key,
 			Insecure:  !tls,
 			CACert:    caCert,

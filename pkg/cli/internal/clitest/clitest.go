@@ -115,7 +115,9 @@ func (e *Env) Factory(tty bool) *factory.Factory {
 		StartEmbedded: engine.StartEmbedded,
 	}
 	f.Engine = f.Connect
+	f.RemoteAPI = f.ConnectAPI
 	if e.Engine != nil {
+		f.RemoteAPI = nil
 		f.Engine = func(context.Context) (*engine.Engine, error) { return e.Engine.Engine, nil }
 	}
 	return f
