@@ -34,8 +34,8 @@ build: ## Build bin/accessctl
 test: ## Run every test (go test ./...)
 	$(GO) test -timeout 20m ./...
 
-test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI) with the race detector
-	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/...
+test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, key registry) with the race detector
+	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/... ./pkg/api/... ./pkg/principal/...
 
 test-postgres: ## Run the domain, durability and audit-log suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \

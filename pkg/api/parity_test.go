@@ -87,7 +87,13 @@ func scenario(t *testing.T, svc access.Service, aud audit.Service) []string {
 	// Checks and lookups, each consistency.
 	for _, cons := range []access.Consistency{access.Fresh(), access.Full(), access.Fastest()} {
 		d, err := svc.Check(ctx, user("bill"), "view_all_cases", acme, cons)
-		rec("check bill view_all_cases acme "+cons.Name(), d.Allowed, err)
+		var answer any = d.Allowed
+		if cons.Name() == access.Fastest().Name() {
+			// Fastest may answer from a snapshot up to 500 ms behind the seed's writes, on
+			// either side: only that it answers is the same.
+			answer = "answered"
+		}
+		rec("check bill view_all_cases acme "+cons.Name(), answer, err)
 	}
 	for _, u := range []string{"bill", "sally", "pam", "joan", "gina"} {
 		d, err := svc.Check(ctx, user(u), "view", case42, access.Fresh())

@@ -21,6 +21,9 @@ type Options struct {
 	Audit  audit.Service
 	// Resolver authenticates each call's bearer key. Required.
 	Resolver principal.Resolver
+	// OnAuthFailure, when set, is told of each call refused for a missing or wrong key
+	// (rate-limit it before logging: every refused call reaches it).
+	OnAuthFailure func(AuthFailure)
 	// MaxListItems bounds the items of one listing response (members, lookups, who-can,
 	// history, ...); a longer listing fails with an error wrapping access.ErrLimit. Zero
 	// means DefaultMaxListItems.
@@ -58,7 +61,7 @@ func Handler(o Options) (http.Handler, error) {
 		maxBytes = DefaultMaxRequestBytes
 	}
 	opts := append([]connect.HandlerOption{
-		connect.WithInterceptors(authInterceptor(o.Resolver)),
+		connect.WithInterceptors(authInterceptor(o.Resolver, o.OnAuthFailure)),
 		connect.WithReadMaxBytes(maxBytes),
 	}, o.HandlerOptions...)
 	mux := http.NewServeMux()

@@ -212,3 +212,16 @@ func beforeAuth[T grpc.UnaryServerInterceptor | grpc.StreamServerInterceptor](na
 		Middlewares:              []server.ReferenceableMiddleware[T]{{Name: name, Middleware: middleware}},
 	}
 }
+
+// AuthFailureLimiter rate-limits reports of refused authentications with the raw API's
+// limits, for another listener of the same server (the domain API).
+type AuthFailureLimiter struct{ log *authFailureLog }
+
+// NewAuthFailureLimiter returns a limiter that passes report at most one failure per client
+// host per AuthFailureInterval (and a small burst overall), counting the rest.
+func NewAuthFailureLimiter(report func(AuthFailure)) *AuthFailureLimiter {
+	return &AuthFailureLimiter{log: newAuthFailureLog(report)}
+}
+
+// Failed records one refused authentication from addr (host:port) calling method.
+func (a *AuthFailureLimiter) Failed(addr, method, reason string) { a.log.failed(addr, method, reason) }

@@ -16,7 +16,6 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/engine"
-	"github.com/accessgraph/accessgraph/pkg/principal"
 )
 
 // DefaultAPIAddr is where serve serves the domain API (pkg/api) unless told otherwise; with
@@ -68,14 +67,19 @@ func (a *APIOptions) listen(engineAddr string, tls bool) (net.Listener, error) {
 }
 
 // serveAPI serves the domain API on ln from a domain layer on the engine's own connection.
-// Until principals have a registry, the one key it knows is the server's preshared key,
-// which proves an operator. It returns the function that stops it.
-func serveAPI(ln net.Listener, emb *engine.Embedded, key string, o *Options, log *zap.Logger) (func(), error) {
+// Keys are resolved by the server's key registry, the same one that guards the raw API, so a
+// revoked key stops working on both at once. Refused keys are logged like the raw API's
+// (rate-limited, never the key). It returns the function that stops it.
+func serveAPI(ln net.Listener, emb *engine.Embedded, o *Options, log *zap.Logger) (func(), error) {
 	c := access.New(emb.Engine)
+	refused := engine.NewAuthFailureLimiter(logAuthFailure(log.Named("api")))
 	h, err := api.Handler(api.Options{
 		Access:   c,
 		Audit:    audit.New(c, audit.WithClock(o.Factory.Now)),
-		Resolver: api.StaticKeys{key: {Name: "preshared-key", Kind: principal.Operator, CredentialID: "preshared"}},
+		Resolver: emb.Registry(),
+		OnAuthFailure: func(f api.AuthFailure) {
+			refused.Failed(f.Peer, f.Procedure, f.Reason)
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -84,7 +84,8 @@ The domain API (accessgraph.v1.AccessService and AuditService: gRPC, gRPC-Web an
 docs/api.md) is served on --api-addr (default 127.0.0.1:50052; any free port when --addr has
 port 0 and --api-addr is not given; off turns it off), with TLS when --tls-cert and --tls-key
 are given; plain HTTP on an address that is not loopback needs --api-plaintext. Calls
-authenticate with "Authorization: Bearer KEY"; the preshared key is an operator's.
+authenticate with "Authorization: Bearer KEY", resolved by the same key registry as the raw
+API (the preshared key is an operator's; accessctl key create makes others).
 
 Once serving, a connection profile (endpoint, key, transport) is written to
 $ACCESSCTL_CONFIG_DIR/profile.json (else $XDG_CONFIG_HOME/accessctl, else
@@ -289,7 +290,7 @@ func runServe(ctx context.Context, o *Options) error {
 	}
 
 	if apiListener != nil {
-		stopAPI, err := serveAPI(apiListener, emb, key, o, log)
+		stopAPI, err := serveAPI(apiListener, emb, o, log)
 		if err != nil {
 			return err
 		}
