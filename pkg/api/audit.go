@@ -123,7 +123,7 @@ func reviewOut(rv audit.Review) *apiv1.Review {
 
 func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.HistoryRequest]) (*connect.Response[apiv1.HistoryResponse], error) {
 	m, p := r.Msg, &parser{}
-	filter := audit.HistoryFilter{Object: p.object("object", m.Object), Actor: m.ChangedBy, Since: access.Token(m.Since)}
+	filter := audit.HistoryFilter{Object: p.object("object", m.Object), Actor: m.ChangedBy, Principal: m.Principal, Since: access.Token(m.Since)}
 	return answer(p, func() ([]audit.Change, error) { return collect(s.svc.History(ctx, filter), s.maxList) },
 		func(cs []audit.Change) *apiv1.HistoryResponse {
 			out := &apiv1.HistoryResponse{}
@@ -131,6 +131,7 @@ func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.Hist
 				wc := &apiv1.Change{
 					Revision: string(c.Revision), Time: timestamp(c.Time), TimeFromRevision: c.TimeFromRevision,
 					Actor: c.Actor, Reason: c.Reason, Operation: c.Operation,
+					Principal: c.Principal, ClaimedActor: c.ClaimedActor,
 				}
 				if len(c.Metadata) > 0 {
 					wc.Metadata, _ = structpb.NewStruct(c.Metadata)

@@ -150,7 +150,7 @@ func (c *Client) AccessReview(ctx context.Context, actor access.Actor, supportID
 // oldest first.
 func (c *Client) History(ctx context.Context, filter audit.HistoryFilter) iter.Seq2[audit.Change, error] {
 	return lazy(func() ([]audit.Change, error) {
-		r, err := call(ctx, c.audit.History, &apiv1.HistoryRequest{Object: objectString(filter.Object), ChangedBy: filter.Actor, Since: string(filter.Since)})
+		r, err := call(ctx, c.audit.History, &apiv1.HistoryRequest{Object: objectString(filter.Object), ChangedBy: filter.Actor, Principal: filter.Principal, Since: string(filter.Since)})
 		if err != nil {
 			return nil, err
 		}
@@ -159,6 +159,7 @@ func (c *Client) History(ctx context.Context, filter audit.HistoryFilter) iter.S
 			change := audit.Change{
 				Revision: access.Token(ch.Revision), Time: timeOf(ch.Time), TimeFromRevision: ch.TimeFromRevision,
 				Actor: ch.Actor, Reason: ch.Reason, Operation: ch.Operation, Metadata: ch.Metadata.AsMap(),
+				Principal: ch.Principal, ClaimedActor: ch.ClaimedActor,
 			}
 			if ch.Metadata == nil {
 				change.Metadata = nil

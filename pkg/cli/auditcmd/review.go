@@ -12,7 +12,6 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/cli/complete"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/output"
-	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
 var reviewFormats = []string{"table", "csv", "json"}
@@ -69,7 +68,7 @@ json (every section, empty ones as []; also -o json).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.As, "as", "", "the user running the review, user:ID (required; must be allowed to view the account's members)")
+	fl.StringVar(&o.As, "as", "", "the user running the review, user:ID (required, but implied by a user key; must be allowed to view the account's members)")
 	fl.DurationVar(&o.ExpiringWithin, "expiring-within", 720*time.Hour, "flag grants that expire within this long (0: no expiry flags)")
 	fl.StringVar(&o.Format, "format", "table", "table, csv or json")
 	_ = cmd.RegisterFlagCompletionFunc("as", complete.Flag(f, complete.Object("user")))
@@ -78,12 +77,12 @@ json (every section, empty ones as []; also -o json).`,
 }
 
 func runAccessReview(ctx context.Context, o *ReviewOptions) error {
-	if o.As == "" {
-		return cmdutil.Usagef("--as is required: a review is run by a named user who may view the account's members, for example --as user:bill")
-	}
-	reviewer, err := ref.ParseOfType(o.As, "user")
+	reviewer, err := o.Factory.Actor(ctx, cmdutil.ActorOptions{As: o.As})
 	if err != nil {
-		return cmdutil.Usagef("--as: %v", err)
+		if o.As == "" && cmdutil.IsUsage(err) {
+			return cmdutil.Usagef("--as is required: a review is run by a named user who may view the account's members, for example --as user:bill")
+		}
+		return err
 	}
 	sid, err := cmdutil.ParseOfType(o.Account, "account")
 	if err != nil {
@@ -108,7 +107,7 @@ func runAccessReview(ctx context.Context, o *ReviewOptions) error {
 	if within == 0 {
 		within = -1 // the package reads 0 as its default (30 days) and a negative value as none
 	}
-	review, err := a.AccessReview(ctx, access.As(reviewer.ID), sid, audit.ReviewOptions{ExpiringWithin: within})
+	review, err := a.AccessReview(ctx, access.As(reviewer.User), sid, audit.ReviewOptions{ExpiringWithin: within})
 	if err != nil {
 		return err
 	}

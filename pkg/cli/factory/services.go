@@ -162,7 +162,7 @@ func (f *Factory) ConnectAPI(ctx context.Context) (*Remote, error) {
 		if strings.HasSuffix(conn.Source, profile.FileName) {
 			hint = "the profile " + conn.Source + " is stale: restart `accessctl serve`, or " + hint
 		}
-		return nil, fmt.Errorf("the domain API at %s refused the key: %s", conn.APIURL, hint)
+		return nil, fmt.Errorf("the domain API at %s refused the key (%s): %s", conn.APIURL, strings.TrimPrefix(err.Error(), principal.ErrUnauthenticated.Error()+": "), hint)
 	case errors.Is(err, access.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		detail := err.Error()
 		switch {

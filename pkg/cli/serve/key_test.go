@@ -91,9 +91,9 @@ func TestServeLogsRefusedKeysBounded(t *testing.T) {
 	}
 	const flood = 30
 	for i := range flood {
-		args := []string{"--endpoint", p.Endpoint, "--insecure", "--token", wrongKey, "check", "user:bill", "view", "case:1"}
+		args := []string{"--endpoint", p.Endpoint, "--insecure", "--token", wrongKey, "schema", "show"} // the raw API
 		if i%2 == 1 {
-			args = []string{"--endpoint", p.Endpoint, "--insecure", "--token", " ", "check", "user:bill", "view", "case:1"}
+			args = []string{"--endpoint", p.Endpoint, "--insecure", "--token", " ", "schema", "show"}
 		}
 		if r := env.Run(args...); r.Code != cmdutil.ExitError {
 			t.Fatalf("check with a wrong key: code %d, want 1", r.Code)

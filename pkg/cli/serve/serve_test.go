@@ -70,7 +70,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("check through the profile: code %d, stderr %q", r.Code, r.Stderr)
 	}
 	r = env.Run("check", "user:bill", "view", "case:101", "--token", "wrong")
-	want := "error: the server at " + p.Endpoint + " refused the key (unknown, expired or revoked key): the profile " + path + " is stale: restart `accessctl serve`, or pass a valid key with --token, ACCESSCTL_TOKEN or accessctl login\n"
+	want := "error: the domain API at " + p.APIURL + " refused the key (unknown, expired or revoked key): the profile " + path + " is stale: restart `accessctl serve`, or pass a valid key with --token, ACCESSCTL_TOKEN or accessctl login\n"
 	if r.Code != cmdutil.ExitError || r.Stderr != want {
 		t.Errorf("wrong key: code %d, stderr %q; want %q", r.Code, r.Stderr, want)
 	}

@@ -1403,7 +1403,10 @@ type HistoryRequest struct {
 	// everyone's. (Not named actor: an audit request has no acting user.)
 	ChangedBy string `protobuf:"bytes,2,opt,name=changed_by,json=changedBy,proto3" json:"changed_by,omitempty"`
 	// Start after the change that returned this token.
-	Since         string `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	Since string `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	// Keep the changes the server recorded as made by this authenticated principal,
+	// KIND:NAME ("user:bill-laptop", "operator:serve"); empty keeps everyone's.
+	Principal     string `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1455,6 +1458,13 @@ func (x *HistoryRequest) GetChangedBy() string {
 func (x *HistoryRequest) GetSince() string {
 	if x != nil {
 		return x.Since
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
 	}
 	return ""
 }
@@ -1553,8 +1563,12 @@ type Change struct {
 	Operation        string                 `protobuf:"bytes,6,opt,name=operation,proto3" json:"operation,omitempty"`
 	Metadata         *structpb.Struct       `protobuf:"bytes,7,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	Updates          []*Update              `protobuf:"bytes,8,rep,name=updates,proto3" json:"updates,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The authenticated principal the server recorded as making the change, KIND:NAME.
+	Principal string `protobuf:"bytes,9,opt,name=principal,proto3" json:"principal,omitempty"`
+	// An actor a raw write claimed, kept only as a claim.
+	ClaimedActor  string `protobuf:"bytes,10,opt,name=claimed_actor,json=claimedActor,proto3" json:"claimed_actor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Change) Reset() {
@@ -1641,6 +1655,20 @@ func (x *Change) GetUpdates() []*Update {
 		return x.Updates
 	}
 	return nil
+}
+
+func (x *Change) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *Change) GetClaimedActor() string {
+	if x != nil {
+		return x.ClaimedActor
+	}
+	return ""
 }
 
 type HistoryResponse struct {
@@ -1815,12 +1843,13 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x0frelated_parties\x18\n" +
 	" \x03(\v2!.accessgraph.v1.RelatedPartyEntryR\x0erelatedParties\x12C\n" +
 	"\fcustom_roles\x18\v \x03(\v2 .accessgraph.v1.RoleBindingEntryR\vcustomRoles\x12*\n" +
-	"\x05flags\x18\f \x03(\v2\x14.accessgraph.v1.FlagR\x05flags\"]\n" +
+	"\x05flags\x18\f \x03(\v2\x14.accessgraph.v1.FlagR\x05flags\"{\n" +
 	"\x0eHistoryRequest\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12\x1d\n" +
 	"\n" +
 	"changed_by\x18\x02 \x01(\tR\tchangedBy\x12\x14\n" +
-	"\x05since\x18\x03 \x01(\tR\x05since\"\xd7\x01\n" +
+	"\x05since\x18\x03 \x01(\tR\x05since\x12\x1c\n" +
+	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"\xd7\x01\n" +
 	"\x06Update\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\"\n" +
 	"\frelationship\x18\x02 \x01(\tR\frelationship\x12\x1a\n" +
@@ -1828,7 +1857,7 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\brelation\x18\x04 \x01(\tR\brelation\x12\x18\n" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x129\n" +
 	"\n" +
-	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb5\x02\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xf8\x02\n" +
 	"\x06Change\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\tR\brevision\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12,\n" +
@@ -1837,7 +1866,10 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1c\n" +
 	"\toperation\x18\x06 \x01(\tR\toperation\x123\n" +
 	"\bmetadata\x18\a \x01(\v2\x17.google.protobuf.StructR\bmetadata\x120\n" +
-	"\aupdates\x18\b \x03(\v2\x16.accessgraph.v1.UpdateR\aupdates\"C\n" +
+	"\aupdates\x18\b \x03(\v2\x16.accessgraph.v1.UpdateR\aupdates\x12\x1c\n" +
+	"\tprincipal\x18\t \x01(\tR\tprincipal\x12#\n" +
+	"\rclaimed_actor\x18\n" +
+	" \x01(\tR\fclaimedActor\"C\n" +
 	"\x0fHistoryResponse\x120\n" +
 	"\achanges\x18\x01 \x03(\v2\x16.accessgraph.v1.ChangeR\achanges2\xf7\x02\n" +
 	"\fAuditService\x12F\n" +
