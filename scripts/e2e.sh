@@ -135,6 +135,31 @@ out=$(api_call "wrong-key-0123456789" CreateGroup '{"actor": "user:vera", "group
 [[ "$out" == 401*'"code":"unauthenticated"'* ]] || fail "API change with a wrong key: $out"
 out=$(api_call "" CreateGroup '{"actor": "user:vera", "group": "group:e2e"}')
 [[ "$out" == 401*'"code":"unauthenticated"'* ]] || fail "API change without a key: $out"
+# The walkthrough's core steps over HTTP/JSON, with a user's key and an auditor's.
+grep -q "\"api_url\": \"$api\"" "$profile" || fail "the profile does not hold the domain API's URL $api"
+dave_key=$(accessctl key create --kind user --user dave --name e2e-dave) || fail "key create for dave"
+bill_key=$(accessctl key create --kind user --user bill --name e2e-bill) || fail "key create for bill"
+audit_key=$(accessctl key create --kind auditor --name e2e-audit) || fail "key create for an auditor"
+out=$(api_call "$bill_key" Check '{"subject": "user:bill", "permission": "view_all_cases", "resource": "account:acme"}')
+[[ "$out" == 200*'"allowed":true'* ]] || fail "API check with bill's key: $out"
+out=$(api_call "$bill_key" Check '{"subject": "user:sally", "permission": "view_all_cases", "resource": "account:acme"}')
+[[ "$out" == 403*'"code":"permission_denied"'* ]] || fail "API check about someone else with bill's key: $out"
+out=$(api_call "$bill_key" PendingRequests '{"account": "account:acme"}')
+[[ "$out" == 200*'user:dave'* ]] || fail "API pending requests with bill's key (actor implied): $out"
+out=$(api_call "$audit_key" Approve '{"actor": "user:bill", "account": "account:acme", "user": "user:dave"}')
+[[ "$out" == 403*'"code":"permission_denied"'* ]] || fail "API approval with an auditor's key: $out"
+out=$(api_call "$dave_key" Approve '{"account": "account:acme", "user": "user:dave"}')
+[[ "$out" == 403*'"code":"permission_denied"'* ]] || fail "API approval of himself with dave's key: $out"
+out=$(api_call "$bill_key" Approve '{"account": "account:acme", "user": "user:dave", "reason": "e2e"}')
+[[ "$out" == 200*'"token":'* ]] || fail "API approval with bill's key: $out"
+out=$(api_call "$dave_key" Check '{"subject": "user:dave", "permission": "create_case", "resource": "account:acme", "consistency": "full"}')
+[[ "$out" == 200*'"allowed":true'* ]] || fail "API check after the approval with dave's key: $out"
+out=$(api_call "$dave_key" Leave '{"account": "account:acme", "reason": "e2e: put back"}')
+[[ "$out" == 200*'"token":'* ]] || fail "API leave with dave's key: $out"
+out=$(api_call "$dave_key" RequestAccess '{"account": "account:acme", "role": "standard", "reason": "e2e: put back"}')
+[[ "$out" == 200*'"token":'* ]] || fail "API join request with dave's key: $out"
+for name in e2e-dave e2e-bill e2e-audit; do accessctl key revoke "$name" >/dev/null 2>&1 || fail "key revoke $name"; done
+echo "e2e: HTTP/JSON with a user's key (check, pending, approve) and an auditor's (change refused)"
 status=$(curl -sS -o /dev/null -w '%{http_code}' "$api/openapi.json")
 [[ "$status" == 200 ]] || fail "GET /openapi.json: $status"
 
