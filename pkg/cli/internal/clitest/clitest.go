@@ -132,7 +132,7 @@ var (
 	// SpiceDB revision tokens are base64 of a protobuf message whose first byte encodes
 	// as "Gh".
 	tokenLine = regexp.MustCompile(`(?m)^(revision: )?Gh[A-Za-z0-9+/_=-]{14,}$`)
-	tokenJSON = regexp.MustCompile(`"(revision|checked_at)": "[^"]+"`)
+	tokenJSON = regexp.MustCompile(`"(revision|checked_at|expanded_at|reviewed_at)": "[^"]+"`)
 	timestamp = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
 )
 
