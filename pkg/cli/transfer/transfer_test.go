@@ -1,8 +1,10 @@
 package transfer_test
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,8 +36,15 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if r.Code != 0 || !strings.HasPrefix(r.Stderr, "imported ") || !strings.Contains(r.Stderr, "imported "+itoa(n)+" relationships") {
 		t.Fatalf("import: code %d, stderr %q (want %d relationships)", r.Code, r.Stderr, n)
 	}
-	if got := dst.Run("export").Stdout; withoutHeader(got) != withoutHeader(first) {
-		t.Errorf("the imported store differs from the exported one")
+	exported, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withoutHeader(string(exported)) != withoutHeader(first) {
+		t.Errorf("two exports of an unchanged store differ:\n%s", lineDiff(withoutHeader(string(exported)), withoutHeader(first)))
+	}
+	if got := dst.Run("export").Stdout; withoutHeader(got) != withoutHeader(string(exported)) {
+		t.Errorf("the imported store differs from the exported one:\n%s", lineDiff(withoutHeader(string(exported)), withoutHeader(got)))
 	}
 
 	r = dst.Run("import", "--file", file, "--as", "user:vera")
@@ -48,7 +57,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("re-import: code %d, stderr %q", r.Code, r.Stderr)
 	}
 	if got := dst.Run("export").Stdout; withoutHeader(got) != withoutHeader(first) {
-		t.Errorf("re-importing changed the store")
+		t.Errorf("re-importing changed the store:\n%s", lineDiff(withoutHeader(first), withoutHeader(got)))
 	}
 	// The imported portal works like the original.
 	if c := dst.Run("check", "user:sue", "view", "case:203", "--exit-code"); c.Code != 0 {
@@ -129,6 +138,32 @@ func withoutHeader(export string) string {
 	}
 	_, rest, _ := strings.Cut(export, "\n")
 	return rest
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+), or says the two differ in
+// order only.
+func lineDiff(want, got string) string {
+	count := map[string]int{}
+	for _, l := range strings.Split(want, "\n") {
+		count[l]++
+	}
+	for _, l := range strings.Split(got, "\n") {
+		count[l]--
+	}
+	var out []string
+	for l, n := range count {
+		switch {
+		case n > 0:
+			out = append(out, "- "+l)
+		case n < 0:
+			out = append(out, "+ "+l)
+		}
+	}
+	if len(out) == 0 {
+		return "the same lines in another order"
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
 }
 
 func itoa(n int) string {
