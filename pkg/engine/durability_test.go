@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -192,20 +191,8 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 // TestPostgresOutageFailsClosedAndRecovers stops a private PostgreSQL under a running server.
 func TestPostgresOutageFailsClosedAndRecovers(t *testing.T) {
 	needPostgres(t)
-	root, _ := filepath.Abs("../..")
-	script := filepath.Join(root, "deploy/local-postgres/pg.sh")
-	env := append(os.Environ(), "PGDATA_DIR="+filepath.Join(root, ".data/postgres-outage-test"), "PGPORT_LOCAL=54339")
-	pg := func(arg string) string {
-		cmd := exec.Command(script, arg)
-		cmd.Env = env
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("pg.sh %s: %v", arg, err)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	uri := pg("start")
-	t.Cleanup(func() { pg("destroy") })
+	pg := startPrivateCluster(t, "postgres-outage-test")
+	uri := pg.uri
 	ctx := context.Background()
 	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: uri})
 	if err != nil {
@@ -222,7 +209,7 @@ func TestPostgresOutageFailsClosedAndRecovers(t *testing.T) {
 		t.Fatal("bill should view all cases")
 	}
 
-	pg("stop")
+	pg.do("stop")
 	if ready, _, _ := e.Ready(ctx); ready {
 		t.Error("the server reports ready while PostgreSQL is down")
 	}
@@ -242,7 +229,7 @@ func TestPostgresOutageFailsClosedAndRecovers(t *testing.T) {
 		t.Fatalf("%d of 5 checks said yes with the database down", allowed)
 	}
 
-	pg("start")
+	pg.do("start")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := e.Permissions().CheckPermission(ctx, &v1.CheckPermissionRequest{
@@ -277,23 +264,11 @@ func TestTrackCommitTimestampOffIsReported(t *testing.T) {
 		t.Fatalf("warnings on a well-configured server: %v", w)
 	}
 
-	root, _ := filepath.Abs("../..")
-	script := filepath.Join(root, "deploy/local-postgres/pg.sh")
-	env := append(os.Environ(), "PGDATA_DIR="+filepath.Join(root, ".data/postgres-settings-test"), "PGPORT_LOCAL=54338")
-	pg := func(arg string) string {
-		cmd := exec.Command(script, arg)
-		cmd.Env = env
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("pg.sh %s: %v", arg, err)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	uri := pg("start")
-	t.Cleanup(func() { pg("destroy") })
+	pg := startPrivateCluster(t, "postgres-settings-test")
+	uri := pg.uri
 	sqlExec(t, uri, "ALTER SYSTEM SET track_commit_timestamp = off")
-	pg("stop")
-	pg("start")
+	pg.do("stop")
+	pg.do("start")
 	bad, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: uri})
 	if err != nil {
 		t.Fatal(err)
