@@ -62,6 +62,10 @@ type Change struct {
 	Metadata map[string]any
 	// Updates are the relationships written or deleted, after the object filter.
 	Updates []Update
+	// ChainPosition and ChainHash place a change read from the durable audit log in its
+	// hash chain (see auditlog.Verify); zero for the change stream.
+	ChainPosition int64
+	ChainHash     string
 }
 
 // Update is one relationship written or deleted.

@@ -49,6 +49,8 @@ type changeJSON struct {
 	ClaimedActor     string         `json:"claimed_actor,omitempty"`
 	Metadata         map[string]any `json:"metadata,omitempty"`
 	Updates          []updateJSON   `json:"updates"`
+	ChainPosition    int64          `json:"chain_position,omitempty"`
+	ChainHash        string         `json:"chain_hash,omitempty"`
 }
 
 type updateJSON struct {
@@ -59,7 +61,7 @@ type updateJSON struct {
 
 // MarshalJSON uses lower-case field names and SpiceDB notation for relationships.
 func (c Change) MarshalJSON() ([]byte, error) {
-	out := changeJSON{string(c.Revision), c.Time, c.TimeFromRevision, c.Actor, c.Reason, c.Operation, c.Principal, c.ClaimedActor, c.Metadata, []updateJSON{}}
+	out := changeJSON{string(c.Revision), c.Time, c.TimeFromRevision, c.Actor, c.Reason, c.Operation, c.Principal, c.ClaimedActor, c.Metadata, []updateJSON{}, c.ChainPosition, c.ChainHash}
 	for _, u := range c.Updates {
 		out.Updates = append(out.Updates, updateJSON{u.Operation, u.Relationship, u.ExpiresAt})
 	}

@@ -141,7 +141,7 @@ func validateHistoryFilter(filter HistoryFilter) (ref.Object, string, error) {
 // entryChange turns an audit log entry into a change as the change stream reports it.
 func entryChange(e auditlog.Entry) (Change, error) {
 	meta := spice.Change{Actor: e.Actor, Reason: e.Reason, Operation: e.Operation}
-	c := Change{Revision: access.Token(e.Revision), Time: e.RecordedAt.UTC(), Actor: meta.Actor, Reason: meta.Reason, Operation: meta.Operation, Principal: e.Principal, ClaimedActor: e.ClaimedActor}
+	c := Change{Revision: access.Token(e.Revision), Time: e.RecordedAt.UTC(), Actor: meta.Actor, Reason: meta.Reason, Operation: meta.Operation, Principal: e.Principal, ClaimedActor: e.ClaimedActor, ChainPosition: e.Position, ChainHash: e.Hash}
 	for k, v := range map[string]string{spice.KeyActor: e.Actor, spice.KeyReason: e.Reason, spice.KeyOperation: e.Operation, spice.KeyPrincipal: e.Principal, spice.KeyClaimedActor: e.ClaimedActor} {
 		if v != "" {
 			if c.Metadata == nil {

@@ -30,6 +30,11 @@ type Entry struct {
 	Principal    string   `json:"principal,omitempty"`
 	ClaimedActor string   `json:"claimed_actor,omitempty"`
 	Changes      []Change `json:"changes"`
+	// Position is the entry's place in the hash chain (from 1), PrevHash the hash of the
+	// entry before it and Hash its own; see Verify.
+	Position int64  `json:"position,omitempty"`
+	PrevHash string `json:"prev_hash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // Change is one relationship written or deleted.
@@ -68,6 +73,16 @@ CREATE TABLE IF NOT EXISTS audit_log_start (
 );
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS principal TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS claimed_actor TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS chain_pos BIGINT;
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS chain_hash TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS audit_log_chain_pos ON audit_log (chain_pos);
+CREATE TABLE IF NOT EXISTS audit_log_head (
+	id   INT PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+	pos  BIGINT NOT NULL,
+	hash TEXT NOT NULL
+);
+INSERT INTO audit_log_head (id, pos, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING;
 CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, seq);
 CREATE INDEX IF NOT EXISTS audit_log_objects ON audit_log USING GIN (objects);
 `
@@ -79,11 +94,27 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit log database: %w", err)
 	}
+	// Entries recorded before the log was a chain are chained once, when the chain's head
+	// is created; a row without a place in the chain found later was added outside the log
+	// and Verify reports it.
+	var chained bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('audit_log_head') IS NOT NULL`).Scan(&chained); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("looking for the audit chain's head: %w", err)
+	}
 	if _, err := pool.Exec(ctx, createTable); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("creating the audit_log table: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	if chained {
+		return s, nil
+	}
+	if err := s.chainUnchained(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("chaining audit entries recorded before the chain: %w", err)
+	}
+	return s, nil
 }
 
 // ErrNoAuditLog reports a database without an audit_log table: nothing has recorded there yet.
@@ -111,8 +142,10 @@ func OpenReader(ctx context.Context, uri string) (*Store, error) {
 // Close releases the store's connections.
 func (s *Store) Close() { s.pool.Close() }
 
-// Append records an entry once: an entry whose revision is already stored is skipped, so a
-// restarted or retried consumer never duplicates. It reports whether a row was added.
+// Append records an entry once, at the end of the hash chain: an entry whose revision is
+// already stored is skipped, so a restarted or retried consumer never duplicates. It reports
+// whether a row was added. The head row is locked for the transaction, so concurrent appends
+// chain one after the other.
 func (s *Store) Append(ctx context.Context, e Entry) (bool, error) {
 	changes, err := json.Marshal(e.Changes)
 	if err != nil {
@@ -122,18 +155,164 @@ func (s *Store) Append(ctx context.Context, e Entry) (bool, error) {
 	for _, c := range e.Changes {
 		objects = append(objects, c.Resource, c.Subject)
 	}
+	e.RecordedAt = recordingTime(time.Now())
 	var added bool
 	err = crdbpgx.ExecuteTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO audit_log (revision, actor, reason, operation, principal, claimed_actor, objects, changes)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (revision) DO NOTHING`,
-			e.Revision, e.Actor, e.Reason, e.Operation, e.Principal, e.ClaimedActor, objects, changes)
-		added = err == nil && tag.RowsAffected() == 1
-		return err
+		added = false
+		var head Checkpoint
+		if err := tx.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1 FOR UPDATE`).Scan(&head.Position, &head.Hash); err != nil {
+			return fmt.Errorf("locking the chain head: %w", err)
+		}
+		pos := head.Position + 1
+		hash := chainHash(pos, head.Hash, e)
+		tag, err := tx.Exec(ctx, `INSERT INTO audit_log (revision, recorded_at, actor, reason, operation, principal, claimed_actor, objects, changes, chain_pos, prev_hash, chain_hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (revision) DO NOTHING`,
+			e.Revision, e.RecordedAt, e.Actor, e.Reason, e.Operation, e.Principal, e.ClaimedActor, objects, changes, pos, head.Hash, hash)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE audit_log_head SET pos = $1, hash = $2 WHERE id = 1`, pos, hash); err != nil {
+			return err
+		}
+		added = true
+		return nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("recording revision %s: %w", e.Revision, err)
 	}
 	return added, nil
+}
+
+// chainUnchained links entries recorded before the log was a chain, oldest first, after the
+// head, so that a log upgraded in place is verifiable from then on.
+func (s *Store) chainUnchained(ctx context.Context) error {
+	return crdbpgx.ExecuteTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var head Checkpoint
+		if err := tx.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1 FOR UPDATE`).Scan(&head.Position, &head.Hash); err != nil {
+			return fmt.Errorf("locking the chain head: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE chain_pos IS NULL ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		entries, err := pgx.CollectRows(rows, scanEntry)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		for _, e := range entries {
+			e.RecordedAt = recordingTime(e.RecordedAt)
+			pos := head.Position + 1
+			hash := chainHash(pos, head.Hash, e)
+			if _, err := tx.Exec(ctx, `UPDATE audit_log SET recorded_at = $1, chain_pos = $2, prev_hash = $3, chain_hash = $4 WHERE seq = $5`,
+				e.RecordedAt, pos, head.Hash, hash, e.Seq); err != nil {
+				return err
+			}
+			head = Checkpoint{Position: pos, Hash: hash}
+		}
+		_, err = tx.Exec(ctx, `UPDATE audit_log_head SET pos = $1, hash = $2 WHERE id = 1`, head.Position, head.Hash)
+		return err
+	})
+}
+
+// Head returns the newest entry of the chain as a checkpoint (zero for an empty log).
+func (s *Store) Head(ctx context.Context) (Checkpoint, error) {
+	var cp Checkpoint
+	err := s.pool.QueryRow(ctx, `SELECT chain_pos, chain_hash, revision, recorded_at FROM audit_log
+		WHERE chain_pos = (SELECT pos FROM audit_log_head WHERE id = 1)`).Scan(&cp.Position, &cp.Hash, &cp.Revision, &cp.RecordedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var head Checkpoint
+		if err := s.pool.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1`).Scan(&head.Position, &head.Hash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return Checkpoint{}, fmt.Errorf("reading the audit chain's head: %w", err)
+		}
+		if head.Position != 0 {
+			return Checkpoint{}, fmt.Errorf("%w: the head records entry %d, which is not in the log", ErrTampered, head.Position)
+		}
+		return Checkpoint{}, nil
+	}
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("reading the audit chain's head: %w", err)
+	}
+	cp.RecordedAt = cp.RecordedAt.UTC()
+	return cp, nil
+}
+
+// ErrNotChained reports a log written before entries were hash-chained and not opened for
+// writing since.
+var ErrNotChained = errors.New("the audit log is not hash-chained yet")
+
+// ErrTampered reports a log that no longer matches its hash chain.
+var ErrTampered = errors.New("the audit log was changed outside accessgraph")
+
+// Verify reads the whole log in chain order and checks every entry against its hash, the
+// entry before it, the stored head and, when cp is not nil, a checkpoint taken earlier. The
+// returned Verification lists what it found; the error is for a log that could not be read.
+func (s *Store) Verify(ctx context.Context, cp *Checkpoint) (Verification, error) {
+	var chained bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('audit_log_head') IS NOT NULL`).Scan(&chained); err != nil {
+		return Verification{}, fmt.Errorf("looking for the audit chain's head: %w", err)
+	}
+	if !chained {
+		return Verification{}, fmt.Errorf("%w: this audit log was recorded before entries were hash-chained; \"accessctl serve\" or \"accessctl audit consume\" chains it when it next opens the database", ErrNotChained)
+	}
+	var head Checkpoint
+	if err := s.pool.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1`).Scan(&head.Position, &head.Hash); err != nil {
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return Verification{}, fmt.Errorf("reading the audit chain's head: %w", err)
+		}
+		head = Checkpoint{Position: -1, Hash: "(the head row is missing)"}
+	}
+	entries := func(yield func(Entry, error) bool) {
+		// Chained entries in chain order, then any row without a place in the chain; paged
+		// on (chain_pos, seq) so a long log is never held in memory at once.
+		var afterPos, afterSeq int64 = -1, 0
+		const page = 1000
+		for {
+			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log
+				WHERE (COALESCE(chain_pos, 9223372036854775807), seq) > ($1, $2)
+				ORDER BY COALESCE(chain_pos, 9223372036854775807), seq LIMIT $3`, afterPos, afterSeq, page)
+			if err != nil {
+				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
+				return
+			}
+			batch, err := pgx.CollectRows(rows, scanEntry)
+			if err != nil {
+				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
+				return
+			}
+			for _, e := range batch {
+				if !yield(e, nil) {
+					return
+				}
+				afterPos, afterSeq = e.Position, e.Seq
+				if e.Position == 0 {
+					afterPos = 9223372036854775807
+				}
+			}
+			if len(batch) < page {
+				return
+			}
+		}
+	}
+	return verifyChain(entries, head, cp)
+}
+
+// entryColumns are the columns scanEntry reads, in its order.
+const entryColumns = `seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes, COALESCE(chain_pos, 0), COALESCE(prev_hash, ''), COALESCE(chain_hash, '')`
+
+func scanEntry(row pgx.CollectableRow) (Entry, error) {
+	var e Entry
+	var changes []byte
+	if err := row.Scan(&e.Seq, &e.Revision, &e.RecordedAt, &e.Actor, &e.Reason, &e.Operation, &e.Principal, &e.ClaimedActor, &changes, &e.Position, &e.PrevHash, &e.Hash); err != nil {
+		return Entry{}, err
+	}
+	e.RecordedAt = e.RecordedAt.UTC()
+	if err := json.Unmarshal(changes, &e.Changes); err != nil {
+		return Entry{}, fmt.Errorf("decoding audit entry %d: %w", e.Seq, err)
+	}
+	return e, nil
 }
 
 // LastRevision returns the revision of the newest entry, or "" for an empty log.
@@ -222,7 +401,7 @@ func (s *Store) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 		after := f.AfterSeq
 		const page = 500
 		for {
-			rows, err := s.pool.Query(ctx, `SELECT seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes
+			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+`
 				FROM audit_log
 				WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR $3 = ANY(objects))
 				ORDER BY seq LIMIT $4`, after, f.Actor, f.Object, page)
@@ -230,24 +409,8 @@ func (s *Store) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
 				return
 			}
-			var batch []Entry
-			for rows.Next() {
-				var e Entry
-				var changes []byte
-				if err := rows.Scan(&e.Seq, &e.Revision, &e.RecordedAt, &e.Actor, &e.Reason, &e.Operation, &e.Principal, &e.ClaimedActor, &changes); err != nil {
-					rows.Close()
-					yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
-					return
-				}
-				if err := json.Unmarshal(changes, &e.Changes); err != nil {
-					rows.Close()
-					yield(Entry{}, fmt.Errorf("decoding audit entry %d: %w", e.Seq, err))
-					return
-				}
-				batch = append(batch, e)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			batch, err := pgx.CollectRows(rows, scanEntry)
+			if err != nil {
 				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
 				return
 			}

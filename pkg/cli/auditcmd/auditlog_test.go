@@ -93,15 +93,21 @@ func TestHistoryFromTheAuditLog(t *testing.T) {
 	if len(logJSON) != 2 {
 		t.Fatalf("audit log JSON: %d lines, want 2", len(logJSON))
 	}
-	for _, c := range logJSON {
+	for i, c := range logJSON {
 		if c["time_from_revision"] != false {
 			t.Errorf("an audit log entry's time is when it was recorded: %v", c)
+		}
+		// Only the audit log is a hash chain: each entry carries its place in it.
+		if hash, _ := c["chain_hash"].(string); c["chain_position"] != float64(i+1) || len(hash) != 64 {
+			t.Errorf("entry %d's chain: position %v, hash %q", i+1, c["chain_position"], hash)
 		}
 	}
 	for _, list := range [][]map[string]any{logJSON, watchJSON} {
 		for _, c := range list {
 			delete(c, "time")
 			delete(c, "time_from_revision")
+			delete(c, "chain_position")
+			delete(c, "chain_hash")
 		}
 	}
 	if !reflect.DeepEqual(logJSON, watchJSON) {

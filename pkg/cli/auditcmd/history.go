@@ -92,6 +92,7 @@ updates.`,
 			return runHistory(cmd.Context(), o)
 		},
 	}
+	cmd.AddCommand(NewCmdHistoryVerify(f, nil), NewCmdHistoryCheckpoint(f, nil))
 	fl := cmd.Flags()
 	fl.StringVar(&o.Object, "object", "", "only changes touching this object, TYPE:ID")
 	fl.StringVar(&o.Actor, "actor", "", "only changes made by this actor: user:ID, or system:expiry")

@@ -16,6 +16,8 @@ const (
 	ExitError  = 1 // the operation failed
 	ExitUsage  = 2 // the command line was wrong: flags, arguments, references, confirmation
 	ExitDenied = 3 // check --exit-code: the answer was "denied"
+	// ExitTampered: history verify found the audit log departing from its hash chain.
+	ExitTampered = 4
 )
 
 // UsageError is a mistake on the command line. It exits with ExitUsage.

@@ -1,0 +1,183 @@
+package auditlog
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"strconv"
+	"time"
+)
+
+// The audit log is a hash chain. Entry N (its Position, counted from 1) stores PrevHash, the
+// Hash of entry N-1 ("" for the first), and Hash, SHA-256 over chainDomain, its position,
+// PrevHash and the canonical form of its content. An entry edited in place no longer matches
+// its Hash; one removed, inserted or moved breaks the next entry's PrevHash or the positions;
+// entries removed from the end are caught by the stored head, and a rewrite of the whole tail
+// with fresh hashes by a Checkpoint taken earlier and kept elsewhere.
+
+// chainDomain separates these hashes from any other SHA-256 use; it changes with the format.
+const chainDomain = "accessgraph audit chain v1"
+
+// Checkpoint is the head of the chain at some moment: publish or keep it apart from the
+// database, and Verify proves later that no entry up to it changed.
+type Checkpoint struct {
+	Position   int64     `json:"position"`
+	Hash       string    `json:"hash"`
+	Revision   string    `json:"revision,omitempty"`
+	RecordedAt time.Time `json:"recorded_at,omitzero"`
+}
+
+// Problem is one place where the stored log departs from the chain.
+type Problem struct {
+	// Position and Seq locate the entry at fault (0 when the fault is missing entries or
+	// the head).
+	Position int64  `json:"position,omitempty"`
+	Seq      int64  `json:"seq,omitempty"`
+	Revision string `json:"revision,omitempty"`
+	// Detail says what is wrong, in words.
+	Detail string `json:"detail"`
+}
+
+func (p Problem) String() string {
+	where := "the log"
+	switch {
+	case p.Position != 0:
+		where = fmt.Sprintf("entry %d (seq %d, revision %s)", p.Position, p.Seq, p.Revision)
+	case p.Seq != 0:
+		where = fmt.Sprintf("the entry with seq %d (revision %s)", p.Seq, p.Revision)
+	}
+	return where + ": " + p.Detail
+}
+
+// Verification is what Verify found.
+type Verification struct {
+	// Entries is how many entries were read.
+	Entries int64 `json:"entries"`
+	// Head is the last entry of the chain as read (zero for an empty log).
+	Head Checkpoint `json:"head"`
+	// Checkpoint is the checkpoint checked against, if one was given.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	// Problems lists the departures found, the first broken entry first; empty when the
+	// log is intact.
+	Problems []Problem `json:"problems"`
+}
+
+// Intact reports whether no problem was found.
+func (v Verification) Intact() bool { return len(v.Problems) == 0 }
+
+// maxProblems bounds the list: after the first break, later entries usually fail too.
+const maxProblems = 20
+
+// canonicalEntry is the hashed content of an entry: every field an auditor relies on, in a
+// fixed order, times in UTC.
+type canonicalEntry struct {
+	Revision     string            `json:"revision"`
+	RecordedAt   string            `json:"recorded_at"`
+	Actor        string            `json:"actor"`
+	Reason       string            `json:"reason"`
+	Operation    string            `json:"operation"`
+	Principal    string            `json:"principal"`
+	ClaimedActor string            `json:"claimed_actor"`
+	Changes      []canonicalChange `json:"changes"`
+}
+
+type canonicalChange struct {
+	Operation    string `json:"operation"`
+	Relationship string `json:"relationship"`
+	ExpiresAt    string `json:"expires_at"`
+	Resource     string `json:"resource"`
+	Subject      string `json:"subject"`
+}
+
+// chainHash is the hash of e at position pos after an entry whose hash is prev.
+func chainHash(pos int64, prev string, e Entry) string {
+	c := canonicalEntry{
+		Revision:     e.Revision,
+		RecordedAt:   e.RecordedAt.UTC().Format(time.RFC3339Nano),
+		Actor:        e.Actor,
+		Reason:       e.Reason,
+		Operation:    e.Operation,
+		Principal:    e.Principal,
+		ClaimedActor: e.ClaimedActor,
+		Changes:      make([]canonicalChange, len(e.Changes)),
+	}
+	for i, ch := range e.Changes {
+		c.Changes[i] = canonicalChange{Operation: ch.Operation, Relationship: ch.Relationship, Resource: ch.Resource, Subject: ch.Subject}
+		if ch.ExpiresAt != nil {
+			c.Changes[i].ExpiresAt = ch.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	body, err := json.Marshal(c)
+	if err != nil {
+		// Strings and slices of strings always encode.
+		panic(err)
+	}
+	h := sha256.New()
+	h.Write([]byte(chainDomain + "\n" + strconv.FormatInt(pos, 10) + "\n" + prev + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// recordingTime is the time an entry records: the database keeps microseconds, and the hash
+// must be computed over what a reader will get back.
+func recordingTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// verifyChain checks entries, read in chain order (unchained entries last), against the
+// stored head and an optional checkpoint.
+func verifyChain(entries iter.Seq2[Entry, error], head Checkpoint, cp *Checkpoint) (Verification, error) {
+	v := Verification{Checkpoint: cp, Problems: []Problem{}}
+	report := func(p Problem) {
+		if len(v.Problems) < maxProblems {
+			v.Problems = append(v.Problems, p)
+		}
+	}
+	var prev Entry
+	var lastSeq int64
+	cpSeen := false
+	for e, err := range entries {
+		if err != nil {
+			return v, err
+		}
+		v.Entries++
+		at := Problem{Position: e.Position, Seq: e.Seq, Revision: e.Revision}
+		if e.Position == 0 {
+			at.Detail = "is not in the chain: it was added outside the audit log"
+			report(at)
+			continue
+		}
+		switch {
+		case e.Position > prev.Position+1:
+			report(Problem{Detail: fmt.Sprintf("entries %d to %d are missing: removed from the log", prev.Position+1, e.Position-1)})
+		case e.PrevHash != prev.Hash:
+			at.Detail = "does not follow the entry before it: an entry before it was changed, removed or inserted"
+			report(at)
+		}
+		if chainHash(e.Position, e.PrevHash, e) != e.Hash {
+			at.Detail = "does not match its hash: it was changed after it was recorded"
+			report(at)
+		}
+		if e.Seq < lastSeq {
+			at.Detail = fmt.Sprintf("is out of order: its seq %d comes before the previous entry's %d", e.Seq, lastSeq)
+			report(at)
+		}
+		if cp != nil && e.Position == cp.Position {
+			cpSeen = true
+			if e.Hash != cp.Hash {
+				at.Detail = fmt.Sprintf("differs from the checkpoint (hash %s): the history up to it was rewritten", cp.Hash)
+				report(at)
+			}
+		}
+		lastSeq = max(lastSeq, e.Seq)
+		prev = e
+	}
+	v.Head = Checkpoint{Position: prev.Position, Hash: prev.Hash, Revision: prev.Revision, RecordedAt: prev.RecordedAt}
+	if head.Position != prev.Position || head.Hash != prev.Hash {
+		report(Problem{Detail: fmt.Sprintf("the chain ends at entry %d but the log's head records entry %d (hash %s): entries at the end were removed, or the head was changed", prev.Position, head.Position, head.Hash)})
+	}
+	if cp != nil && !cpSeen {
+		report(Problem{Detail: fmt.Sprintf("the checkpoint's entry %d is not in the log: entries up to it were removed", cp.Position)})
+	}
+	return v, nil
+}
