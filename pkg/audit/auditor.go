@@ -23,6 +23,8 @@ type Auditor struct {
 	maxNodes    int
 	expandDepth int
 	idleTimeout time.Duration
+	// log, when set, is the durable audit log History reads before the change stream.
+	log *LogHistory
 }
 
 // Option configures an Auditor.

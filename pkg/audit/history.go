@@ -86,15 +86,21 @@ type Update struct {
 // History comes from SpiceDB's Watch API and is bounded by what the datastore keeps: the
 // memory datastore keeps changes for the life of the process (within its garbage-collection
 // window), PostgreSQL and CockroachDB for their GC window (24 hours by default in SpiceDB,
-// CockroachDB's gc.ttlseconds). For longer, read the durable copy pkg/auditlog keeps in
-// the datastore's audit_log table through LogHistory.
+// CockroachDB's gc.ttlseconds). An Auditor built WithDurableLog reads the durable audit log
+// first and the change stream after it, so its history reaches back to the log's start.
 func (a *Auditor) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
+	if a.log != nil {
+		return a.durable(ctx, filter, false)
+	}
 	return a.watch(ctx, filter, false)
 }
 
 // Follow streams changes after filter.Since (or from now) as they happen, until ctx is
 // cancelled, which ends the stream without an error.
 func (a *Auditor) Follow(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
+	if a.log != nil && filter.Since != "" {
+		return a.durable(ctx, filter, true)
+	}
 	return a.watch(ctx, filter, true)
 }
 

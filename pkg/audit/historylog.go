@@ -34,29 +34,31 @@ var (
 	_ HistorySource = (*LogHistory)(nil)
 )
 
-// LogHistory reads history from the durable audit log that pkg/auditlog keeps in a
-// PostgreSQL or CockroachDB database. A change's time is when the log recorded it
-// (TimeFromRevision false).
+// LogHistory reads history from the durable audit log that pkg/auditlog keeps (in a
+// PostgreSQL or CockroachDB database, or in the local datastore). A change's time is when
+// the log recorded it (TimeFromRevision false).
 type LogHistory struct {
-	store *auditlog.Store
+	store auditlog.Log
 	// PollInterval is how often Follow looks for new entries; zero means one second.
 	PollInterval time.Duration
 }
 
 // NewLogHistory reads history from store.
-func NewLogHistory(store *auditlog.Store) *LogHistory { return &LogHistory{store: store} }
+func NewLogHistory(store auditlog.Log) *LogHistory { return &LogHistory{store: store} }
 
 // History implements HistorySource. filter.Since must be a revision the log recorded.
 func (l *LogHistory) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
-	return l.read(ctx, filter, false)
+	return l.read(ctx, filter, false, 0)
 }
 
 // Follow implements HistorySource.
 func (l *LogHistory) Follow(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
-	return l.read(ctx, filter, true)
+	return l.read(ctx, filter, true, 0)
 }
 
-func (l *LogHistory) read(ctx context.Context, filter HistoryFilter, follow bool) iter.Seq2[Change, error] {
+// read streams entries after filter.Since; upTo, when not zero, is the last sequence number
+// read (without follow).
+func (l *LogHistory) read(ctx context.Context, filter HistoryFilter, follow bool, upTo int64) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
 		object, actor, err := validateHistoryFilter(filter)
 		if err != nil {
@@ -83,6 +85,9 @@ func (l *LogHistory) read(ctx context.Context, filter HistoryFilter, follow bool
 						return
 					}
 					yield(Change{}, err)
+					return
+				}
+				if upTo != 0 && e.Seq > upTo {
 					return
 				}
 				after = e.Seq

@@ -19,15 +19,15 @@ import (
 // fixes where the copy starts, then Run it.
 type Consumer struct {
 	engine *engine.Engine
-	store  *Store
+	store  Log
 }
 
 // NewConsumer prepares a consumer. The first consumer of a store records the current
 // revision as where the log starts, so every change made after NewConsumer returns is
 // recorded however late Run connects, even if it is stopped before recording anything; later
 // consumers resume after the last entry.
-func NewConsumer(ctx context.Context, e *engine.Engine, s *Store) (*Consumer, error) {
-	start, err := s.resumeAfter(ctx)
+func NewConsumer(ctx context.Context, e *engine.Engine, s Log) (*Consumer, error) {
+	start, err := resumeAfter(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func NewConsumer(ctx context.Context, e *engine.Engine, s *Store) (*Consumer, er
 		if err != nil {
 			return nil, fmt.Errorf("finding where the audit log starts: %w", err)
 		}
-		if err := s.setStartRevision(ctx, resp.GetReadAt().GetToken()); err != nil {
+		if err := s.SetStartRevision(ctx, resp.GetReadAt().GetToken()); err != nil {
 			return nil, err
 		}
 	}
@@ -68,7 +68,7 @@ func (c *Consumer) Run(ctx context.Context, log *zap.Logger) error {
 }
 
 func (c *Consumer) consumeOnce(ctx context.Context, log *zap.Logger) error {
-	last, err := c.store.resumeAfter(ctx)
+	last, err := resumeAfter(ctx, c.store)
 	if err != nil {
 		return err
 	}

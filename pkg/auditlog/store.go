@@ -1,5 +1,6 @@
 // Package auditlog keeps SpiceDB's change stream, with each change's actor and reason, in a
-// SQL table that outlives SpiceDB's garbage-collection window.
+// hash-chained log that outlives SpiceDB's garbage-collection window: a SQL table on
+// PostgreSQL and CockroachDB, records in the local datastore otherwise.
 package auditlog
 
 import (
@@ -367,22 +368,13 @@ func (s *Store) StartRevision(ctx context.Context) (string, error) {
 	return rev, nil
 }
 
-// setStartRevision records where the log begins, unless that is already recorded.
-func (s *Store) setStartRevision(ctx context.Context, rev string) error {
+// SetStartRevision records where the log begins, unless that is already recorded.
+func (s *Store) SetStartRevision(ctx context.Context, rev string) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log_start (id, revision) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, rev)
 	if err != nil {
 		return fmt.Errorf("recording where the audit log starts: %w", err)
 	}
 	return nil
-}
-
-// resumeAfter is the revision the change stream resumes after: the last entry, else the start.
-func (s *Store) resumeAfter(ctx context.Context) (string, error) {
-	last, err := s.LastRevision(ctx)
-	if err != nil || last != "" {
-		return last, err
-	}
-	return s.StartRevision(ctx)
 }
 
 // Filter narrows a listing. Zero fields match everything.

@@ -33,7 +33,7 @@ func localDir(uri string) (string, error) {
 // openDatastore opens the datastore an engine name and driver URI select (see DatastoreEngine).
 func openDatastore(ctx context.Context, engineName, driverURI string, cfg EmbeddedConfig) (datastore.Datastore, error) {
 	if engineName == LocalEngine {
-		ds, err := localstore.Open(ctx, driverURI, localstore.Options{RevisionQuantization: cfg.RevisionQuantization, Logger: cfg.Logger})
+		ds, err := localstore.Open(ctx, driverURI, localstore.Options{RevisionQuantization: cfg.RevisionQuantization, GCWindow: cfg.GCWindow, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("%w: opening the local datastore in %s: %w", ErrDatastoreUnavailable, driverURI, err)
 		}
@@ -46,6 +46,9 @@ func openDatastore(ctx context.Context, engineName, driverURI string, cfg Embedd
 	}
 	if cfg.RevisionQuantization > 0 {
 		dsOpts = append(dsOpts, datastorecfg.WithRevisionQuantization(cfg.RevisionQuantization))
+	}
+	if cfg.GCWindow > 0 {
+		dsOpts = append(dsOpts, datastorecfg.WithGCWindow(cfg.GCWindow))
 	}
 	ds, err := datastorecfg.NewDatastore(ctx, dsOpts...)
 	if err != nil {

@@ -63,6 +63,11 @@ type EmbeddedConfig struct {
 	// DefaultRevisionQuantization.
 	RevisionQuantization time.Duration
 
+	// GCWindow is how long the datastore keeps old revisions and its change stream (Watch);
+	// zero means the datastore's default (24 hours). The durable audit log is not bound by
+	// it; tests shorten it to prove so.
+	GCWindow time.Duration
+
 	// ExpirySweepInterval is how often grants with an expiry are rescanned; zero means 30s.
 	ExpirySweepInterval time.Duration
 

@@ -222,14 +222,19 @@ func loadState(ctx context.Context, store *pebble.DB, changelogCutoff revision) 
 	tx := db.Txn(true)
 	defer tx.Abort()
 
-	for valid := iter.First(); valid; valid = iter.Next() {
+	for valid := iter.First(); valid; {
 		key, value := iter.Key(), iter.Value()
-		if len(key) == 0 {
+		if len(key) > 0 && isRecordKind(key[0]) {
+			// Records stay on disk (see records.go): skip the whole kind in one seek.
+			valid = iter.SeekGE([]byte{key[0] + 1})
 			continue
 		}
-		if err := loadObject(tx, state, key, value); err != nil {
-			return nil, err
+		if len(key) > 0 {
+			if err := loadObject(tx, state, key, value); err != nil {
+				return nil, err
+			}
 		}
+		valid = iter.Next()
 	}
 	if err := iter.Error(); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/api"
 	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 )
@@ -70,12 +71,17 @@ func (a *APIOptions) listen(engineAddr string, tls bool) (net.Listener, error) {
 // Keys are resolved by the server's key registry, the same one that guards the raw API, so a
 // revoked key stops working on both at once. Refused keys are logged like the raw API's
 // (rate-limited, never the key). It returns the function that stops it.
-func serveAPI(ln net.Listener, emb *engine.Embedded, o *Options, log *zap.Logger) (func(), error) {
+func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *Options, log *zap.Logger) (func(), error) {
 	c := access.New(emb.Engine)
 	refused := engine.NewAuthFailureLimiter(logAuthFailure(log.Named("api")))
+	auditOpts := []audit.Option{audit.WithClock(o.Factory.Now)}
+	if auditLog != nil {
+		// History reaches back past the change stream's window.
+		auditOpts = append(auditOpts, audit.WithDurableLog(auditLog))
+	}
 	h, err := api.Handler(api.Options{
 		Access:   c,
-		Audit:    audit.New(c, audit.WithClock(o.Factory.Now)),
+		Audit:    audit.New(c, auditOpts...),
 		Resolver: emb.Registry(),
 		OnAuthFailure: func(f api.AuthFailure) {
 			refused.Failed(f.Peer, f.Procedure, f.Reason)

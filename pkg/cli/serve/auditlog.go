@@ -10,9 +10,12 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/engine"
 )
 
-// startAuditLog copies the change stream into the datastore's audit_log table in the
-// background, and returns the function that stops it.
-func startAuditLog(ctx context.Context, e *engine.Engine, datastoreURI string, log *zap.Logger) (func(), error) {
+// openAuditLog opens the durable audit log of the server's datastore: records in the local
+// datastore, or the audit_log table of a PostgreSQL or CockroachDB database.
+func openAuditLog(ctx context.Context, emb *engine.Embedded, datastoreURI string) (auditlog.Log, error) {
+	if ds := emb.LocalStore(); ds != nil {
+		return auditlog.NewLocalLog(ds), nil
+	}
 	_, driverURI, err := engine.DatastoreEngine(datastoreURI)
 	if err != nil {
 		return nil, err
@@ -21,9 +24,14 @@ func startAuditLog(ctx context.Context, e *engine.Engine, datastoreURI string, l
 	if err != nil {
 		return nil, fmt.Errorf("starting the audit log: %w", err)
 	}
+	return store, nil
+}
+
+// startAuditLog copies the change stream into the audit log in the background, and returns
+// the function that stops it.
+func startAuditLog(ctx context.Context, e *engine.Engine, store auditlog.Log, log *zap.Logger) (func(), error) {
 	consumer, err := auditlog.NewConsumer(ctx, e, store)
 	if err != nil {
-		store.Close()
 		return nil, fmt.Errorf("starting the audit log: %w", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
@@ -32,10 +40,9 @@ func startAuditLog(ctx context.Context, e *engine.Engine, datastoreURI string, l
 		defer close(done)
 		_ = consumer.Run(cctx, log.Named("audit"))
 	}()
-	log.Info("keeping the audit log", zap.String("table", "audit_log"))
+	log.Info("keeping the audit log")
 	return func() {
 		cancel()
 		<-done
-		store.Close()
 	}, nil
 }

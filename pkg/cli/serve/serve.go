@@ -15,8 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
@@ -38,7 +40,7 @@ type Options struct {
 	TLSKey    string
 	Demo      bool
 	LogLevel  string
-	// NoAuditLog turns off copying the change stream into the audit_log table.
+	// NoAuditLog turns off copying the change stream into the durable audit log.
 	NoAuditLog bool
 	// Limits are the request limits the server enforces.
 	Limits Limits
@@ -61,9 +63,12 @@ By default relationships are kept durably in the local datastore, in the directo
 exactly what was acknowledged. One server at a time can use a directory.
 --datastore memory keeps nothing (for throwaway demos and tests).
 --datastore postgres://USER:PASS@HOST:PORT/DB or cockroachdb://... serves from a database,
-migrated first; every change (with its actor and reason) is also kept in the database's
-audit_log table, which outlives SpiceDB's 24-hour change history (--no-audit-log turns
-that off).
+migrated first.
+
+Every change (with its actor, principal and reason) is also kept for good in a
+hash-chained audit log, which outlives SpiceDB's 24-hour change history: in the data
+directory beside the relationships, or in the database's audit_log table. History asked
+of the domain API reads it (--no-audit-log turns it off).
 
 Clients authenticate with a key that proves a principal (operator, user, auditor or
 service; docs/security.md). The server's own key (--token or ACCESSCTL_TOKEN, at least 16
@@ -119,7 +124,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file, PEM (with --tls-cert)")
 	fl.BoolVar(&o.Demo, "demo", false, "load the demo portal once serving (see examples/demo/README.md)")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "with a SQL datastore, do not keep the change history in its audit_log table")
+	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "do not keep the change history in the durable audit log (the data directory's, or the database's audit_log table)")
 	o.Limits.bind(fl)
 	o.API.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
@@ -205,6 +210,9 @@ func runServe(ctx context.Context, o *Options) error {
 	if err != nil {
 		return cmdutil.AsUsage(err)
 	}
+	// The log and the connection help share standard error from different goroutines (a
+	// refused key is logged while the help is printed): one lock keeps their lines whole.
+	ios.ErrOut = zapcore.Lock(zapcore.AddSync(ios.ErrOut))
 	log, err := newLogger(ios, o.LogLevel, o.Factory.Getenv)
 	if err != nil {
 		return err
@@ -266,8 +274,13 @@ func runServe(ctx context.Context, o *Options) error {
 	if engineName == engine.LocalEngine {
 		defer startControl(ctx, dataDir, emb, o.Factory.Build.Version, log)()
 	}
-	if engineName != "memory" && engineName != engine.LocalEngine && !o.NoAuditLog {
-		stopAudit, err := startAuditLog(ctx, emb.Engine, datastoreURI, log)
+	var auditLog auditlog.Log
+	if engineName != "memory" && !o.NoAuditLog {
+		if auditLog, err = openAuditLog(ctx, emb, datastoreURI); err != nil {
+			return err
+		}
+		defer auditLog.Close()
+		stopAudit, err := startAuditLog(ctx, emb.Engine, auditLog, log)
 		if err != nil {
 			return err
 		}
@@ -290,7 +303,7 @@ func runServe(ctx context.Context, o *Options) error {
 	}
 
 	if apiListener != nil {
-		stopAPI, err := serveAPI(apiListener, emb, o, log)
+		stopAPI, err := serveAPI(apiListener, emb, auditLog, o, log)
 		if err != nil {
 			return err
 		}

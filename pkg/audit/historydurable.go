@@ -1,0 +1,63 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"iter"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
+)
+
+// WithDurableLog makes History (and Follow from a revision) read the durable audit log
+// first, then the change stream after the log's newest entry. The log is written by a
+// consumer of the same change stream a moment after each commit, so the stream covers what
+// the log has not recorded yet and nothing is missed or repeated; the log covers what the
+// stream no longer holds (older than the garbage-collection window).
+func WithDurableLog(l auditlog.Log) Option {
+	return func(a *Auditor) { a.log = NewLogHistory(l) }
+}
+
+func (a *Auditor) durable(ctx context.Context, filter HistoryFilter, follow bool) iter.Seq2[Change, error] {
+	return func(yield func(Change, error) bool) {
+		store := a.log.store
+		lastRev, err := store.LastRevision(ctx)
+		if err != nil {
+			yield(Change{}, err)
+			return
+		}
+		if lastRev == "" {
+			// Nothing recorded yet: all there is, is in the stream.
+			a.stream(ctx, filter, follow, yield)
+			return
+		}
+		lastSeq, err := store.SeqOf(ctx, lastRev)
+		if err != nil {
+			yield(Change{}, err)
+			return
+		}
+		if filter.Since != "" {
+			if _, err := store.SeqOf(ctx, string(filter.Since)); errors.Is(err, auditlog.ErrNotFound) {
+				// A revision the log has not recorded (yet): the stream knows it.
+				a.stream(ctx, filter, follow, yield)
+				return
+			}
+		}
+		for c, err := range a.log.read(ctx, filter, false, lastSeq) {
+			if !yield(c, err) || err != nil {
+				return
+			}
+		}
+		after := filter
+		after.Since = access.Token(lastRev)
+		a.stream(ctx, after, follow, yield)
+	}
+}
+
+func (a *Auditor) stream(ctx context.Context, filter HistoryFilter, follow bool, yield func(Change, error) bool) {
+	for c, err := range a.watch(ctx, filter, follow) {
+		if !yield(c, err) || err != nil {
+			return
+		}
+	}
+}

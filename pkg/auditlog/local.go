@@ -1,0 +1,167 @@
+package auditlog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/accessgraph/accessgraph/pkg/localstore"
+)
+
+// LocalLog keeps the audit log in the local datastore, as records beside the relationships
+// (see localstore.Datastore.AppendRecord): no separate database, kept for good, carried by
+// backups. An entry's Seq is its Position, numbered without gaps. The log's head is its last
+// record: entries removed from the end are caught by a checkpoint, not by the log alone.
+type LocalLog struct {
+	ds *localstore.Datastore
+}
+
+// startRevisionMeta names the record metadata holding where the log began.
+const startRevisionMeta = "audit-log-start"
+
+// NewLocalLog keeps the audit log in ds. Closing the log leaves ds open.
+func NewLocalLog(ds *localstore.Datastore) *LocalLog { return &LocalLog{ds: ds} }
+
+// Close implements Log; the datastore stays open.
+func (l *LocalLog) Close() {}
+
+// Append implements Log.
+func (l *LocalLog) Append(_ context.Context, e Entry) (bool, error) {
+	e.RecordedAt = recordingTime(time.Now())
+	_, added, err := l.ds.AppendRecord(e.Revision, func(last *localstore.Record, seq uint64) ([]byte, error) {
+		e.Seq, e.Position = int64(seq), int64(seq) //nolint:gosec // record numbers count entries
+		if last != nil {
+			prev, err := decodeLocalEntry(*last)
+			if err != nil {
+				return nil, err
+			}
+			e.PrevHash = prev.Hash
+		}
+		e.Hash = chainHash(e.Position, e.PrevHash, e)
+		return json.Marshal(e)
+	})
+	if err != nil {
+		return false, fmt.Errorf("recording revision %s: %w", e.Revision, err)
+	}
+	return added, nil
+}
+
+func decodeLocalEntry(r localstore.Record) (Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(r.Value, &e); err != nil {
+		return Entry{}, fmt.Errorf("decoding audit entry %d: %w", r.Seq, err)
+	}
+	// The record's number is where the store keeps the entry, whatever the value claims.
+	e.Seq = int64(r.Seq) //nolint:gosec // record numbers count entries
+	return e, nil
+}
+
+// LastRevision implements Log.
+func (l *LocalLog) LastRevision(context.Context) (string, error) {
+	last, err := l.ds.LastRecord()
+	if err != nil || last == nil {
+		return "", err
+	}
+	return last.ID, nil
+}
+
+// StartRevision implements Log.
+func (l *LocalLog) StartRevision(context.Context) (string, error) {
+	v, _, err := l.ds.RecordMeta(startRevisionMeta)
+	return string(v), err
+}
+
+// SetStartRevision implements Log.
+func (l *LocalLog) SetStartRevision(_ context.Context, rev string) error {
+	return l.ds.SetRecordMetaOnce(startRevisionMeta, []byte(rev))
+}
+
+// SeqOf implements Log.
+func (l *LocalLog) SeqOf(_ context.Context, revision string) (int64, error) {
+	seq, ok, err := l.ds.RecordSeq(revision)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, fmt.Errorf("%w: no audit entry for revision %s", ErrNotFound, revision)
+	}
+	return int64(seq), nil //nolint:gosec // record numbers count entries
+}
+
+// LastSeq implements Log.
+func (l *LocalLog) LastSeq(context.Context) (int64, error) {
+	last, err := l.ds.LastRecord()
+	if err != nil || last == nil {
+		return 0, err
+	}
+	return int64(last.Seq), nil //nolint:gosec // record numbers count entries
+}
+
+// Entries implements Log. The filter is applied while reading.
+func (l *LocalLog) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		for e, err := range l.all(ctx, max(f.AfterSeq, 0)) {
+			if err != nil {
+				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
+				return
+			}
+			if f.matches(e) && !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (l *LocalLog) all(ctx context.Context, after int64) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		for r, err := range l.ds.Records(ctx, uint64(after)) { //nolint:gosec // after >= 0
+			if err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			e, err := decodeLocalEntry(r)
+			if err != nil {
+				yield(Entry{}, err)
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Head implements Log.
+func (l *LocalLog) Head(context.Context) (Checkpoint, error) {
+	last, err := l.ds.LastRecord()
+	if err != nil || last == nil {
+		return Checkpoint{}, err
+	}
+	e, err := decodeLocalEntry(*last)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	return Checkpoint{Position: e.Position, Hash: e.Hash, Revision: e.Revision, RecordedAt: e.RecordedAt}, nil
+}
+
+// Verify implements Log. An entry whose place in the store differs from the position it
+// records is reported as moved.
+func (l *LocalLog) Verify(ctx context.Context, cp *Checkpoint) (Verification, error) {
+	head, err := l.Head(ctx)
+	if err != nil {
+		return Verification{}, err
+	}
+	return verifyChain(func(yield func(Entry, error) bool) {
+		for e, err := range l.all(ctx, 0) {
+			if err == nil && e.Position != e.Seq {
+				// Stored out of its place: verify it where it is stored.
+				e.Position = e.Seq
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}, head, cp)
+}
