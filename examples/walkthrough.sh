@@ -526,6 +526,15 @@ with_key "$audit_key" ok who-can account:acme view_all_cases
 with_key "$audit_key" ok history --object account:acme --principal "user:kim-$run_id"
 grep -q "(by user:kim-$run_id)" <<<"$OUT" || fail "history lacks (by user:kim-$run_id)"
 say "✓ the auditor's key explains, lists who can, and reads history"
+with_key "$audit_key" ok history verify
+[[ $OUT == intact:* ]] || fail "history verify with the auditor's key: $OUT"
+say "✓ the server's hash-chained audit log verifies: $OUT"
+with_key "$audit_key" ok history checkpoint
+grep -q '"hash": "[0-9a-f]\{64\}"' <<<"$OUT" || fail "history checkpoint printed no hash: $OUT"
+printf '%s\n' "$OUT" >"$tmp/checkpoint.json"
+with_key "$audit_key" ok history verify --checkpoint "$tmp/checkpoint.json"
+grep -q "matches the checkpoint" <<<"$OUT" || fail "history verify --checkpoint: $OUT"
+say "✓ a checkpoint of its head, kept apart, verifies against it later"
 with_key "$audit_key" code 1 member remove account:acme "user:kim_$run_id" --as user:bill --yes
 err_has "only reads"
 with_key "$audit_key" code 1 relationship write "account:acme#viewer@user:dave" --as user:vera

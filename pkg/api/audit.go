@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
@@ -11,6 +12,7 @@ import (
 	apiv1 "github.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1"
 	"github.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1/apiv1connect"
 	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 )
 
 // auditServer serves AuditService from an audit.Service.
@@ -132,6 +134,7 @@ func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.Hist
 					Revision: string(c.Revision), Time: timestamp(c.Time), TimeFromRevision: c.TimeFromRevision,
 					Actor: c.Actor, Reason: c.Reason, Operation: c.Operation,
 					Principal: c.Principal, ClaimedActor: c.ClaimedActor,
+					ChainPosition: c.ChainPosition, ChainHash: c.ChainHash,
 				}
 				if len(c.Metadata) > 0 {
 					wc.Metadata, _ = structpb.NewStruct(c.Metadata)
@@ -146,4 +149,47 @@ func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.Hist
 			}
 			return out
 		})
+}
+
+func (s *auditServer) VerifyHistory(ctx context.Context, r *connect.Request[apiv1.VerifyHistoryRequest]) (*connect.Response[apiv1.HistoryVerification], error) {
+	var cp *auditlog.Checkpoint
+	if m := r.Msg.GetCheckpoint(); m != nil {
+		c := checkpointOf(m)
+		if c.Position <= 0 || len(c.Hash) != 64 {
+			return nil, fmt.Errorf("%w: checkpoint: a position of at least 1 and a 64-digit hash are needed (got %d, %q)", access.ErrInvalidArgument, c.Position, c.Hash)
+		}
+		cp = &c
+	}
+	v, err := s.svc.VerifyHistory(ctx, cp)
+	if err != nil {
+		return nil, err
+	}
+	out := &apiv1.HistoryVerification{Entries: v.Entries, Head: checkpointMessage(v.Head)}
+	if v.Checkpoint != nil {
+		out.Checkpoint = checkpointMessage(*v.Checkpoint)
+	}
+	for _, p := range v.Problems {
+		out.Problems = append(out.Problems, &apiv1.ChainProblem{Position: p.Position, Seq: p.Seq, Revision: p.Revision, Detail: p.Detail})
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (s *auditServer) HistoryCheckpoint(ctx context.Context, _ *connect.Request[apiv1.HistoryCheckpointRequest]) (*connect.Response[apiv1.Checkpoint], error) {
+	cp, err := s.svc.HistoryCheckpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(checkpointMessage(cp)), nil
+}
+
+func checkpointMessage(cp auditlog.Checkpoint) *apiv1.Checkpoint {
+	return &apiv1.Checkpoint{Position: cp.Position, Hash: cp.Hash, Revision: cp.Revision, RecordedAt: timestamp(cp.RecordedAt)}
+}
+
+func checkpointOf(m *apiv1.Checkpoint) auditlog.Checkpoint {
+	cp := auditlog.Checkpoint{Position: m.GetPosition(), Hash: m.GetHash(), Revision: m.GetRevision()}
+	if m.GetRecordedAt() != nil {
+		cp.RecordedAt = m.GetRecordedAt().AsTime()
+	}
+	return cp
 }

@@ -144,6 +144,8 @@ var Rules = map[string]Class{
 	apiv1connect.AuditServiceWhoCanProcedure:       Query,
 	apiv1connect.AuditServiceAccessReviewProcedure: Read,
 	apiv1connect.AuditServiceHistoryProcedure:      Query,
+	apiv1connect.AuditServiceVerifyHistoryProcedure:     Query,
+	apiv1connect.AuditServiceHistoryCheckpointProcedure: Query,
 }
 
 // authorize decides whether p may make the call, by the RPC's class (Rules). For an RPC

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
@@ -16,6 +17,26 @@ import (
 // stream no longer holds (older than the garbage-collection window).
 func WithDurableLog(l auditlog.Log) Option {
 	return func(a *Auditor) { a.log = NewLogHistory(l) }
+}
+
+// ErrNoDurableLog reports an Auditor (or a server) without a durable audit log: the memory
+// datastore, or serve --no-audit-log.
+var ErrNoDurableLog = fmt.Errorf("%w: this server keeps no durable audit log (it runs on the memory datastore, or with --no-audit-log)", access.ErrNotFound)
+
+// VerifyHistory implements Service.
+func (a *Auditor) VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (auditlog.Verification, error) {
+	if a.log == nil {
+		return auditlog.Verification{}, ErrNoDurableLog
+	}
+	return a.log.store.Verify(ctx, cp)
+}
+
+// HistoryCheckpoint implements Service.
+func (a *Auditor) HistoryCheckpoint(ctx context.Context) (auditlog.Checkpoint, error) {
+	if a.log == nil {
+		return auditlog.Checkpoint{}, ErrNoDurableLog
+	}
+	return a.log.store.Head(ctx)
 }
 
 func (a *Auditor) durable(ctx context.Context, filter HistoryFilter, follow bool) iter.Seq2[Change, error] {

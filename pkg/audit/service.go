@@ -5,6 +5,7 @@ import (
 	"iter"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -17,6 +18,11 @@ type Service interface {
 	WhoCan(ctx context.Context, resource ref.Object, permission string) iter.Seq2[Holder, error]
 	AccessReview(ctx context.Context, actor access.Actor, supportID string, opts ReviewOptions) (Review, error)
 	History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error]
+	// VerifyHistory checks the durable audit log against its hash chain, and against cp
+	// when it is not nil; HistoryCheckpoint is the chain's head. Both fail with
+	// ErrNoDurableLog where the server keeps no durable log.
+	VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (auditlog.Verification, error)
+	HistoryCheckpoint(ctx context.Context) (auditlog.Checkpoint, error)
 }
 
 var _ Service = (*Auditor)(nil)

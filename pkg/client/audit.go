@@ -11,6 +11,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/access"
 	apiv1 "github.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1"
 	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -160,6 +161,7 @@ func (c *Client) History(ctx context.Context, filter audit.HistoryFilter) iter.S
 				Revision: access.Token(ch.Revision), Time: timeOf(ch.Time), TimeFromRevision: ch.TimeFromRevision,
 				Actor: ch.Actor, Reason: ch.Reason, Operation: ch.Operation, Metadata: ch.Metadata.AsMap(),
 				Principal: ch.Principal, ClaimedActor: ch.ClaimedActor,
+				ChainPosition: ch.ChainPosition, ChainHash: ch.ChainHash,
 			}
 			if ch.Metadata == nil {
 				change.Metadata = nil
@@ -174,4 +176,42 @@ func (c *Client) History(ctx context.Context, filter audit.HistoryFilter) iter.S
 		}
 		return out, nil
 	})
+}
+
+// VerifyHistory checks the server's durable audit log against its hash chain, and against
+// cp when it is not nil.
+func (c *Client) VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (auditlog.Verification, error) {
+	req := &apiv1.VerifyHistoryRequest{}
+	if cp != nil {
+		req.Checkpoint = &apiv1.Checkpoint{Position: cp.Position, Hash: cp.Hash, Revision: cp.Revision, RecordedAt: timestamp(cp.RecordedAt)}
+	}
+	r, err := call(ctx, c.audit.VerifyHistory, req)
+	if err != nil {
+		return auditlog.Verification{}, err
+	}
+	v := auditlog.Verification{Entries: r.Entries, Head: checkpointOf(r.Head), Problems: []auditlog.Problem{}}
+	if r.Checkpoint != nil {
+		cp := checkpointOf(r.Checkpoint)
+		v.Checkpoint = &cp
+	}
+	for _, p := range r.Problems {
+		v.Problems = append(v.Problems, auditlog.Problem{Position: p.Position, Seq: p.Seq, Revision: p.Revision, Detail: p.Detail})
+	}
+	return v, nil
+}
+
+// HistoryCheckpoint returns the head of the server's durable audit log.
+func (c *Client) HistoryCheckpoint(ctx context.Context) (auditlog.Checkpoint, error) {
+	r, err := call(ctx, c.audit.HistoryCheckpoint, &apiv1.HistoryCheckpointRequest{})
+	if err != nil {
+		return auditlog.Checkpoint{}, err
+	}
+	return checkpointOf(r), nil
+}
+
+func checkpointOf(m *apiv1.Checkpoint) auditlog.Checkpoint {
+	if m == nil {
+		return auditlog.Checkpoint{}
+	}
+	return auditlog.Checkpoint{Position: m.Position, Hash: m.Hash, Revision: m.Revision, RecordedAt: timeOf(m.RecordedAt)}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
@@ -26,7 +27,7 @@ type VerifyOptions struct {
 func NewCmdHistoryVerify(f *factory.Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
 	o := &VerifyOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "verify --datastore URI [--checkpoint FILE]",
+		Use:   "verify [--datastore URI] [--checkpoint FILE]",
 		Short: "Check that the durable audit log was not changed: every entry against its hash chain",
 		Long: `Read the whole durable audit log, oldest first, and check each entry against the hash
 chain it was recorded in: its own hash (an entry edited in place), the hash of the entry
@@ -42,8 +43,14 @@ It prints the number of entries and the head, or the first broken entry and what
 with it (up to 20 problems). Exit status 0: intact; 4: the log departs from its chain; 1:
 the log could not be read. -o json prints the whole report.
 
-The log is read-only here: a database user with SELECT rights suffices.`,
-		Example: `  # verify the audit log
+Without --datastore, the server's own log (in its data directory on the local datastore,
+or its database's audit_log) is verified by the server, through the domain API: an
+auditor's or operator's key. With --datastore, the audit_log table of that database is
+read directly, no server needed: a database user with SELECT rights suffices.`,
+		Example: `  # verify the server's audit log (through its domain API)
+  $ accessctl history verify
+
+  # verify a database's audit_log directly
   $ accessctl history verify --datastore postgres://auditor@db:5432/accessgraph
 
   # keep a checkpoint each month, elsewhere, and prove later that nothing before it changed
@@ -54,16 +61,12 @@ The log is read-only here: a database user with SELECT rights suffices.`,
 			return cmdutil.Run(cmd.Context(), runF, runVerify, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Datastore, "datastore", "", "the database holding the audit log (postgres://... or cockroachdb://...)")
+	cmd.Flags().StringVar(&o.Datastore, "datastore", "", "read the audit_log table of this database (postgres://... or cockroachdb://...) instead of asking the server")
 	cmd.Flags().StringVar(&o.Checkpoint, "checkpoint", "", "a checkpoint file written by \"history checkpoint\" that the log must still match")
 	return cmd
 }
 
 func runVerify(ctx context.Context, o *VerifyOptions) error {
-	driverURI, err := sqlDatastore(o.Datastore)
-	if err != nil {
-		return err
-	}
 	var cp *auditlog.Checkpoint
 	if o.Checkpoint != "" {
 		c, err := readCheckpoint(o.Checkpoint)
@@ -76,14 +79,28 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := auditlog.OpenReader(ctx, driverURI)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	v, err := store.Verify(ctx, cp)
-	if err != nil {
-		return err
+	var v auditlog.Verification
+	if o.Datastore != "" {
+		driverURI, err := sqlDatastore(o.Datastore)
+		if err != nil {
+			return err
+		}
+		store, err := auditlog.OpenReader(ctx, driverURI)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if v, err = store.Verify(ctx, cp); err != nil {
+			return err
+		}
+	} else {
+		a, err := auditor(ctx, o.Factory)
+		if err != nil {
+			return err
+		}
+		if v, err = a.VerifyHistory(ctx, cp); err != nil {
+			return durableLogError(err)
+		}
 	}
 	if p.JSON() {
 		if err := p.Line("", v); err != nil {
@@ -107,6 +124,15 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 		return &cmdutil.ExitCodeError{Code: cmdutil.ExitTampered}
 	}
 	return nil
+}
+
+// durableLogError explains where the durable log is read from when the server answered
+// without one: an in-process auditor over the raw connection has none.
+func durableLogError(err error) error {
+	if errors.Is(err, audit.ErrNoDurableLog) {
+		return fmt.Errorf("%w\n(the server's audit log is read through its domain API: pass --api-url or set ACCESSCTL_API_URL; a database's audit_log with --datastore)", err)
+	}
+	return err
 }
 
 func readCheckpoint(path string) (auditlog.Checkpoint, error) {
@@ -134,36 +160,48 @@ type CheckpointOptions struct {
 func NewCmdHistoryCheckpoint(f *factory.Factory, runF func(context.Context, *CheckpointOptions) error) *cobra.Command {
 	o := &CheckpointOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "checkpoint --datastore URI",
+		Use:   "checkpoint [--datastore URI]",
 		Short: "Print the audit log's chain head, to keep apart from the database and verify against later",
 		Long: `Print the head of the durable audit log's hash chain as JSON: the newest entry's
 position, hash, revision and time. The hash commits to every entry before it, so a copy
 kept where the database's writers cannot reach (a ticket, a signed e-mail, another
 system) lets "history verify --checkpoint FILE" prove later that no entry up to it was
-changed, even by someone who recomputed the hashes.`,
-		Example: `  $ accessctl history checkpoint --datastore postgres://auditor@db:5432/accessgraph > checkpoint.json`,
-		Args:    cmdutil.ExactArgs(0),
+changed, even by someone who recomputed the hashes. Without --datastore the server's own
+log is asked, through the domain API; with it, that database's audit_log table.`,
+		Example: `  $ accessctl history checkpoint > checkpoint.json
+  $ accessctl history checkpoint --datastore postgres://auditor@db:5432/accessgraph > checkpoint.json`,
+		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmdutil.Run(cmd.Context(), runF, runCheckpoint, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Datastore, "datastore", "", "the database holding the audit log (postgres://... or cockroachdb://...)")
+	cmd.Flags().StringVar(&o.Datastore, "datastore", "", "read the audit_log table of this database (postgres://... or cockroachdb://...) instead of asking the server")
 	return cmd
 }
 
 func runCheckpoint(ctx context.Context, o *CheckpointOptions) error {
-	driverURI, err := sqlDatastore(o.Datastore)
-	if err != nil {
-		return err
-	}
-	store, err := auditlog.OpenReader(ctx, driverURI)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	cp, err := store.Head(ctx)
-	if err != nil {
-		return err
+	var cp auditlog.Checkpoint
+	if o.Datastore != "" {
+		driverURI, err := sqlDatastore(o.Datastore)
+		if err != nil {
+			return err
+		}
+		store, err := auditlog.OpenReader(ctx, driverURI)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if cp, err = store.Head(ctx); err != nil {
+			return err
+		}
+	} else {
+		a, err := auditor(ctx, o.Factory)
+		if err != nil {
+			return err
+		}
+		if cp, err = a.HistoryCheckpoint(ctx); err != nil {
+			return durableLogError(err)
+		}
 	}
 	if cp.Position == 0 {
 		return errors.New("the audit log is empty: there is no head to checkpoint yet")

@@ -77,7 +77,7 @@ func TestHistoryVerifyAndCheckpoint(t *testing.T) {
 
 	env.Expect(cmdutil.ExitUsage, "not a checkpoint", "history", "verify", "--datastore", uri, "--checkpoint", writeFile(t, "{"))
 	env.Expect(cmdutil.ExitUsage, "64-digit hash", "history", "verify", "--datastore", uri, "--checkpoint", writeFile(t, `{"position": 1, "hash": "ab"}`))
-	env.Expect(cmdutil.ExitUsage, "--datastore is required", "history", "verify")
+	env.Expect(cmdutil.ExitError, "keeps no durable audit log", "history", "verify")
 }
 
 func writeFile(t *testing.T, content string) string {

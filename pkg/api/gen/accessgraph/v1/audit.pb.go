@@ -1566,7 +1566,11 @@ type Change struct {
 	// The authenticated principal the server recorded as making the change, KIND:NAME.
 	Principal string `protobuf:"bytes,9,opt,name=principal,proto3" json:"principal,omitempty"`
 	// An actor a raw write claimed, kept only as a claim.
-	ClaimedActor  string `protobuf:"bytes,10,opt,name=claimed_actor,json=claimedActor,proto3" json:"claimed_actor,omitempty"`
+	ClaimedActor string `protobuf:"bytes,10,opt,name=claimed_actor,json=claimedActor,proto3" json:"claimed_actor,omitempty"`
+	// The change's place in the durable audit log's hash chain (0 and empty when it was read
+	// from the change stream).
+	ChainPosition int64  `protobuf:"varint,11,opt,name=chain_position,json=chainPosition,proto3" json:"chain_position,omitempty"`
+	ChainHash     string `protobuf:"bytes,12,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1671,6 +1675,20 @@ func (x *Change) GetClaimedActor() string {
 	return ""
 }
 
+func (x *Change) GetChainPosition() int64 {
+	if x != nil {
+		return x.ChainPosition
+	}
+	return 0
+}
+
+func (x *Change) GetChainHash() string {
+	if x != nil {
+		return x.ChainHash
+	}
+	return ""
+}
+
 type HistoryResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Changes       []*Change              `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
@@ -1711,6 +1729,295 @@ func (*HistoryResponse) Descriptor() ([]byte, []int) {
 func (x *HistoryResponse) GetChanges() []*Change {
 	if x != nil {
 		return x.Changes
+	}
+	return nil
+}
+
+// Checkpoint is the head of the audit log's hash chain at some moment: the hash commits to
+// every entry up to the position.
+type Checkpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Position      int64                  `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
+	Hash          string                 `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	Revision      string                 `protobuf:"bytes,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Checkpoint) Reset() {
+	*x = Checkpoint{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Checkpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Checkpoint) ProtoMessage() {}
+
+func (x *Checkpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
+func (*Checkpoint) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Checkpoint) GetPosition() int64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *Checkpoint) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
+}
+
+func (x *Checkpoint) GetRevision() string {
+	if x != nil {
+		return x.Revision
+	}
+	return ""
+}
+
+func (x *Checkpoint) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+type VerifyHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A checkpoint kept apart from the server that the log must still match; optional.
+	Checkpoint    *Checkpoint `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyHistoryRequest) Reset() {
+	*x = VerifyHistoryRequest{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyHistoryRequest) ProtoMessage() {}
+
+func (x *VerifyHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyHistoryRequest.ProtoReflect.Descriptor instead.
+func (*VerifyHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *VerifyHistoryRequest) GetCheckpoint() *Checkpoint {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+type HistoryCheckpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryCheckpointRequest) Reset() {
+	*x = HistoryCheckpointRequest{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryCheckpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryCheckpointRequest) ProtoMessage() {}
+
+func (x *HistoryCheckpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryCheckpointRequest.ProtoReflect.Descriptor instead.
+func (*HistoryCheckpointRequest) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{25}
+}
+
+// ChainProblem is one place where the stored log departs from its chain.
+type ChainProblem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Position      int64                  `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
+	Seq           int64                  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Revision      string                 `protobuf:"bytes,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChainProblem) Reset() {
+	*x = ChainProblem{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChainProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChainProblem) ProtoMessage() {}
+
+func (x *ChainProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChainProblem.ProtoReflect.Descriptor instead.
+func (*ChainProblem) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ChainProblem) GetPosition() int64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *ChainProblem) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ChainProblem) GetRevision() string {
+	if x != nil {
+		return x.Revision
+	}
+	return ""
+}
+
+func (x *ChainProblem) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+type HistoryVerification struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Entries    int64                  `protobuf:"varint,1,opt,name=entries,proto3" json:"entries,omitempty"`
+	Head       *Checkpoint            `protobuf:"bytes,2,opt,name=head,proto3" json:"head,omitempty"`
+	Checkpoint *Checkpoint            `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The first broken entry first; empty when the log is intact.
+	Problems      []*ChainProblem `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryVerification) Reset() {
+	*x = HistoryVerification{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryVerification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryVerification) ProtoMessage() {}
+
+func (x *HistoryVerification) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryVerification.ProtoReflect.Descriptor instead.
+func (*HistoryVerification) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *HistoryVerification) GetEntries() int64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+func (x *HistoryVerification) GetHead() *Checkpoint {
+	if x != nil {
+		return x.Head
+	}
+	return nil
+}
+
+func (x *HistoryVerification) GetCheckpoint() *Checkpoint {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *HistoryVerification) GetProblems() []*ChainProblem {
+	if x != nil {
+		return x.Problems
 	}
 	return nil
 }
@@ -1857,7 +2164,7 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\brelation\x18\x04 \x01(\tR\brelation\x12\x18\n" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x129\n" +
 	"\n" +
-	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xf8\x02\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xbe\x03\n" +
 	"\x06Change\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\tR\brevision\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12,\n" +
@@ -1869,15 +2176,44 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\aupdates\x18\b \x03(\v2\x16.accessgraph.v1.UpdateR\aupdates\x12\x1c\n" +
 	"\tprincipal\x18\t \x01(\tR\tprincipal\x12#\n" +
 	"\rclaimed_actor\x18\n" +
-	" \x01(\tR\fclaimedActor\"C\n" +
+	" \x01(\tR\fclaimedActor\x12%\n" +
+	"\x0echain_position\x18\v \x01(\x03R\rchainPosition\x12\x1d\n" +
+	"\n" +
+	"chain_hash\x18\f \x01(\tR\tchainHash\"C\n" +
 	"\x0fHistoryResponse\x120\n" +
-	"\achanges\x18\x01 \x03(\v2\x16.accessgraph.v1.ChangeR\achanges2\xf7\x02\n" +
+	"\achanges\x18\x01 \x03(\v2\x16.accessgraph.v1.ChangeR\achanges\"\x95\x01\n" +
+	"\n" +
+	"Checkpoint\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x12\n" +
+	"\x04hash\x18\x02 \x01(\tR\x04hash\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\tR\brevision\x12;\n" +
+	"\vrecorded_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\"R\n" +
+	"\x14VerifyHistoryRequest\x12:\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\v2\x1a.accessgraph.v1.CheckpointR\n" +
+	"checkpoint\"\x1a\n" +
+	"\x18HistoryCheckpointRequest\"p\n" +
+	"\fChainProblem\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\tR\brevision\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xd5\x01\n" +
+	"\x13HistoryVerification\x12\x18\n" +
+	"\aentries\x18\x01 \x01(\x03R\aentries\x12.\n" +
+	"\x04head\x18\x02 \x01(\v2\x1a.accessgraph.v1.CheckpointR\x04head\x12:\n" +
+	"\n" +
+	"checkpoint\x18\x03 \x01(\v2\x1a.accessgraph.v1.CheckpointR\n" +
+	"checkpoint\x128\n" +
+	"\bproblems\x18\x04 \x03(\v2\x1c.accessgraph.v1.ChainProblemR\bproblems2\xae\x04\n" +
 	"\fAuditService\x12F\n" +
 	"\aExplain\x12\x1e.accessgraph.v1.ExplainRequest\x1a\x1b.accessgraph.v1.Explanation\x12=\n" +
 	"\x06Expand\x12\x1d.accessgraph.v1.ExpandRequest\x1a\x14.accessgraph.v1.Tree\x12G\n" +
 	"\x06WhoCan\x12\x1d.accessgraph.v1.WhoCanRequest\x1a\x1e.accessgraph.v1.WhoCanResponse\x12K\n" +
 	"\fAccessReview\x12#.accessgraph.v1.AccessReviewRequest\x1a\x16.accessgraph.v1.Review\x12J\n" +
-	"\aHistory\x12\x1e.accessgraph.v1.HistoryRequest\x1a\x1f.accessgraph.v1.HistoryResponseBEZCgithub.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1;apiv1b\x06proto3"
+	"\aHistory\x12\x1e.accessgraph.v1.HistoryRequest\x1a\x1f.accessgraph.v1.HistoryResponse\x12Z\n" +
+	"\rVerifyHistory\x12$.accessgraph.v1.VerifyHistoryRequest\x1a#.accessgraph.v1.HistoryVerification\x12Y\n" +
+	"\x11HistoryCheckpoint\x12(.accessgraph.v1.HistoryCheckpointRequest\x1a\x1a.accessgraph.v1.CheckpointBEZCgithub.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1;apiv1b\x06proto3"
 
 var (
 	file_accessgraph_v1_audit_proto_rawDescOnce sync.Once
@@ -1891,33 +2227,38 @@ func file_accessgraph_v1_audit_proto_rawDescGZIP() []byte {
 	return file_accessgraph_v1_audit_proto_rawDescData
 }
 
-var file_accessgraph_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_accessgraph_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_accessgraph_v1_audit_proto_goTypes = []any{
-	(*ExplainRequest)(nil),        // 0: accessgraph.v1.ExplainRequest
-	(*Path)(nil),                  // 1: accessgraph.v1.Path
-	(*Way)(nil),                   // 2: accessgraph.v1.Way
-	(*Explanation)(nil),           // 3: accessgraph.v1.Explanation
-	(*ExpandRequest)(nil),         // 4: accessgraph.v1.ExpandRequest
-	(*Node)(nil),                  // 5: accessgraph.v1.Node
-	(*Tree)(nil),                  // 6: accessgraph.v1.Tree
-	(*WhoCanRequest)(nil),         // 7: accessgraph.v1.WhoCanRequest
-	(*Holder)(nil),                // 8: accessgraph.v1.Holder
-	(*WhoCanResponse)(nil),        // 9: accessgraph.v1.WhoCanResponse
-	(*AccessReviewRequest)(nil),   // 10: accessgraph.v1.AccessReviewRequest
-	(*MemberAccess)(nil),          // 11: accessgraph.v1.MemberAccess
-	(*GrantAccess)(nil),           // 12: accessgraph.v1.GrantAccess
-	(*DataAccessEntry)(nil),       // 13: accessgraph.v1.DataAccessEntry
-	(*SuperCustomer)(nil),         // 14: accessgraph.v1.SuperCustomer
-	(*RelatedPartyEntry)(nil),     // 15: accessgraph.v1.RelatedPartyEntry
-	(*RoleBindingEntry)(nil),      // 16: accessgraph.v1.RoleBindingEntry
-	(*Flag)(nil),                  // 17: accessgraph.v1.Flag
-	(*Review)(nil),                // 18: accessgraph.v1.Review
-	(*HistoryRequest)(nil),        // 19: accessgraph.v1.HistoryRequest
-	(*Update)(nil),                // 20: accessgraph.v1.Update
-	(*Change)(nil),                // 21: accessgraph.v1.Change
-	(*HistoryResponse)(nil),       // 22: accessgraph.v1.HistoryResponse
-	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 24: google.protobuf.Struct
+	(*ExplainRequest)(nil),           // 0: accessgraph.v1.ExplainRequest
+	(*Path)(nil),                     // 1: accessgraph.v1.Path
+	(*Way)(nil),                      // 2: accessgraph.v1.Way
+	(*Explanation)(nil),              // 3: accessgraph.v1.Explanation
+	(*ExpandRequest)(nil),            // 4: accessgraph.v1.ExpandRequest
+	(*Node)(nil),                     // 5: accessgraph.v1.Node
+	(*Tree)(nil),                     // 6: accessgraph.v1.Tree
+	(*WhoCanRequest)(nil),            // 7: accessgraph.v1.WhoCanRequest
+	(*Holder)(nil),                   // 8: accessgraph.v1.Holder
+	(*WhoCanResponse)(nil),           // 9: accessgraph.v1.WhoCanResponse
+	(*AccessReviewRequest)(nil),      // 10: accessgraph.v1.AccessReviewRequest
+	(*MemberAccess)(nil),             // 11: accessgraph.v1.MemberAccess
+	(*GrantAccess)(nil),              // 12: accessgraph.v1.GrantAccess
+	(*DataAccessEntry)(nil),          // 13: accessgraph.v1.DataAccessEntry
+	(*SuperCustomer)(nil),            // 14: accessgraph.v1.SuperCustomer
+	(*RelatedPartyEntry)(nil),        // 15: accessgraph.v1.RelatedPartyEntry
+	(*RoleBindingEntry)(nil),         // 16: accessgraph.v1.RoleBindingEntry
+	(*Flag)(nil),                     // 17: accessgraph.v1.Flag
+	(*Review)(nil),                   // 18: accessgraph.v1.Review
+	(*HistoryRequest)(nil),           // 19: accessgraph.v1.HistoryRequest
+	(*Update)(nil),                   // 20: accessgraph.v1.Update
+	(*Change)(nil),                   // 21: accessgraph.v1.Change
+	(*HistoryResponse)(nil),          // 22: accessgraph.v1.HistoryResponse
+	(*Checkpoint)(nil),               // 23: accessgraph.v1.Checkpoint
+	(*VerifyHistoryRequest)(nil),     // 24: accessgraph.v1.VerifyHistoryRequest
+	(*HistoryCheckpointRequest)(nil), // 25: accessgraph.v1.HistoryCheckpointRequest
+	(*ChainProblem)(nil),             // 26: accessgraph.v1.ChainProblem
+	(*HistoryVerification)(nil),      // 27: accessgraph.v1.HistoryVerification
+	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 29: google.protobuf.Struct
 }
 var file_accessgraph_v1_audit_proto_depIdxs = []int32{
 	1,  // 0: accessgraph.v1.Explanation.paths:type_name -> accessgraph.v1.Path
@@ -1926,8 +2267,8 @@ var file_accessgraph_v1_audit_proto_depIdxs = []int32{
 	5,  // 3: accessgraph.v1.Tree.root:type_name -> accessgraph.v1.Node
 	1,  // 4: accessgraph.v1.Holder.paths:type_name -> accessgraph.v1.Path
 	8,  // 5: accessgraph.v1.WhoCanResponse.holders:type_name -> accessgraph.v1.Holder
-	23, // 6: accessgraph.v1.GrantAccess.expires_at:type_name -> google.protobuf.Timestamp
-	23, // 7: accessgraph.v1.Review.generated_at:type_name -> google.protobuf.Timestamp
+	28, // 6: accessgraph.v1.GrantAccess.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 7: accessgraph.v1.Review.generated_at:type_name -> google.protobuf.Timestamp
 	11, // 8: accessgraph.v1.Review.members:type_name -> accessgraph.v1.MemberAccess
 	12, // 9: accessgraph.v1.Review.partners:type_name -> accessgraph.v1.GrantAccess
 	12, // 10: accessgraph.v1.Review.vendor_staff:type_name -> accessgraph.v1.GrantAccess
@@ -1936,26 +2277,35 @@ var file_accessgraph_v1_audit_proto_depIdxs = []int32{
 	15, // 13: accessgraph.v1.Review.related_parties:type_name -> accessgraph.v1.RelatedPartyEntry
 	16, // 14: accessgraph.v1.Review.custom_roles:type_name -> accessgraph.v1.RoleBindingEntry
 	17, // 15: accessgraph.v1.Review.flags:type_name -> accessgraph.v1.Flag
-	23, // 16: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
-	23, // 17: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
-	24, // 18: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
+	28, // 16: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 17: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
+	29, // 18: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
 	20, // 19: accessgraph.v1.Change.updates:type_name -> accessgraph.v1.Update
 	21, // 20: accessgraph.v1.HistoryResponse.changes:type_name -> accessgraph.v1.Change
-	0,  // 21: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
-	4,  // 22: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
-	7,  // 23: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
-	10, // 24: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
-	19, // 25: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
-	3,  // 26: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
-	6,  // 27: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
-	9,  // 28: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
-	18, // 29: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
-	22, // 30: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
-	26, // [26:31] is the sub-list for method output_type
-	21, // [21:26] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	28, // 21: accessgraph.v1.Checkpoint.recorded_at:type_name -> google.protobuf.Timestamp
+	23, // 22: accessgraph.v1.VerifyHistoryRequest.checkpoint:type_name -> accessgraph.v1.Checkpoint
+	23, // 23: accessgraph.v1.HistoryVerification.head:type_name -> accessgraph.v1.Checkpoint
+	23, // 24: accessgraph.v1.HistoryVerification.checkpoint:type_name -> accessgraph.v1.Checkpoint
+	26, // 25: accessgraph.v1.HistoryVerification.problems:type_name -> accessgraph.v1.ChainProblem
+	0,  // 26: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
+	4,  // 27: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
+	7,  // 28: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
+	10, // 29: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
+	19, // 30: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
+	24, // 31: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
+	25, // 32: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
+	3,  // 33: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
+	6,  // 34: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
+	9,  // 35: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
+	18, // 36: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
+	22, // 37: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
+	27, // 38: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
+	23, // 39: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_accessgraph_v1_audit_proto_init() }
@@ -1969,7 +2319,7 @@ func file_accessgraph_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accessgraph_v1_audit_proto_rawDesc), len(file_accessgraph_v1_audit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

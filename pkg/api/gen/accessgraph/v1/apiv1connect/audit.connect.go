@@ -47,6 +47,12 @@ const (
 	AuditServiceAccessReviewProcedure = "/accessgraph.v1.AuditService/AccessReview"
 	// AuditServiceHistoryProcedure is the fully-qualified name of the AuditService's History RPC.
 	AuditServiceHistoryProcedure = "/accessgraph.v1.AuditService/History"
+	// AuditServiceVerifyHistoryProcedure is the fully-qualified name of the AuditService's
+	// VerifyHistory RPC.
+	AuditServiceVerifyHistoryProcedure = "/accessgraph.v1.AuditService/VerifyHistory"
+	// AuditServiceHistoryCheckpointProcedure is the fully-qualified name of the AuditService's
+	// HistoryCheckpoint RPC.
+	AuditServiceHistoryCheckpointProcedure = "/accessgraph.v1.AuditService/HistoryCheckpoint"
 )
 
 // AuditServiceClient is a client for the accessgraph.v1.AuditService service.
@@ -56,6 +62,11 @@ type AuditServiceClient interface {
 	WhoCan(context.Context, *connect.Request[v1.WhoCanRequest]) (*connect.Response[v1.WhoCanResponse], error)
 	AccessReview(context.Context, *connect.Request[v1.AccessReviewRequest]) (*connect.Response[v1.Review], error)
 	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
+	// VerifyHistory checks the server's durable audit log against its hash chain (and a
+	// checkpoint, when given) and reports the first broken entry.
+	VerifyHistory(context.Context, *connect.Request[v1.VerifyHistoryRequest]) (*connect.Response[v1.HistoryVerification], error)
+	// HistoryCheckpoint is the head of the durable audit log's hash chain.
+	HistoryCheckpoint(context.Context, *connect.Request[v1.HistoryCheckpointRequest]) (*connect.Response[v1.Checkpoint], error)
 }
 
 // NewAuditServiceClient constructs a client for the accessgraph.v1.AuditService service. By
@@ -99,16 +110,30 @@ func NewAuditServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(auditServiceMethods.ByName("History")),
 			connect.WithClientOptions(opts...),
 		),
+		verifyHistory: connect.NewClient[v1.VerifyHistoryRequest, v1.HistoryVerification](
+			httpClient,
+			baseURL+AuditServiceVerifyHistoryProcedure,
+			connect.WithSchema(auditServiceMethods.ByName("VerifyHistory")),
+			connect.WithClientOptions(opts...),
+		),
+		historyCheckpoint: connect.NewClient[v1.HistoryCheckpointRequest, v1.Checkpoint](
+			httpClient,
+			baseURL+AuditServiceHistoryCheckpointProcedure,
+			connect.WithSchema(auditServiceMethods.ByName("HistoryCheckpoint")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // auditServiceClient implements AuditServiceClient.
 type auditServiceClient struct {
-	explain      *connect.Client[v1.ExplainRequest, v1.Explanation]
-	expand       *connect.Client[v1.ExpandRequest, v1.Tree]
-	whoCan       *connect.Client[v1.WhoCanRequest, v1.WhoCanResponse]
-	accessReview *connect.Client[v1.AccessReviewRequest, v1.Review]
-	history      *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
+	explain           *connect.Client[v1.ExplainRequest, v1.Explanation]
+	expand            *connect.Client[v1.ExpandRequest, v1.Tree]
+	whoCan            *connect.Client[v1.WhoCanRequest, v1.WhoCanResponse]
+	accessReview      *connect.Client[v1.AccessReviewRequest, v1.Review]
+	history           *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
+	verifyHistory     *connect.Client[v1.VerifyHistoryRequest, v1.HistoryVerification]
+	historyCheckpoint *connect.Client[v1.HistoryCheckpointRequest, v1.Checkpoint]
 }
 
 // Explain calls accessgraph.v1.AuditService.Explain.
@@ -136,6 +161,16 @@ func (c *auditServiceClient) History(ctx context.Context, req *connect.Request[v
 	return c.history.CallUnary(ctx, req)
 }
 
+// VerifyHistory calls accessgraph.v1.AuditService.VerifyHistory.
+func (c *auditServiceClient) VerifyHistory(ctx context.Context, req *connect.Request[v1.VerifyHistoryRequest]) (*connect.Response[v1.HistoryVerification], error) {
+	return c.verifyHistory.CallUnary(ctx, req)
+}
+
+// HistoryCheckpoint calls accessgraph.v1.AuditService.HistoryCheckpoint.
+func (c *auditServiceClient) HistoryCheckpoint(ctx context.Context, req *connect.Request[v1.HistoryCheckpointRequest]) (*connect.Response[v1.Checkpoint], error) {
+	return c.historyCheckpoint.CallUnary(ctx, req)
+}
+
 // AuditServiceHandler is an implementation of the accessgraph.v1.AuditService service.
 type AuditServiceHandler interface {
 	Explain(context.Context, *connect.Request[v1.ExplainRequest]) (*connect.Response[v1.Explanation], error)
@@ -143,6 +178,11 @@ type AuditServiceHandler interface {
 	WhoCan(context.Context, *connect.Request[v1.WhoCanRequest]) (*connect.Response[v1.WhoCanResponse], error)
 	AccessReview(context.Context, *connect.Request[v1.AccessReviewRequest]) (*connect.Response[v1.Review], error)
 	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
+	// VerifyHistory checks the server's durable audit log against its hash chain (and a
+	// checkpoint, when given) and reports the first broken entry.
+	VerifyHistory(context.Context, *connect.Request[v1.VerifyHistoryRequest]) (*connect.Response[v1.HistoryVerification], error)
+	// HistoryCheckpoint is the head of the durable audit log's hash chain.
+	HistoryCheckpoint(context.Context, *connect.Request[v1.HistoryCheckpointRequest]) (*connect.Response[v1.Checkpoint], error)
 }
 
 // NewAuditServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -182,6 +222,18 @@ func NewAuditServiceHandler(svc AuditServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(auditServiceMethods.ByName("History")),
 		connect.WithHandlerOptions(opts...),
 	)
+	auditServiceVerifyHistoryHandler := connect.NewUnaryHandler(
+		AuditServiceVerifyHistoryProcedure,
+		svc.VerifyHistory,
+		connect.WithSchema(auditServiceMethods.ByName("VerifyHistory")),
+		connect.WithHandlerOptions(opts...),
+	)
+	auditServiceHistoryCheckpointHandler := connect.NewUnaryHandler(
+		AuditServiceHistoryCheckpointProcedure,
+		svc.HistoryCheckpoint,
+		connect.WithSchema(auditServiceMethods.ByName("HistoryCheckpoint")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/accessgraph.v1.AuditService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AuditServiceExplainProcedure:
@@ -194,6 +246,10 @@ func NewAuditServiceHandler(svc AuditServiceHandler, opts ...connect.HandlerOpti
 			auditServiceAccessReviewHandler.ServeHTTP(w, r)
 		case AuditServiceHistoryProcedure:
 			auditServiceHistoryHandler.ServeHTTP(w, r)
+		case AuditServiceVerifyHistoryProcedure:
+			auditServiceVerifyHistoryHandler.ServeHTTP(w, r)
+		case AuditServiceHistoryCheckpointProcedure:
+			auditServiceHistoryCheckpointHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -221,4 +277,12 @@ func (UnimplementedAuditServiceHandler) AccessReview(context.Context, *connect.R
 
 func (UnimplementedAuditServiceHandler) History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accessgraph.v1.AuditService.History is not implemented"))
+}
+
+func (UnimplementedAuditServiceHandler) VerifyHistory(context.Context, *connect.Request[v1.VerifyHistoryRequest]) (*connect.Response[v1.HistoryVerification], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accessgraph.v1.AuditService.VerifyHistory is not implemented"))
+}
+
+func (UnimplementedAuditServiceHandler) HistoryCheckpoint(context.Context, *connect.Request[v1.HistoryCheckpointRequest]) (*connect.Response[v1.Checkpoint], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accessgraph.v1.AuditService.HistoryCheckpoint is not implemented"))
 }
