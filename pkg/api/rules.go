@@ -139,11 +139,11 @@ var Rules = map[string]Class{
 	apiv1connect.AccessServiceCreateAccountProcedure:            Change,
 	apiv1connect.AccessServiceWhoAmIProcedure:                   Catalog,
 
-	apiv1connect.AuditServiceExplainProcedure:      SubjectQuery,
-	apiv1connect.AuditServiceExpandProcedure:       Query,
-	apiv1connect.AuditServiceWhoCanProcedure:       Query,
-	apiv1connect.AuditServiceAccessReviewProcedure: Read,
-	apiv1connect.AuditServiceHistoryProcedure:      Query,
+	apiv1connect.AuditServiceExplainProcedure:           SubjectQuery,
+	apiv1connect.AuditServiceExpandProcedure:            Query,
+	apiv1connect.AuditServiceWhoCanProcedure:            Query,
+	apiv1connect.AuditServiceAccessReviewProcedure:      Read,
+	apiv1connect.AuditServiceHistoryProcedure:           Query,
 	apiv1connect.AuditServiceVerifyHistoryProcedure:     Query,
 	apiv1connect.AuditServiceHistoryCheckpointProcedure: Query,
 }

@@ -124,9 +124,22 @@ func chainHash(pos int64, prev string, e Entry) string {
 // must be computed over what a reader will get back.
 func recordingTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// verifyChain checks entries, read in chain order (unchained entries last), against the
-// stored head and an optional checkpoint.
-func verifyChain(entries iter.Seq2[Entry, error], head Checkpoint, cp *Checkpoint) (Verification, error) {
+// chainSource is what verifyChain reads: the chained entries after a position in chain
+// order, the head as the log records it now, and the entries that have no place in the
+// chain (read once, last; nil when a log has none).
+type chainSource struct {
+	after   func(pos int64) iter.Seq2[Entry, error]
+	head    func() (Checkpoint, error)
+	outside iter.Seq2[Entry, error]
+}
+
+// maxVerifyPasses bounds how often verification reads on while entries keep being appended.
+const maxVerifyPasses = 100
+
+// verifyChain checks the chain against the stored head and an optional checkpoint. The log
+// may grow while it is read: the head is read after the entries, and while it is ahead of
+// them and new entries keep arriving, the entries after the last one read are read too.
+func verifyChain(src chainSource, cp *Checkpoint) (Verification, error) {
 	v := Verification{Checkpoint: cp, Problems: []Problem{}}
 	report := func(p Problem) {
 		if len(v.Problems) < maxProblems {
@@ -136,17 +149,9 @@ func verifyChain(entries iter.Seq2[Entry, error], head Checkpoint, cp *Checkpoin
 	var prev Entry
 	var lastSeq int64
 	cpSeen := false
-	for e, err := range entries {
-		if err != nil {
-			return v, err
-		}
+	check := func(e Entry) {
 		v.Entries++
 		at := Problem{Position: e.Position, Seq: e.Seq, Revision: e.Revision}
-		if e.Position == 0 {
-			at.Detail = "is not in the chain: it was added outside the audit log"
-			report(at)
-			continue
-		}
 		switch {
 		case e.Position > prev.Position+1:
 			report(Problem{Detail: fmt.Sprintf("entries %d to %d are missing: removed from the log", prev.Position+1, e.Position-1)})
@@ -172,12 +177,40 @@ func verifyChain(entries iter.Seq2[Entry, error], head Checkpoint, cp *Checkpoin
 		lastSeq = max(lastSeq, e.Seq)
 		prev = e
 	}
+	var head Checkpoint
+	for pass := 0; ; pass++ {
+		read := 0
+		for e, err := range src.after(prev.Position) {
+			if err != nil {
+				return v, err
+			}
+			check(e)
+			read++
+		}
+		h, err := src.head()
+		if err != nil {
+			return v, err
+		}
+		head = h
+		if head.Position <= prev.Position || read == 0 || pass == maxVerifyPasses {
+			break
+		}
+	}
 	v.Head = Checkpoint{Position: prev.Position, Hash: prev.Hash, Revision: prev.Revision, RecordedAt: prev.RecordedAt}
 	if head.Position != prev.Position || head.Hash != prev.Hash {
 		report(Problem{Detail: fmt.Sprintf("the chain ends at entry %d but the log's head records entry %d (hash %s): entries at the end were removed, or the head was changed", prev.Position, head.Position, head.Hash)})
 	}
 	if cp != nil && !cpSeen {
 		report(Problem{Detail: fmt.Sprintf("the checkpoint's entry %d is not in the log: entries up to it were removed", cp.Position)})
+	}
+	if src.outside != nil {
+		for e, err := range src.outside {
+			if err != nil {
+				return v, err
+			}
+			v.Entries++
+			report(Problem{Seq: e.Seq, Revision: e.Revision, Detail: "is not in the chain: it was added outside the audit log"})
+		}
 	}
 	return v, nil
 }

@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -63,14 +64,26 @@ func headOf(entries []Entry) Checkpoint {
 
 func verifyEntries(t *testing.T, entries []Entry, head Checkpoint, cp *Checkpoint) Verification {
 	t.Helper()
-	all := func(yield func(Entry, error) bool) {
-		for _, e := range entries {
-			if !yield(e, nil) {
-				return
+	src := chainSource{
+		after: func(pos int64) iter.Seq2[Entry, error] {
+			return func(yield func(Entry, error) bool) {
+				for _, e := range entries {
+					if e.Position > pos && !yield(e, nil) {
+						return
+					}
+				}
 			}
-		}
+		},
+		head: func() (Checkpoint, error) { return head, nil },
+		outside: func(yield func(Entry, error) bool) {
+			for _, e := range entries {
+				if e.Position == 0 && !yield(e, nil) {
+					return
+				}
+			}
+		},
 	}
-	v, err := verifyChain(all, head, cp)
+	v, err := verifyChain(src, cp)
 	if err != nil {
 		t.Fatal(err)
 	}

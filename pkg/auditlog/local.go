@@ -143,25 +143,27 @@ func (l *LocalLog) Head(context.Context) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	return Checkpoint{Position: e.Position, Hash: e.Hash, Revision: e.Revision, RecordedAt: e.RecordedAt}, nil
+	// The head is where the store keeps the newest entry, whatever position it claims.
+	return Checkpoint{Position: e.Seq, Hash: e.Hash, Revision: e.Revision, RecordedAt: e.RecordedAt}, nil
 }
 
 // Verify implements Log. An entry whose place in the store differs from the position it
 // records is reported as moved.
 func (l *LocalLog) Verify(ctx context.Context, cp *Checkpoint) (Verification, error) {
-	head, err := l.Head(ctx)
-	if err != nil {
-		return Verification{}, err
-	}
-	return verifyChain(func(yield func(Entry, error) bool) {
-		for e, err := range l.all(ctx, 0) {
-			if err == nil && e.Position != e.Seq {
-				// Stored out of its place: verify it where it is stored.
-				e.Position = e.Seq
+	return verifyChain(chainSource{
+		after: func(pos int64) iter.Seq2[Entry, error] {
+			return func(yield func(Entry, error) bool) {
+				for e, err := range l.all(ctx, pos) {
+					if err == nil && e.Position != e.Seq {
+						// Stored out of its place: verify it where it is stored.
+						e.Position = e.Seq
+					}
+					if !yield(e, err) || err != nil {
+						return
+					}
+				}
 			}
-			if !yield(e, err) || err != nil {
-				return
-			}
-		}
-	}, head, cp)
+		},
+		head: func() (Checkpoint, error) { return l.Head(ctx) },
+	}, cp)
 }

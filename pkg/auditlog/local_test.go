@@ -2,6 +2,7 @@ package auditlog_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -141,15 +142,24 @@ func TestLocalAuditLogOutlivesTheGCWindowAndRestarts(t *testing.T) {
 		t.Fatalf("head %+v, verification's %+v, %v", head, v.Head, err)
 	}
 
-	// A record appended to the store directly, not by the log, breaks the chain.
-	forged := fmt.Sprintf(`{"revision":"forged","recorded_at":"2026-01-01T00:00:00Z","actor":"user:mallory","reason":"","operation":"grant","changes":[],"position":%d,"prev_hash":%q,"hash":"%s"}`,
-		head.Position+1, head.Hash, strings.Repeat("0", 64))
-	if _, _, err := s.e.LocalStore().AppendRecord("forged", func(*localstore.Record, uint64) ([]byte, error) { return []byte(forged), nil }); err != nil {
+	// A record appended to the store directly, not by the log, after the newest entry and
+	// naming it as its predecessor, but without the log's hash: verify names it.
+	var forgedSeq uint64
+	_, _, err = s.e.LocalStore().AppendRecord("forged", func(last *localstore.Record, seq uint64) ([]byte, error) {
+		var prev auditlog.Entry
+		if err := json.Unmarshal(last.Value, &prev); err != nil {
+			return nil, err
+		}
+		forgedSeq = seq
+		return []byte(fmt.Sprintf(`{"revision":"forged","recorded_at":"2026-01-01T00:00:00Z","actor":"user:mallory","reason":"","operation":"grant","changes":[],"position":%d,"prev_hash":%q,"hash":"%s"}`,
+			seq, prev.Hash, strings.Repeat("0", 64))), nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	v, err = s.log.Verify(ctx, nil)
-	if err != nil || v.Intact() || !strings.HasPrefix(v.Problems[0].String(), fmt.Sprintf("entry %d (", head.Position+1)) {
-		t.Fatalf("verify after a forged record: %+v, %v", v.Problems, err)
+	if err != nil || len(v.Problems) != 1 || !strings.HasPrefix(v.Problems[0].String(), fmt.Sprintf("entry %d (", forgedSeq)) || !strings.Contains(v.Problems[0].Detail, "does not match its hash") {
+		t.Fatalf("verify after a forged record at %d: %v, %v", forgedSeq, v.Problems, err)
 	}
 	// A checkpoint taken before still matches: the forgery came after it.
 	if v, err := s.log.Verify(ctx, &head); err != nil || len(v.Problems) != 1 {

@@ -258,22 +258,34 @@ func (s *Store) Verify(ctx context.Context, cp *Checkpoint) (Verification, error
 	if !chained {
 		return Verification{}, fmt.Errorf("%w: this audit log was recorded before entries were hash-chained; \"accessctl serve\" or \"accessctl audit consume\" chains it when it next opens the database", ErrNotChained)
 	}
-	var head Checkpoint
-	if err := s.pool.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1`).Scan(&head.Position, &head.Hash); err != nil {
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return Verification{}, fmt.Errorf("reading the audit chain's head: %w", err)
+	head := func() (Checkpoint, error) {
+		var h Checkpoint
+		err := s.pool.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1`).Scan(&h.Position, &h.Hash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Checkpoint{Position: -1, Hash: "(the head row is missing)"}, nil
 		}
-		head = Checkpoint{Position: -1, Hash: "(the head row is missing)"}
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("reading the audit chain's head: %w", err)
+		}
+		return h, nil
 	}
-	entries := func(yield func(Entry, error) bool) {
-		// Chained entries in chain order, then any row without a place in the chain; paged
-		// on (chain_pos, seq) so a long log is never held in memory at once.
-		var afterPos, afterSeq int64 = -1, 0
+	return verifyChain(chainSource{
+		after: func(pos int64) iter.Seq2[Entry, error] {
+			return s.pagedEntries(ctx, `chain_pos IS NOT NULL AND chain_pos > $1`, `chain_pos`, pos)
+		},
+		head:    head,
+		outside: s.pagedEntries(ctx, `chain_pos IS NULL AND seq > $1`, `seq`, 0),
+	}, cp)
+}
+
+// pagedEntries streams the rows matching where (whose $1 is the last key read, starting at
+// from) ordered by key, a page at a time, so a long log is never held in memory at once.
+func (s *Store) pagedEntries(ctx context.Context, where, key string, from int64) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		after := from
 		const page = 1000
 		for {
-			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log
-				WHERE (COALESCE(chain_pos, 9223372036854775807), seq) > ($1, $2)
-				ORDER BY COALESCE(chain_pos, 9223372036854775807), seq LIMIT $3`, afterPos, afterSeq, page)
+			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE `+where+` ORDER BY `+key+` LIMIT $2`, after, page)
 			if err != nil {
 				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
 				return
@@ -287,9 +299,9 @@ func (s *Store) Verify(ctx context.Context, cp *Checkpoint) (Verification, error
 				if !yield(e, nil) {
 					return
 				}
-				afterPos, afterSeq = e.Position, e.Seq
-				if e.Position == 0 {
-					afterPos = 9223372036854775807
+				after = e.Position
+				if key == "seq" {
+					after = e.Seq
 				}
 			}
 			if len(batch) < page {
@@ -297,7 +309,6 @@ func (s *Store) Verify(ctx context.Context, cp *Checkpoint) (Verification, error
 			}
 		}
 	}
-	return verifyChain(entries, head, cp)
 }
 
 // entryColumns are the columns scanEntry reads, in its order.

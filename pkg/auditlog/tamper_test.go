@@ -202,6 +202,25 @@ func TestConcurrentAppendsFormOneChain(t *testing.T) {
 	}
 	defer store.Close()
 	const writers, each = 8, 25
+	// Verification while the log grows never mistakes the new entries for tampering.
+	verifying, verified := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		defer func() { verified <- n }()
+		for {
+			select {
+			case <-verifying:
+				return
+			default:
+			}
+			v, err := store.Verify(ctx, nil)
+			if err != nil || !v.Intact() {
+				t.Errorf("verify while appending: %v, %v", v.Problems, err)
+				return
+			}
+			n++
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -220,6 +239,8 @@ func TestConcurrentAppendsFormOneChain(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	close(verifying)
+	t.Logf("%d verifications while appending", <-verified)
 	v, err := store.Verify(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
