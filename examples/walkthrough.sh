@@ -511,6 +511,8 @@ with_key() { local key=$1; shift; ACCESSCTL_TOKEN=$key "$@"; }
 with_key "$kim_key" ok whoami
 [[ $OUT == "user:kim-$run_id (acts as user:kim_$run_id)" ]] || fail "whoami with kim's key"
 say "✓ $OUT"
+before_kim=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+sleep 1
 with_key "$kim_key" ok member request account:acme viewer --reason "walkthrough"
 say "✓ kim's key asked to join acme without --as: the key's user is the actor"
 with_key "$kim_key" code 2 member request account:acme viewer --as user:dave
@@ -518,6 +520,11 @@ err_has "acts as user:kim_$run_id only"
 say "✓ kim's key may not act as dave: $(head -1 <<<"$ERR")"
 with_key "$bill_key" ok member approve account:acme "user:kim_$run_id" --reason "walkthrough"
 say "✓ bill's key (an admin of acme) approved kim"
+allowed "user:kim_$run_id" member account:acme
+denied "user:kim_$run_id" member account:acme --at "$before_kim"
+with_key "$audit_key" ok who-can account:acme member --at "$before_kim"
+grep -q "kim_$run_id" <<<"$OUT" && fail "who-can --at $before_kim lists kim"
+say "✓ as of $before_kim, rebuilt by the server from its audit log, kim was no member of acme"
 ok history --object account:acme --principal "user:bill-$run_id"
 grep -q "(by user:bill-$run_id)" <<<"$OUT" || fail "history lacks (by user:bill-$run_id)"
 say "✓ history records the approval (by user:bill-$run_id)"

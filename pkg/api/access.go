@@ -17,6 +17,7 @@ import (
 type accessServer struct {
 	svc     access.Service
 	maxList int
+	graphs  graphs
 }
 
 var _ apiv1connect.AccessServiceHandler = (*accessServer)(nil)
@@ -61,7 +62,15 @@ func (s *accessServer) objects(p *parser, do func() ([]ref.Object, error)) (*obj
 func (s *accessServer) Check(ctx context.Context, r *connect.Request[apiv1.CheckRequest]) (*connect.Response[apiv1.CheckResponse], error) {
 	m, p := r.Msg, &parser{}
 	sub, res, cons := p.subject("subject", m.Subject), p.object("resource", m.Resource), p.consistency(m.Consistency, m.Token)
-	return answer(p, func() (access.Decision, error) { return s.svc.Check(ctx, sub, m.Permission, res, cons) },
+	if p.err != nil {
+		return nil, p.err
+	}
+	svc, _, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return answer(p, func() (access.Decision, error) { return svc.Check(ctx, sub, m.Permission, res, cons) },
 		func(d access.Decision) *apiv1.CheckResponse {
 			return &apiv1.CheckResponse{Allowed: d.Allowed, CheckedAt: string(d.CheckedAt)}
 		})
@@ -117,16 +126,32 @@ func (s *accessServer) CheckMany(ctx context.Context, r *connect.Request[apiv1.C
 func (s *accessServer) LookupResources(ctx context.Context, r *connect.Request[apiv1.LookupResourcesRequest]) (*objectsResp, error) {
 	m, p := r.Msg, &parser{}
 	sub, cons := p.subject("subject", m.Subject), p.consistency(m.Consistency, m.Token)
+	if p.err != nil {
+		return nil, p.err
+	}
+	svc, _, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return s.objects(p, func() ([]ref.Object, error) {
-		return collect(s.svc.LookupResources(ctx, sub, m.Permission, m.ResourceType, cons), s.maxList)
+		return collect(svc.LookupResources(ctx, sub, m.Permission, m.ResourceType, cons), s.maxList)
 	})
 }
 
 func (s *accessServer) LookupSubjects(ctx context.Context, r *connect.Request[apiv1.LookupSubjectsRequest]) (*objectsResp, error) {
 	m, p := r.Msg, &parser{}
 	res, cons := p.object("resource", m.Resource), p.consistency(m.Consistency, m.Token)
+	if p.err != nil {
+		return nil, p.err
+	}
+	svc, _, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return s.objects(p, func() ([]ref.Object, error) {
-		return collect(s.svc.LookupSubjects(ctx, res, m.Permission, m.SubjectType, cons), s.maxList)
+		return collect(svc.LookupSubjects(ctx, res, m.Permission, m.SubjectType, cons), s.maxList)
 	})
 }
 

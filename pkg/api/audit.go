@@ -19,6 +19,7 @@ import (
 type auditServer struct {
 	svc     audit.Service
 	maxList int
+	graphs  graphs
 }
 
 var _ apiv1connect.AuditServiceHandler = (*auditServer)(nil)
@@ -26,7 +27,15 @@ var _ apiv1connect.AuditServiceHandler = (*auditServer)(nil)
 func (s *auditServer) Explain(ctx context.Context, r *connect.Request[apiv1.ExplainRequest]) (*connect.Response[apiv1.Explanation], error) {
 	m, p := r.Msg, &parser{}
 	sub, res, cons := p.subject("subject", m.Subject), p.object("resource", m.Resource), p.consistency(m.Consistency, m.Token)
-	return answer(p, func() (audit.Explanation, error) { return s.svc.Explain(ctx, sub, m.Permission, res, cons) },
+	if p.err != nil {
+		return nil, p.err
+	}
+	_, svc, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return answer(p, func() (audit.Explanation, error) { return svc.Explain(ctx, sub, m.Permission, res, cons) },
 		func(e audit.Explanation) *apiv1.Explanation {
 			out := &apiv1.Explanation{
 				Subject: e.Subject.String(), Permission: e.Permission, Resource: e.Resource.String(),
@@ -51,7 +60,15 @@ func pathsOut(paths []audit.Path) []*apiv1.Path {
 func (s *auditServer) Expand(ctx context.Context, r *connect.Request[apiv1.ExpandRequest]) (*connect.Response[apiv1.Tree], error) {
 	m, p := r.Msg, &parser{}
 	res := p.object("resource", m.Resource)
-	return answer(p, func() (audit.Tree, error) { return s.svc.Expand(ctx, res, m.Permission) },
+	if p.err != nil {
+		return nil, p.err
+	}
+	_, svc, _, done, err := s.graphs.at(ctx, m.At, access.Full())
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return answer(p, func() (audit.Tree, error) { return svc.Expand(ctx, res, m.Permission) },
 		func(t audit.Tree) *apiv1.Tree {
 			return &apiv1.Tree{Resource: t.Resource.String(), Permission: t.Permission, ExpandedAt: string(t.ExpandedAt), Root: nodeOut(t.Root)}
 		})
@@ -71,7 +88,15 @@ func nodeOut(n *audit.Node) *apiv1.Node {
 func (s *auditServer) WhoCan(ctx context.Context, r *connect.Request[apiv1.WhoCanRequest]) (*connect.Response[apiv1.WhoCanResponse], error) {
 	m, p := r.Msg, &parser{}
 	res := p.object("resource", m.Resource)
-	return answer(p, func() ([]audit.Holder, error) { return collect(s.svc.WhoCan(ctx, res, m.Permission), s.maxList) },
+	if p.err != nil {
+		return nil, p.err
+	}
+	_, svc, _, done, err := s.graphs.at(ctx, m.At, access.Full())
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return answer(p, func() ([]audit.Holder, error) { return collect(svc.WhoCan(ctx, res, m.Permission), s.maxList) },
 		func(hs []audit.Holder) *apiv1.WhoCanResponse {
 			out := &apiv1.WhoCanResponse{}
 			for _, h := range hs {
@@ -89,7 +114,15 @@ func (s *auditServer) AccessReview(ctx context.Context, r *connect.Request[apiv1
 	m, p := r.Msg, &parser{}
 	a, acct := p.actor(m), p.id("account", m.Account, "account")
 	opts := audit.ReviewOptions{ExpiringWithin: time.Duration(m.ExpiringWithinSeconds) * time.Second}
-	return answer(p, func() (audit.Review, error) { return s.svc.AccessReview(ctx, a, acct, opts) }, reviewOut)
+	if p.err != nil {
+		return nil, p.err
+	}
+	_, svc, _, done, err := s.graphs.at(ctx, m.At, access.Full())
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return answer(p, func() (audit.Review, error) { return svc.AccessReview(ctx, a, acct, opts) }, reviewOut)
 }
 
 func reviewOut(rv audit.Review) *apiv1.Review {

@@ -31,6 +31,10 @@ type Options struct {
 	// MaxRequestBytes bounds a request message; a larger one is refused (ResourceExhausted).
 	// Zero means DefaultMaxRequestBytes.
 	MaxRequestBytes int
+	// Past, when set, answers requests that carry a past time ("as of": Check,
+	// LookupResources, LookupSubjects, Explain, Expand, WhoCan, AccessReview); without it
+	// such requests fail with ErrNoPast.
+	Past PastGraphs
 	// HandlerOptions are more connect handler options (compression, read limits).
 	HandlerOptions []connect.HandlerOption
 }
@@ -65,8 +69,8 @@ func Handler(o Options) (http.Handler, error) {
 		connect.WithReadMaxBytes(maxBytes),
 	}, o.HandlerOptions...)
 	mux := http.NewServeMux()
-	mux.Handle(apiv1connect.NewAccessServiceHandler(&accessServer{svc: o.Access, maxList: max}, opts...))
-	mux.Handle(apiv1connect.NewAuditServiceHandler(&auditServer{svc: o.Audit, maxList: max}, opts...))
+	mux.Handle(apiv1connect.NewAccessServiceHandler(&accessServer{svc: o.Access, maxList: max, graphs: graphs{o.Access, o.Audit, o.Past}}, opts...))
+	mux.Handle(apiv1connect.NewAuditServiceHandler(&auditServer{svc: o.Audit, maxList: max, graphs: graphs{o.Access, o.Audit, o.Past}}, opts...))
 	mux.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPIDocument)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
@@ -21,9 +22,9 @@ import (
 //
 // What it holds: every relationship the log records as written at or before At and not
 // deleted by then (expiry deletions included: the sweep's deletions are changes like any
-// other), evaluated under the current schema. A grant whose expiry came after At is held
-// without its expiry, since the engine evaluates expiry against the present clock; one
-// whose expiry came at or before At is left out.
+// other), evaluated under the current schema. A grant whose expiry came at or before At is
+// left out; one whose expiry came after At but has passed since (the engine evaluates
+// expiry against the present clock) is held with an expiry in the year 9999 instead.
 type PastGraph struct {
 	*engine.Embedded
 	// At is the time asked about; Through is the newest log entry applied (its position,
@@ -33,6 +34,10 @@ type PastGraph struct {
 	Applied int
 }
 
+// farExpiry stands in for an expiry that was still ahead at the time asked about but has
+// passed since.
+var farExpiry = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // replayBatch is how many relationship updates one rebuild write carries.
 const replayBatch = 1000
 
@@ -41,7 +46,8 @@ const replayBatch = 1000
 // the future or before the log's first entry: the log knows nothing of the graph before it
 // began.
 func RebuildAt(ctx context.Context, l auditlog.Log, at time.Time) (*PastGraph, error) {
-	if at.After(time.Now()) {
+	now := time.Now()
+	if at.After(now) {
 		return nil, fmt.Errorf("%w: %s is in the future: ask the live graph", access.ErrInvalidArgument, at.UTC().Format(time.RFC3339))
 	}
 	net := map[string]*v1.Relationship{} // by relationship key, the state at `at`
@@ -71,10 +77,16 @@ func RebuildAt(ctx context.Context, l auditlog.Log, at time.Time) (*PastGraph, e
 				continue
 			}
 			if c.ExpiresAt != nil {
-				rel.OptionalExpiresAt = nil
 				if !c.ExpiresAt.After(at) {
 					delete(net, c.Relationship)
 					continue
+				}
+				rel.OptionalExpiresAt = timestamppb.New(*c.ExpiresAt)
+				if c.ExpiresAt.Before(now.Add(time.Hour)) {
+					// Live at `at` but expired (or about to) by the present clock the engine
+					// evaluates with: held with an expiry far ahead instead (a relation may
+					// allow only subjects with an expiry, so it cannot simply be dropped).
+					rel.OptionalExpiresAt = timestamppb.New(farExpiry)
 				}
 			}
 			net[c.Relationship] = rel

@@ -100,6 +100,8 @@ func TestRebuiltPastAgreesWithTheLiveGraphThen(t *testing.T) {
 		func() (string, bool) { return fmt.Sprintf("account:%s#individual_update@user:%s", pick(accounts), pick(users)), true },
 		func() (string, bool) { return fmt.Sprintf("account:%s#org_look@partner:p0#member", pick(accounts)), rng.IntN(2) == 0 },
 		func() (string, bool) { return fmt.Sprintf("partner:p0#member@user:%s", pick(users)), false },
+		// A relation that takes only subjects with an expiry.
+		func() (string, bool) { return fmt.Sprintf("account:%s#join_request_viewer@user:%s", pick(accounts), pick(users)), true },
 		func() (string, bool) { return fmt.Sprintf("case:%s#account@account:%s", pick(cases), pick(accounts)), false },
 		func() (string, bool) { return fmt.Sprintf("case:%s#reporter@user:%s", pick(cases), pick(users)), false },
 		func() (string, bool) { return fmt.Sprintf("case:%s#open@user:*", pick(cases)), false },

@@ -53,7 +53,7 @@ func pathsIn(ps []*apiv1.Path) []audit.Path {
 func (c *Client) Explain(ctx context.Context, subject ref.Subject, permission string, resource ref.Object, cons access.Consistency) (audit.Explanation, error) {
 	r, err := call(ctx, c.audit.Explain, &apiv1.ExplainRequest{
 		Subject: subjectString(subject), Permission: permission, Resource: objectString(resource),
-		Consistency: cons.Name(), Token: cons.Token(),
+		Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(),
 	})
 	if err != nil {
 		return audit.Explanation{}, err
@@ -70,7 +70,7 @@ func (c *Client) Explain(ctx context.Context, subject ref.Subject, permission st
 
 // Expand returns the complete tree of who holds permission on resource.
 func (c *Client) Expand(ctx context.Context, resource ref.Object, permission string) (audit.Tree, error) {
-	r, err := call(ctx, c.audit.Expand, &apiv1.ExpandRequest{Resource: objectString(resource), Permission: permission})
+	r, err := call(ctx, c.audit.Expand, &apiv1.ExpandRequest{Resource: objectString(resource), Permission: permission, At: c.atStamp()})
 	if err != nil {
 		return audit.Tree{}, err
 	}
@@ -92,7 +92,7 @@ func nodeIn(n *apiv1.Node) *audit.Node {
 // give it.
 func (c *Client) WhoCan(ctx context.Context, resource ref.Object, permission string) iter.Seq2[audit.Holder, error] {
 	return lazy(func() ([]audit.Holder, error) {
-		r, err := call(ctx, c.audit.WhoCan, &apiv1.WhoCanRequest{Resource: objectString(resource), Permission: permission})
+		r, err := call(ctx, c.audit.WhoCan, &apiv1.WhoCanRequest{Resource: objectString(resource), Permission: permission, At: c.atStamp()})
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func (c *Client) WhoCan(ctx context.Context, resource ref.Object, permission str
 func (c *Client) AccessReview(ctx context.Context, actor access.Actor, supportID string, opts audit.ReviewOptions) (audit.Review, error) {
 	a, why := actorOf(actor)
 	r, err := call(ctx, c.audit.AccessReview, &apiv1.AccessReviewRequest{
-		Actor: a, Reason: why, Account: obj("account", supportID), ExpiringWithinSeconds: int64(opts.ExpiringWithin / time.Second),
+		Actor: a, Reason: why, Account: obj("account", supportID), ExpiringWithinSeconds: int64(opts.ExpiringWithin / time.Second), At: c.atStamp(),
 	})
 	if err != nil {
 		return audit.Review{}, err

@@ -18,8 +18,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/api"
@@ -32,6 +34,26 @@ import (
 type Client struct {
 	access apiv1connect.AccessServiceClient
 	audit  apiv1connect.AuditServiceClient
+	// at, when set, is the past time questions are asked about (see At).
+	at time.Time
+}
+
+// At returns a client whose questions (Check, LookupResources, LookupSubjects, Explain,
+// Expand, WhoCan, AccessReview) are answered as the access graph stood at t, rebuilt by
+// the server from its durable audit log; consistency is then ignored. Other calls are
+// unchanged. A zero t is the present.
+func (c *Client) At(t time.Time) *Client {
+	past := *c
+	past.at = t
+	return &past
+}
+
+// atStamp is the request's `at` field: nil for the present.
+func (c *Client) atStamp() *timestamppb.Timestamp {
+	if c.at.IsZero() {
+		return nil
+	}
+	return timestamppb.New(c.at)
 }
 
 var (

@@ -64,6 +64,7 @@ Formats: tree (text for a terminal, the default), json (the tree with its holder
 	cmd.Flags().StringVar(&o.Format, "format", "tree", "tree, json, dot (Graphviz) or mermaid")
 	cmd.Flags().BoolVar(&o.Full, "full", false, "keep the branches that grant nobody")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(expandFormats, cobra.ShellCompDirectiveNoFileComp))
+	factory.BindAt(cmd, f)
 	return cmd
 }
 

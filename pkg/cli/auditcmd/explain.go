@@ -65,6 +65,7 @@ it as one JSON document.`,
 	}
 	cmd.Flags().BoolVar(&o.ExitCode, "exit-code", false, "exit with code 3 when the answer is denied")
 	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
+	factory.BindAt(cmd, f)
 	return cmd
 }
 

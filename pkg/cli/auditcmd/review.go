@@ -73,6 +73,7 @@ json (every section, empty ones as []; also -o json).`,
 	fl.StringVar(&o.Format, "format", "table", "table, csv or json")
 	_ = cmd.RegisterFlagCompletionFunc("as", complete.Flag(f, complete.Object("user")))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(reviewFormats, cobra.ShellCompDirectiveNoFileComp))
+	factory.BindAt(cmd, f)
 	return cmd
 }
 

@@ -88,3 +88,22 @@ func writeFile(t *testing.T, content string) string {
 	}
 	return p
 }
+
+// --at is answered by the server, through the domain API; a bad or future time is a usage
+// error before any call.
+func TestAtNeedsTheDomainAPI(t *testing.T) {
+	env := clitest.NewDemo(t)
+	for _, args := range [][]string{
+		{"who-can", "account:acme", "member"},
+		{"check", "user:bill", "member", "account:acme"},
+		{"explain", "user:bill", "member", "account:acme"},
+		{"expand", "account:acme", "member"},
+		{"lookup", "resources", "user:bill", "member", "account"},
+		{"lookup", "subjects", "account:acme", "member", "user"},
+		{"access-review", "account:acme", "--as", "user:bill"},
+	} {
+		env.Expect(cmdutil.ExitUsage, "through its domain API", append(args, "--at", "1h")...)
+		env.Expect(cmdutil.ExitUsage, "not in the past", append(args, "--at", "2099-01-01")...)
+		env.Expect(cmdutil.ExitUsage, "neither an RFC 3339 time", append(args, "--at", "last tuesday")...)
+	}
+}

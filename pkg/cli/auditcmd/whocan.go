@@ -57,6 +57,7 @@ Explaining every holder takes time; for permissions held by thousands of users p
 			return cmdutil.Run(cmd.Context(), runF, runWhoCan, o)
 		},
 	}
+	factory.BindAt(cmd, f)
 	return cmd
 }
 

@@ -62,6 +62,10 @@ type Factory struct {
 	// StartEmbedded starts a server in this process (accessctl serve).
 	StartEmbedded func(ctx context.Context, cfg engine.EmbeddedConfig) (*engine.Embedded, error)
 
+	// At, when set (by --at, see BindAt), is the past time Access and Audit answer
+	// questions about, through the domain API.
+	At time.Time
+
 	mu          sync.Mutex
 	dialed      *engine.Engine
 	client      *access.Client

@@ -35,10 +35,16 @@ func (f *Factory) Access(ctx context.Context) (access.Service, error) {
 		if r == nil {
 			return nil, err
 		}
-		return r.Client, nil
+		return r.Client.At(f.At), nil
+	}
+	if !f.At.IsZero() {
+		return nil, errAtNeedsAPI
 	}
 	return f.Client(ctx)
 }
+
+// errAtNeedsAPI explains that past answers come from the server, over its domain API.
+var errAtNeedsAPI = cmdutil.Usagef("--at is answered by the server from its durable audit log, through its domain API: pass --api-url, set ACCESSCTL_API_URL, or use the profile serve writes")
 
 // Audit returns the auditor commands call, from the same place as Access.
 func (f *Factory) Audit(ctx context.Context) (audit.Service, error) {
@@ -47,7 +53,10 @@ func (f *Factory) Audit(ctx context.Context) (audit.Service, error) {
 		if r == nil {
 			return nil, err
 		}
-		return r.Client, nil
+		return r.Client.At(f.At), nil
+	}
+	if !f.At.IsZero() {
+		return nil, errAtNeedsAPI
 	}
 	c, err := f.Client(ctx)
 	if err != nil {

@@ -78,6 +78,7 @@ answer is "denied".`,
 	cmd.Flags().BoolVar(&o.ExitCode, "exit-code", false, "exit with code 3 when the answer is denied")
 	cmd.Flags().StringVar(&o.File, "file", "", "check one \"SUBJECT PERMISSION RESOURCE\" per line of this file (- for standard input)")
 	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
+	factory.BindAt(cmd, f)
 	return cmd
 }
 

@@ -57,6 +57,7 @@ from the server with no cap.`,
 		},
 	}
 	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
+	factory.BindAt(cmd, f)
 	return cmd
 }
 
@@ -119,6 +120,7 @@ to everyone (a rollout released to all users) is listed as TYPE:*.`,
 		},
 	}
 	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
+	factory.BindAt(cmd, f)
 	return cmd
 }
 

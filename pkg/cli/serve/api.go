@@ -75,11 +75,15 @@ func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *O
 	c := access.New(emb.Engine)
 	refused := engine.NewAuthFailureLimiter(logAuthFailure(log.Named("api")))
 	auditOpts := []audit.Option{audit.WithClock(o.Factory.Now)}
+	var past api.PastGraphs
 	if auditLog != nil {
-		// History reaches back past the change stream's window.
+		// History reaches back past the change stream's window, and questions may be asked
+		// as of a past time.
 		auditOpts = append(auditOpts, audit.WithDurableLog(auditLog))
+		past = pastGraphs(auditLog)
 	}
 	h, err := api.Handler(api.Options{
+		Past:     past,
 		Access:   c,
 		Audit:    audit.New(c, auditOpts...),
 		Resolver: emb.Registry(),
@@ -122,4 +126,17 @@ func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *O
 		_ = srv.Shutdown(ctx)
 		<-done
 	}, nil
+}
+
+// pastGraphs rebuilds the graph at a past time from the audit log for each "as of" request;
+// the audit layer's clock is that time, so expiry flags read as they would have then.
+func pastGraphs(l auditlog.Log) api.PastGraphs {
+	return func(ctx context.Context, at time.Time) (access.Service, audit.Service, func(), error) {
+		g, err := audit.RebuildAt(ctx, l, at)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c := access.New(g.Engine)
+		return c, audit.New(c, audit.WithClock(func() time.Time { return at })), func() { _ = g.Close() }, nil
+	}
 }

@@ -2,11 +2,14 @@ package serve_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/client"
+	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
 // serve on the local datastore keeps the audit log in its data directory: the demo's
@@ -65,5 +68,107 @@ func TestServeKeepsAVerifiableAuditLogInTheDataDirectory(t *testing.T) {
 	}
 	if v, err := c.VerifyHistory(ctx, &forged); err != nil || v.Intact() {
 		t.Fatalf("verify against a checkpoint with another hash: %+v, %v", v, err)
+	}
+}
+
+// The domain API answers as of a past time from the audit log: hank, approved after t0, is
+// a member now and was not at t0, by check, lookup, explain, who-can and the access
+// review; a time before the log began or in the future is refused.
+func TestServeAnswersAsOfAPastTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	apiAddr, p, stop := startServeWithAPI(t, ctx)
+	defer stop()
+	c, err := client.New("http://"+apiAddr, p.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLogged := func() {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			head, err := c.HistoryCheckpoint(ctx)
+			if err == nil && head.Position > 0 {
+				n := 0
+				for ch, err := range c.History(ctx, audit.HistoryFilter{}) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if ch.ChainPosition == 0 {
+						n++
+					}
+				}
+				if n == 0 {
+					return // every change so far is in the log
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the audit log did not catch up within 30s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitLogged()
+	t0 := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	if _, err := c.RequestAccess(ctx, access.As("hank"), "acme", access.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Approve(ctx, access.As("bill"), "acme", "hank"); err != nil {
+		t.Fatal(err)
+	}
+	waitLogged()
+
+	hank := ref.Subject{Object: ref.Object{Type: "user", ID: "hank"}}
+	acme := ref.Object{Type: "account", ID: "acme"}
+	past := c.At(t0)
+	for _, tc := range []struct {
+		name string
+		svc  *client.Client
+		want bool
+	}{{"now", c, true}, {"at t0", past, false}} {
+		d, err := tc.svc.Check(ctx, hank, "member", acme, access.Fresh())
+		if err != nil || d.Allowed != tc.want {
+			t.Fatalf("%s: check hank member acme = %v, %v; want %v", tc.name, d.Allowed, err, tc.want)
+		}
+		x, err := tc.svc.Explain(ctx, hank, "member", acme, access.Fresh())
+		if err != nil || x.Allowed != tc.want {
+			t.Fatalf("%s: explain = %v, %v", tc.name, x.Allowed, err)
+		}
+		found := false
+		for o, err := range tc.svc.LookupResources(ctx, hank, "member", "account", access.Fresh()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = found || o == acme
+		}
+		if found != tc.want {
+			t.Fatalf("%s: lookup resources finds acme: %v", tc.name, found)
+		}
+		holds := false
+		for h, err := range tc.svc.WhoCan(ctx, acme, "member") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			holds = holds || h.User == "hank"
+		}
+		if holds != tc.want {
+			t.Fatalf("%s: who-can lists hank: %v", tc.name, holds)
+		}
+		rv, err := tc.svc.AccessReview(ctx, access.As("bill"), "acme", audit.ReviewOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		member := false
+		for _, m := range rv.Members {
+			member = member || m.User == "hank"
+		}
+		if member != tc.want {
+			t.Fatalf("%s: the access review lists hank: %v", tc.name, member)
+		}
+	}
+	for _, at := range []time.Time{t0.Add(-24 * time.Hour), time.Now().Add(time.Hour)} {
+		if _, err := c.At(at).Check(ctx, hank, "member", acme, access.Fresh()); !errors.Is(err, access.ErrInvalidArgument) {
+			t.Fatalf("check at %s: %v, want an invalid argument", at.Format(time.RFC3339), err)
+		}
 	}
 }

@@ -27,12 +27,15 @@ const (
 )
 
 type ExplainRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Subject       string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
-	Permission    string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
-	Resource      string                 `protobuf:"bytes,3,opt,name=resource,proto3" json:"resource,omitempty"`
-	Consistency   string                 `protobuf:"bytes,4,opt,name=consistency,proto3" json:"consistency,omitempty"`
-	Token         string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Subject     string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Permission  string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
+	Resource    string                 `protobuf:"bytes,3,opt,name=resource,proto3" json:"resource,omitempty"`
+	Consistency string                 `protobuf:"bytes,4,opt,name=consistency,proto3" json:"consistency,omitempty"`
+	Token       string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
+	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
+	// log (consistency and token are then ignored); unset: the present.
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -100,6 +103,13 @@ func (x *ExplainRequest) GetToken() string {
 		return x.Token
 	}
 	return ""
+}
+
+func (x *ExplainRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
 }
 
 // Path is one way a permission is granted, in words, with the relationships it uses.
@@ -341,9 +351,12 @@ func (x *Explanation) GetTruncated() bool {
 }
 
 type ExpandRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Resource      string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
-	Permission    string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Resource   string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Permission string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
+	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
+	// log (consistency and token are then ignored); unset: the present.
+	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -390,6 +403,13 @@ func (x *ExpandRequest) GetPermission() string {
 		return x.Permission
 	}
 	return ""
+}
+
+func (x *ExpandRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
 }
 
 type Node struct {
@@ -545,9 +565,12 @@ func (x *Tree) GetRoot() *Node {
 }
 
 type WhoCanRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Resource      string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
-	Permission    string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Resource   string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Permission string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
+	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
+	// log (consistency and token are then ignored); unset: the present.
+	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -594,6 +617,13 @@ func (x *WhoCanRequest) GetPermission() string {
 		return x.Permission
 	}
 	return ""
+}
+
+func (x *WhoCanRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
 }
 
 type Holder struct {
@@ -725,8 +755,11 @@ type AccessReviewRequest struct {
 	// Flag grants expiring within this many seconds; 0 for the default (30 days), negative
 	// to turn the flag off.
 	ExpiringWithinSeconds int64 `protobuf:"varint,4,opt,name=expiring_within_seconds,json=expiringWithinSeconds,proto3" json:"expiring_within_seconds,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
+	// log (consistency and token are then ignored); unset: the present.
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AccessReviewRequest) Reset() {
@@ -785,6 +818,13 @@ func (x *AccessReviewRequest) GetExpiringWithinSeconds() int64 {
 		return x.ExpiringWithinSeconds
 	}
 	return 0
+}
+
+func (x *AccessReviewRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
 }
 
 type MemberAccess struct {
@@ -2026,7 +2066,7 @@ var File_accessgraph_v1_audit_proto protoreflect.FileDescriptor
 
 const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaccessgraph/v1/audit.proto\x12\x0eaccessgraph.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x01\n" +
+	"\x1aaccessgraph/v1/audit.proto\x12\x0eaccessgraph.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x01\n" +
 	"\x0eExplainRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1e\n" +
 	"\n" +
@@ -2034,7 +2074,8 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"permission\x12\x1a\n" +
 	"\bresource\x18\x03 \x01(\tR\bresource\x12 \n" +
 	"\vconsistency\x18\x04 \x01(\tR\vconsistency\x12\x14\n" +
-	"\x05token\x18\x05 \x01(\tR\x05token\"T\n" +
+	"\x05token\x18\x05 \x01(\tR\x05token\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"T\n" +
 	"\x04Path\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12$\n" +
@@ -2058,12 +2099,13 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x05paths\x18\x06 \x03(\v2\x14.accessgraph.v1.PathR\x05paths\x12\x18\n" +
 	"\acombine\x18\a \x01(\tR\acombine\x12'\n" +
 	"\x04ways\x18\b \x03(\v2\x13.accessgraph.v1.WayR\x04ways\x12\x1c\n" +
-	"\ttruncated\x18\t \x01(\bR\ttruncated\"K\n" +
+	"\ttruncated\x18\t \x01(\bR\ttruncated\"w\n" +
 	"\rExpandRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
 	"permission\x18\x02 \x01(\tR\n" +
-	"permission\"\xb4\x01\n" +
+	"permission\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xb4\x01\n" +
 	"\x04Node\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x1a\n" +
@@ -2078,12 +2120,13 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"permission\x12\x1f\n" +
 	"\vexpanded_at\x18\x03 \x01(\tR\n" +
 	"expandedAt\x12(\n" +
-	"\x04root\x18\x04 \x01(\v2\x14.accessgraph.v1.NodeR\x04root\"K\n" +
+	"\x04root\x18\x04 \x01(\v2\x14.accessgraph.v1.NodeR\x04root\"w\n" +
 	"\rWhoCanRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
 	"permission\x18\x02 \x01(\tR\n" +
-	"permission\"\x94\x01\n" +
+	"permission\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x94\x01\n" +
 	"\x06Holder\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06except\x18\x02 \x03(\tR\x06except\x12\x14\n" +
@@ -2091,12 +2134,13 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x05paths\x18\x04 \x03(\v2\x14.accessgraph.v1.PathR\x05paths\x12\x1c\n" +
 	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"B\n" +
 	"\x0eWhoCanResponse\x120\n" +
-	"\aholders\x18\x01 \x03(\v2\x16.accessgraph.v1.HolderR\aholders\"\x95\x01\n" +
+	"\aholders\x18\x01 \x03(\v2\x16.accessgraph.v1.HolderR\aholders\"\xc1\x01\n" +
 	"\x13AccessReviewRequest\x12\x14\n" +
 	"\x05actor\x18\x01 \x01(\tR\x05actor\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
 	"\aaccount\x18\x03 \x01(\tR\aaccount\x126\n" +
-	"\x17expiring_within_seconds\x18\x04 \x01(\x03R\x15expiringWithinSeconds\"6\n" +
+	"\x17expiring_within_seconds\x18\x04 \x01(\x03R\x15expiringWithinSeconds\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"6\n" +
 	"\fMemberAccess\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\"\xa6\x01\n" +
@@ -2261,51 +2305,55 @@ var file_accessgraph_v1_audit_proto_goTypes = []any{
 	(*structpb.Struct)(nil),          // 29: google.protobuf.Struct
 }
 var file_accessgraph_v1_audit_proto_depIdxs = []int32{
-	1,  // 0: accessgraph.v1.Explanation.paths:type_name -> accessgraph.v1.Path
-	2,  // 1: accessgraph.v1.Explanation.ways:type_name -> accessgraph.v1.Way
-	5,  // 2: accessgraph.v1.Node.children:type_name -> accessgraph.v1.Node
-	5,  // 3: accessgraph.v1.Tree.root:type_name -> accessgraph.v1.Node
-	1,  // 4: accessgraph.v1.Holder.paths:type_name -> accessgraph.v1.Path
-	8,  // 5: accessgraph.v1.WhoCanResponse.holders:type_name -> accessgraph.v1.Holder
-	28, // 6: accessgraph.v1.GrantAccess.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 7: accessgraph.v1.Review.generated_at:type_name -> google.protobuf.Timestamp
-	11, // 8: accessgraph.v1.Review.members:type_name -> accessgraph.v1.MemberAccess
-	12, // 9: accessgraph.v1.Review.partners:type_name -> accessgraph.v1.GrantAccess
-	12, // 10: accessgraph.v1.Review.vendor_staff:type_name -> accessgraph.v1.GrantAccess
-	13, // 11: accessgraph.v1.Review.data_access:type_name -> accessgraph.v1.DataAccessEntry
-	14, // 12: accessgraph.v1.Review.super_customers:type_name -> accessgraph.v1.SuperCustomer
-	15, // 13: accessgraph.v1.Review.related_parties:type_name -> accessgraph.v1.RelatedPartyEntry
-	16, // 14: accessgraph.v1.Review.custom_roles:type_name -> accessgraph.v1.RoleBindingEntry
-	17, // 15: accessgraph.v1.Review.flags:type_name -> accessgraph.v1.Flag
-	28, // 16: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 17: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
-	29, // 18: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
-	20, // 19: accessgraph.v1.Change.updates:type_name -> accessgraph.v1.Update
-	21, // 20: accessgraph.v1.HistoryResponse.changes:type_name -> accessgraph.v1.Change
-	28, // 21: accessgraph.v1.Checkpoint.recorded_at:type_name -> google.protobuf.Timestamp
-	23, // 22: accessgraph.v1.VerifyHistoryRequest.checkpoint:type_name -> accessgraph.v1.Checkpoint
-	23, // 23: accessgraph.v1.HistoryVerification.head:type_name -> accessgraph.v1.Checkpoint
-	23, // 24: accessgraph.v1.HistoryVerification.checkpoint:type_name -> accessgraph.v1.Checkpoint
-	26, // 25: accessgraph.v1.HistoryVerification.problems:type_name -> accessgraph.v1.ChainProblem
-	0,  // 26: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
-	4,  // 27: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
-	7,  // 28: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
-	10, // 29: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
-	19, // 30: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
-	24, // 31: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
-	25, // 32: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
-	3,  // 33: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
-	6,  // 34: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
-	9,  // 35: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
-	18, // 36: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
-	22, // 37: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
-	27, // 38: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
-	23, // 39: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
-	33, // [33:40] is the sub-list for method output_type
-	26, // [26:33] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	28, // 0: accessgraph.v1.ExplainRequest.at:type_name -> google.protobuf.Timestamp
+	1,  // 1: accessgraph.v1.Explanation.paths:type_name -> accessgraph.v1.Path
+	2,  // 2: accessgraph.v1.Explanation.ways:type_name -> accessgraph.v1.Way
+	28, // 3: accessgraph.v1.ExpandRequest.at:type_name -> google.protobuf.Timestamp
+	5,  // 4: accessgraph.v1.Node.children:type_name -> accessgraph.v1.Node
+	5,  // 5: accessgraph.v1.Tree.root:type_name -> accessgraph.v1.Node
+	28, // 6: accessgraph.v1.WhoCanRequest.at:type_name -> google.protobuf.Timestamp
+	1,  // 7: accessgraph.v1.Holder.paths:type_name -> accessgraph.v1.Path
+	8,  // 8: accessgraph.v1.WhoCanResponse.holders:type_name -> accessgraph.v1.Holder
+	28, // 9: accessgraph.v1.AccessReviewRequest.at:type_name -> google.protobuf.Timestamp
+	28, // 10: accessgraph.v1.GrantAccess.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 11: accessgraph.v1.Review.generated_at:type_name -> google.protobuf.Timestamp
+	11, // 12: accessgraph.v1.Review.members:type_name -> accessgraph.v1.MemberAccess
+	12, // 13: accessgraph.v1.Review.partners:type_name -> accessgraph.v1.GrantAccess
+	12, // 14: accessgraph.v1.Review.vendor_staff:type_name -> accessgraph.v1.GrantAccess
+	13, // 15: accessgraph.v1.Review.data_access:type_name -> accessgraph.v1.DataAccessEntry
+	14, // 16: accessgraph.v1.Review.super_customers:type_name -> accessgraph.v1.SuperCustomer
+	15, // 17: accessgraph.v1.Review.related_parties:type_name -> accessgraph.v1.RelatedPartyEntry
+	16, // 18: accessgraph.v1.Review.custom_roles:type_name -> accessgraph.v1.RoleBindingEntry
+	17, // 19: accessgraph.v1.Review.flags:type_name -> accessgraph.v1.Flag
+	28, // 20: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 21: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
+	29, // 22: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
+	20, // 23: accessgraph.v1.Change.updates:type_name -> accessgraph.v1.Update
+	21, // 24: accessgraph.v1.HistoryResponse.changes:type_name -> accessgraph.v1.Change
+	28, // 25: accessgraph.v1.Checkpoint.recorded_at:type_name -> google.protobuf.Timestamp
+	23, // 26: accessgraph.v1.VerifyHistoryRequest.checkpoint:type_name -> accessgraph.v1.Checkpoint
+	23, // 27: accessgraph.v1.HistoryVerification.head:type_name -> accessgraph.v1.Checkpoint
+	23, // 28: accessgraph.v1.HistoryVerification.checkpoint:type_name -> accessgraph.v1.Checkpoint
+	26, // 29: accessgraph.v1.HistoryVerification.problems:type_name -> accessgraph.v1.ChainProblem
+	0,  // 30: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
+	4,  // 31: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
+	7,  // 32: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
+	10, // 33: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
+	19, // 34: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
+	24, // 35: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
+	25, // 36: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
+	3,  // 37: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
+	6,  // 38: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
+	9,  // 39: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
+	18, // 40: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
+	22, // 41: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
+	27, // 42: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
+	23, // 43: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
+	37, // [37:44] is the sub-list for method output_type
+	30, // [30:37] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_accessgraph_v1_audit_proto_init() }

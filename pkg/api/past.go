@@ -1,0 +1,45 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/audit"
+)
+
+// PastGraphs answers "as of" requests: the domain and audit layers over the access graph as
+// it stood at a past time, and the function that releases them once the answer is made.
+type PastGraphs func(ctx context.Context, at time.Time) (access.Service, audit.Service, func(), error)
+
+// ErrNoPast reports an "as of" request to a server that keeps no durable audit log.
+var ErrNoPast = fmt.Errorf("%w: this server keeps no durable audit log, so it cannot answer as of a past time", access.ErrInvalidArgument)
+
+// graphs picks the layers a request is answered by: the present, or the past at its `at`.
+// With a past time the consistency is Full: a token of the live server means nothing to a
+// graph rebuilt for one request.
+type graphs struct {
+	access access.Service
+	audit  audit.Service
+	past   PastGraphs
+}
+
+func (g graphs) at(ctx context.Context, ts *timestamppb.Timestamp, cons access.Consistency) (access.Service, audit.Service, access.Consistency, func(), error) {
+	if ts == nil {
+		return g.access, g.audit, cons, func() {}, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return nil, nil, cons, nil, fmt.Errorf("%w: at: %v", access.ErrInvalidArgument, err)
+	}
+	if g.past == nil {
+		return nil, nil, cons, nil, ErrNoPast
+	}
+	a, au, done, err := g.past(ctx, ts.AsTime())
+	if err != nil {
+		return nil, nil, cons, nil, err
+	}
+	return a, au, access.Full(), done, nil
+}

@@ -1,0 +1,50 @@
+package factory
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+)
+
+// BindAt adds --at to a command that asks questions: the answer is then as the access
+// graph stood at that past time, rebuilt by the server from its durable audit log. The
+// value is parsed before the command runs, into f.At.
+func BindAt(cmd *cobra.Command, f *Factory) {
+	var at string
+	cmd.Flags().StringVar(&at, "at", "", "answer as of this past time, from the server's audit log: RFC 3339 (2026-11-01T09:00:00Z), a date (2026-11-01, midnight UTC) or a duration ago (36h)")
+	inner := cmd.PreRunE
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if at != "" {
+			t, err := ParseAt(at, f.Now())
+			if err != nil {
+				return err
+			}
+			f.At = t
+		}
+		if inner != nil {
+			return inner(cmd, args)
+		}
+		return nil
+	}
+}
+
+// ParseAt reads a past time: RFC 3339, a date (midnight UTC), or a duration ago. A time
+// that is not in the past is a usage error.
+func ParseAt(s string, now time.Time) (time.Time, error) {
+	var t time.Time
+	if v, err := time.Parse(time.RFC3339, s); err == nil {
+		t = v
+	} else if v, err := time.Parse(time.DateOnly, s); err == nil {
+		t = v
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		t = now.Add(-d)
+	} else {
+		return time.Time{}, cmdutil.Usagef("--at %q is neither an RFC 3339 time (2026-11-01T09:00:00Z), a date (2026-11-01) nor a positive duration ago (36h)", s)
+	}
+	if !t.Before(now) {
+		return time.Time{}, cmdutil.Usagef("--at %s is not in the past: leave --at out for the present", s)
+	}
+	return t, nil
+}
