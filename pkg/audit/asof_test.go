@@ -95,19 +95,35 @@ func TestRebuiltPastAgreesWithTheLiveGraphThen(t *testing.T) {
 	// Relationship templates; an expiry far enough ahead never comes during the test (the
 	// sweep's own deletions are proven by TestRebuiltPastAppliesExpiry).
 	templates := []func() (string, bool){
-		func() (string, bool) { return fmt.Sprintf("account:%s#%s@user:%s", pick(accounts), pick([]string{"admin", "standard", "viewer"}), pick(users)), false },
-		func() (string, bool) { return fmt.Sprintf("account:%s#individual_look@user:%s", pick(accounts), pick(users)), true },
-		func() (string, bool) { return fmt.Sprintf("account:%s#individual_update@user:%s", pick(accounts), pick(users)), true },
-		func() (string, bool) { return fmt.Sprintf("account:%s#org_look@partner:p0#member", pick(accounts)), rng.IntN(2) == 0 },
+		func() (string, bool) {
+			return fmt.Sprintf("account:%s#%s@user:%s", pick(accounts), pick([]string{"admin", "standard", "viewer"}), pick(users)), false
+		},
+		func() (string, bool) {
+			return fmt.Sprintf("account:%s#individual_look@user:%s", pick(accounts), pick(users)), true
+		},
+		func() (string, bool) {
+			return fmt.Sprintf("account:%s#individual_update@user:%s", pick(accounts), pick(users)), true
+		},
+		func() (string, bool) {
+			return fmt.Sprintf("account:%s#org_look@partner:p0#member", pick(accounts)), rng.IntN(2) == 0
+		},
 		func() (string, bool) { return fmt.Sprintf("partner:p0#member@user:%s", pick(users)), false },
 		// A relation that takes only subjects with an expiry.
-		func() (string, bool) { return fmt.Sprintf("account:%s#join_request_viewer@user:%s", pick(accounts), pick(users)), true },
-		func() (string, bool) { return fmt.Sprintf("case:%s#account@account:%s", pick(cases), pick(accounts)), false },
+		func() (string, bool) {
+			return fmt.Sprintf("account:%s#join_request_viewer@user:%s", pick(accounts), pick(users)), true
+		},
+		func() (string, bool) {
+			return fmt.Sprintf("case:%s#account@account:%s", pick(cases), pick(accounts)), false
+		},
 		func() (string, bool) { return fmt.Sprintf("case:%s#reporter@user:%s", pick(cases), pick(users)), false },
 		func() (string, bool) { return fmt.Sprintf("case:%s#open@user:*", pick(cases)), false },
-		func() (string, bool) { return fmt.Sprintf("user:%s#member_of@group:%s", pick(users), pick(groups)), false },
+		func() (string, bool) {
+			return fmt.Sprintf("user:%s#member_of@group:%s", pick(users), pick(groups)), false
+		},
 		func() (string, bool) { return fmt.Sprintf("group:%s#reader@user:%s", pick(groups), pick(users)), false },
-		func() (string, bool) { return fmt.Sprintf("group:g1#parent@group:%s", pick([]string{"g0", "g2"})), false },
+		func() (string, bool) {
+			return fmt.Sprintf("group:g1#parent@group:%s", pick([]string{"g0", "g2"})), false
+		},
 	}
 	live := map[string]bool{}
 	type instant struct {
