@@ -137,7 +137,12 @@ func TestExpiryHoldsOnEveryWritePath(t *testing.T) {
 							p.name, user, time.Until(expiresAt).Round(time.Millisecond))
 						continue
 					}
-					over = probeViews(t, w, p.name, user, expiresAt)
+					var inconclusive bool
+					over, inconclusive = probeViews(t, w, p.name, user, expiresAt, attempt == 3)
+					if inconclusive {
+						t.Logf("%s: the probe of %s asked no fully consistent view before the grant was due to end; writing again with a longer lifetime", p.name, user)
+						continue
+					}
 					break
 				}
 				mu.Lock()
@@ -174,7 +179,11 @@ func slug(s string) string {
 // and returns how long after the expiry the last allowed answer was asked (negative when
 // the last one came before it). It fails the test for an answer past the bound, and for a
 // refusal asked before the expiry less the reaper's lead (the grant ended too early).
-func probeViews(t *testing.T, w *world, path, user string, expiresAt time.Time) time.Duration {
+//
+// A loaded machine may ask so slowly that no fully consistent view is asked before the
+// reaper's lead: a grant no view saw is then inconclusive (reported as such, unless last),
+// not a failure.
+func probeViews(t *testing.T, w *world, path, user string, expiresAt time.Time, last bool) (time.Duration, bool) {
 	t.Helper()
 	caseObj := ref.Object{Type: "case", ID: "c-joan"}
 	subject := userSubj(user)
@@ -218,13 +227,17 @@ func probeViews(t *testing.T, w *world, path, user string, expiresAt time.Time) 
 	// reaper's lead before the expiry.
 	lastAllowed := time.Time{}
 	seen := map[string]bool{}
+	fullAskedInTime := false
 	for time.Now().Before(expiresAt.Add(1500 * time.Millisecond)) {
 		for name, ask := range views {
 			sent := time.Now()
 			allowed, err := ask()
 			if err != nil {
 				t.Errorf("%s, %s: %v", path, name, err)
-				return 0
+				return 0, false
+			}
+			if name == "check full" && time.Now().Before(expiresAt.Add(-engine.ExpiryLead-50*time.Millisecond)) {
+				fullAskedInTime = true
 			}
 			switch {
 			case allowed && sent.After(expiresAt.Add(engine.ExpiryOvershootBound)):
@@ -241,8 +254,11 @@ func probeViews(t *testing.T, w *world, path, user string, expiresAt time.Time) 
 		time.Sleep(20 * time.Millisecond)
 	}
 	if len(seen) == 0 {
-		t.Errorf("%s: no view ever saw the grant of %s", path, user)
-		return -time.Hour
+		if !fullAskedInTime && !last {
+			return 0, true
+		}
+		t.Errorf("%s: no view ever saw the grant of %s (a fully consistent check was answered before it was due to end: %v)", path, user, fullAskedInTime)
+		return -time.Hour, false
 	}
-	return lastAllowed.Sub(expiresAt)
+	return lastAllowed.Sub(expiresAt), false
 }
