@@ -525,6 +525,14 @@ denied "user:kim_$run_id" member account:acme --at "$before_kim"
 with_key "$audit_key" ok who-can account:acme member --at "$before_kim"
 grep -q "kim_$run_id" <<<"$OUT" && fail "who-can --at $before_kim lists kim"
 say "✓ as of $before_kim, rebuilt by the server from its audit log, kim was no member of acme"
+want_origin="by user:bill (by user:bill-$run_id), member.approve \"walkthrough\""
+for _ in $(seq 50); do # the log records a change a moment after it commits
+  with_key "$audit_key" ok explain "user:kim_$run_id" member account:acme --provenance
+  grep -qF "$want_origin" <<<"$OUT" && break
+  sleep 0.1
+done
+grep -qF "$want_origin" <<<"$OUT" || fail "explain --provenance should name bill's approval: $OUT"
+say "✓ explain --provenance names the change behind kim's membership: $(grep -F "$want_origin" <<<"$OUT" | sed 's/^ *//')"
 ok history --object account:acme --principal "user:bill-$run_id"
 grep -q "(by user:bill-$run_id)" <<<"$OUT" || fail "history lacks (by user:bill-$run_id)"
 say "✓ history records the approval (by user:bill-$run_id)"

@@ -226,3 +226,34 @@ func checkpointOf(m *apiv1.Checkpoint) auditlog.Checkpoint {
 	}
 	return cp
 }
+
+// maxProvenance bounds the relationships of one Provenance request.
+const maxProvenance = 1000
+
+func (s *auditServer) Provenance(ctx context.Context, r *connect.Request[apiv1.ProvenanceRequest]) (*connect.Response[apiv1.ProvenanceResponse], error) {
+	m := r.Msg
+	if len(m.Relationships) > maxProvenance {
+		return nil, fmt.Errorf("%w: %d relationships, at most %d per request", access.ErrInvalidArgument, len(m.Relationships), maxProvenance)
+	}
+	var at time.Time
+	if m.At != nil {
+		if err := m.At.CheckValid(); err != nil {
+			return nil, fmt.Errorf("%w: at: %v", access.ErrInvalidArgument, err)
+		}
+		at = m.At.AsTime()
+	}
+	origins, err := s.svc.Provenance(ctx, m.Relationships, at)
+	if err != nil {
+		return nil, err
+	}
+	out := &apiv1.ProvenanceResponse{}
+	for _, rel := range m.Relationships {
+		if o, ok := origins[rel]; ok {
+			out.Origins = append(out.Origins, &apiv1.Origin{
+				Relationship: o.Relationship, Time: timestamp(o.Time), Actor: o.Actor, Principal: o.Principal,
+				Reason: o.Reason, Operation: o.Operation, Revision: o.Revision, ChainPosition: o.ChainPosition,
+			})
+		}
+	}
+	return connect.NewResponse(out), nil
+}

@@ -146,6 +146,7 @@ var Rules = map[string]Class{
 	apiv1connect.AuditServiceHistoryProcedure:           Query,
 	apiv1connect.AuditServiceVerifyHistoryProcedure:     Query,
 	apiv1connect.AuditServiceHistoryCheckpointProcedure: Query,
+	apiv1connect.AuditServiceProvenanceProcedure:        Query,
 }
 
 // authorize decides whether p may make the call, by the RPC's class (Rules). For an RPC

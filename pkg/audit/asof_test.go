@@ -251,3 +251,83 @@ func TestRebuiltPastAppliesExpiry(t *testing.T) {
 		}
 	}
 }
+
+// Provenance names the change that created each relationship on a path: its time, actor,
+// reason and operation; a relationship removed and written again has its newest write, and
+// as of a time between the two writes the first.
+func TestProvenanceNamesTheChangeBehindEachRelationship(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, l := loggedServer(t)
+	c := access.New(e.Engine)
+	a := audit.New(c, audit.WithDurableLog(l))
+	must := func(_ access.Token, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.Bootstrap(ctx, "vera", "setup"))
+	must(c.AddPlatformRole(ctx, access.As("vera"), "carol", access.PlatformCustomerCare))
+	must(c.CreateAccount(ctx, access.As("carol").Because("new customer"), "acme", "bill"))
+	must(c.GrantPartner(ctx, access.As("bill").Because("consultant, ticket 7"), "acme", access.Individual("pam"), access.LevelLook, time.Time{}))
+	settled := func() {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			n := 0
+			for ch, err := range a.History(ctx, audit.HistoryFilter{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ch.ChainPosition == 0 {
+					n++
+				}
+			}
+			if n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the audit log did not catch up within 10s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	settled()
+	between := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	must(c.RevokePartner(ctx, access.As("bill").Because("contract ended"), "acme", access.Individual("pam")))
+	must(c.GrantPartner(ctx, access.As("bill").Because("contract renewed"), "acme", access.Individual("pam"), access.LevelLook, time.Time{}))
+	settled()
+
+	pam := ref.Subject{Object: ref.Object{Type: "user", ID: "pam"}}
+	acme := ref.Object{Type: "account", ID: "acme"}
+	x, err := a.Explain(ctx, pam, "view_all_cases", acme, access.Full())
+	if err != nil || !x.Allowed {
+		t.Fatalf("explain: %+v, %v", x, err)
+	}
+	rels := audit.PathRelationships(x.Paths)
+	grant := "account:acme#individual_look@user:pam"
+	if len(rels) == 0 || rels[0] != grant {
+		t.Fatalf("path relationships %v, want %s first", rels, grant)
+	}
+	for _, tc := range []struct {
+		at     time.Time
+		reason string
+	}{{time.Time{}, "contract renewed"}, {between, "consultant, ticket 7"}} {
+		origins, err := a.Provenance(ctx, rels, tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := origins[grant]
+		if o.Actor != "user:bill" || o.Reason != tc.reason || o.Operation != "partner.grant" || o.ChainPosition == 0 || o.Time.IsZero() {
+			t.Fatalf("origin as of %v: %+v, want bill's grant %q", tc.at, o, tc.reason)
+		}
+	}
+	paths := audit.WithOrigins(x.Paths, map[string]audit.Origin{})
+	if len(paths[0].Origins) != len(paths[0].Relationships) || !paths[0].Origins[0].Time.IsZero() {
+		t.Fatalf("origins without a log entry: %+v", paths[0].Origins)
+	}
+	if _, err := audit.New(c).Provenance(ctx, rels, time.Time{}); !errors.Is(err, audit.ErrNoDurableLog) {
+		t.Fatalf("without a log: %v", err)
+	}
+}

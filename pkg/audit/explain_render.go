@@ -24,6 +24,9 @@ func WriteExplanationText(w io.Writer, e Explanation) error {
 	if e.Allowed {
 		for i, p := range e.Paths {
 			fmt.Fprintf(&b, "  %d. [%s] %s\n", i+1, p.Kind, p.Text)
+			if err := WriteOriginsText(&b, "       ", p); err != nil {
+				return err
+			}
 		}
 	} else {
 		fmt.Fprintf(&b, "  ways to hold it (%s):\n", combineWords(e.Combine))

@@ -60,6 +60,9 @@ type Path struct {
 	// Relationships are the stored relationships the path uses, from the user upwards,
 	// as resource#relation@subject.
 	Relationships []string `json:"relationships"`
+	// Origins, when asked for (provenance), name the change that created each of
+	// Relationships, in the same order.
+	Origins []Origin `json:"origins,omitempty"`
 }
 
 // step is a stored fact or a condition (an excluded branch that did not apply).

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"iter"
+	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
@@ -23,6 +24,9 @@ type Service interface {
 	// ErrNoDurableLog where the server keeps no durable log.
 	VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (auditlog.Verification, error)
 	HistoryCheckpoint(ctx context.Context) (auditlog.Checkpoint, error)
+	// Provenance names, for each relationship, the change that created it as of at (the
+	// present when zero), from the durable audit log (ErrNoDurableLog without one).
+	Provenance(ctx context.Context, relationships []string, at time.Time) (map[string]Origin, error)
 }
 
 var _ Service = (*Auditor)(nil)

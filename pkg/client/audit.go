@@ -215,3 +215,20 @@ func checkpointOf(m *apiv1.Checkpoint) auditlog.Checkpoint {
 	}
 	return auditlog.Checkpoint{Position: m.Position, Hash: m.Hash, Revision: m.Revision, RecordedAt: timeOf(m.RecordedAt)}
 }
+
+// Provenance names, for each relationship, the change that created it as of at (the
+// present when zero), from the server's durable audit log.
+func (c *Client) Provenance(ctx context.Context, relationships []string, at time.Time) (map[string]audit.Origin, error) {
+	r, err := call(ctx, c.audit.Provenance, &apiv1.ProvenanceRequest{Relationships: relationships, At: timestamp(at)})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]audit.Origin, len(r.Origins))
+	for _, o := range r.Origins {
+		out[o.Relationship] = audit.Origin{
+			Relationship: o.Relationship, Time: timeOf(o.Time), Actor: o.Actor, Principal: o.Principal,
+			Reason: o.Reason, Operation: o.Operation, Revision: o.Revision, ChainPosition: o.ChainPosition,
+		}
+	}
+	return out, nil
+}

@@ -18,6 +18,7 @@ type ExplainOptions struct {
 	Permission  string
 	Resource    string
 	ExitCode    bool
+	Provenance  bool
 	Consistency cmdutil.ConsistencyOptions
 }
 
@@ -64,6 +65,7 @@ it as one JSON document.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.ExitCode, "exit-code", false, "exit with code 3 when the answer is denied")
+	cmd.Flags().BoolVar(&o.Provenance, "provenance", false, "name the change that created each relationship of each path (when, by whom, why), from the server's audit log")
 	cmdutil.AddConsistencyFlags(cmd, &o.Consistency)
 	factory.BindAt(cmd, f)
 	return cmd
@@ -96,6 +98,13 @@ func runExplain(ctx context.Context, o *ExplainOptions) error {
 	ex, err := a.Explain(ctx, subject, o.Permission, resource, cons)
 	if err != nil {
 		return err
+	}
+	if o.Provenance {
+		origins, err := a.Provenance(ctx, audit.PathRelationships(ex.Paths), o.Factory.At)
+		if err != nil {
+			return durableLogError(err)
+		}
+		ex.Paths = audit.WithOrigins(ex.Paths, origins)
 	}
 	out := o.Factory.IOStreams.Out
 	if p.JSON() {

@@ -106,4 +106,7 @@ func TestAtNeedsTheDomainAPI(t *testing.T) {
 		env.Expect(cmdutil.ExitUsage, "not in the past", append(args, "--at", "2099-01-01")...)
 		env.Expect(cmdutil.ExitUsage, "neither an RFC 3339 time", append(args, "--at", "last tuesday")...)
 	}
+	// Provenance comes from the server's audit log too.
+	env.Expect(cmdutil.ExitError, "keeps no durable audit log", "explain", "user:bill", "member", "account:acme", "--provenance")
+	env.Expect(cmdutil.ExitError, "keeps no durable audit log", "who-can", "account:acme", "member", "--provenance")
 }

@@ -3,7 +3,9 @@ package auditcmd
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +21,7 @@ type WhoCanOptions struct {
 	Factory    *factory.Factory
 	Resource   string
 	Permission string
+	Provenance bool
 }
 
 // NewCmdWhoCan builds `accessctl who-can`.
@@ -57,6 +60,7 @@ Explaining every holder takes time; for permissions held by thousands of users p
 			return cmdutil.Run(cmd.Context(), runF, runWhoCan, o)
 		},
 	}
+	cmd.Flags().BoolVar(&o.Provenance, "provenance", false, "under each holder, every path and the change that created each of its relationships (when, by whom, why), from the server's audit log")
 	factory.BindAt(cmd, f)
 	return cmd
 }
@@ -79,10 +83,16 @@ func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 		return err
 	}
 	ios := o.Factory.IOStreams
+	holders := a.WhoCan(ctx, resource, o.Permission)
+	if o.Provenance {
+		if holders, err = withProvenance(ctx, a, holders, o.Factory.At); err != nil {
+			return err
+		}
+	}
 	// JSON, too, is printed holder by holder as each is explained.
 	rows := p.Rows(nil)
 	header := false
-	for h, err := range a.WhoCan(ctx, resource, o.Permission) {
+	for h, err := range holders {
 		if err != nil {
 			return err
 		}
@@ -103,6 +113,14 @@ func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 		}
 		if err != nil {
 			return err
+		}
+		if o.Provenance {
+			for _, path := range h.Paths {
+				fmt.Fprintf(ios.Out, "    [%s] %s\n", path.Kind, path.Text)
+				if err := audit.WriteOriginsText(ios.Out, "        ", path); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if p.JSON() {
@@ -128,4 +146,30 @@ func kindsText(h audit.Holder) string {
 		text += " (paths cut short)"
 	}
 	return text
+}
+
+// withProvenance collects the holders and asks the audit log once for the origins of every
+// relationship on their paths.
+func withProvenance(ctx context.Context, a audit.Service, holders iter.Seq2[audit.Holder, error], at time.Time) (iter.Seq2[audit.Holder, error], error) {
+	var all []audit.Holder
+	var paths []audit.Path
+	for h, err := range holders {
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, h)
+		paths = append(paths, h.Paths...)
+	}
+	origins, err := a.Provenance(ctx, audit.PathRelationships(paths), at)
+	if err != nil {
+		return nil, durableLogError(err)
+	}
+	return func(yield func(audit.Holder, error) bool) {
+		for _, h := range all {
+			h.Paths = audit.WithOrigins(h.Paths, origins)
+			if !yield(h, nil) {
+				return
+			}
+		}
+	}, nil
 }

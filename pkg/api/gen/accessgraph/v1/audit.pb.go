@@ -2062,6 +2062,207 @@ func (x *HistoryVerification) GetProblems() []*ChainProblem {
 	return nil
 }
 
+type ProvenanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Relationships as resource#relation@subject (the relationships of explained paths); at
+	// most 1,000.
+	Relationships []string `protobuf:"bytes,1,rep,name=relationships,proto3" json:"relationships,omitempty"`
+	// The time asked about; unset: the present.
+	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvenanceRequest) Reset() {
+	*x = ProvenanceRequest{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvenanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvenanceRequest) ProtoMessage() {}
+
+func (x *ProvenanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvenanceRequest.ProtoReflect.Descriptor instead.
+func (*ProvenanceRequest) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ProvenanceRequest) GetRelationships() []string {
+	if x != nil {
+		return x.Relationships
+	}
+	return nil
+}
+
+func (x *ProvenanceRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// Origin is the change that created a relationship.
+type Origin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Relationship  string                 `protobuf:"bytes,1,opt,name=relationship,proto3" json:"relationship,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	Actor         string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	Principal     string                 `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Operation     string                 `protobuf:"bytes,6,opt,name=operation,proto3" json:"operation,omitempty"`
+	Revision      string                 `protobuf:"bytes,7,opt,name=revision,proto3" json:"revision,omitempty"`
+	ChainPosition int64                  `protobuf:"varint,8,opt,name=chain_position,json=chainPosition,proto3" json:"chain_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Origin) Reset() {
+	*x = Origin{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Origin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Origin) ProtoMessage() {}
+
+func (x *Origin) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Origin.ProtoReflect.Descriptor instead.
+func (*Origin) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Origin) GetRelationship() string {
+	if x != nil {
+		return x.Relationship
+	}
+	return ""
+}
+
+func (x *Origin) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Origin) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *Origin) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *Origin) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Origin) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *Origin) GetRevision() string {
+	if x != nil {
+		return x.Revision
+	}
+	return ""
+}
+
+func (x *Origin) GetChainPosition() int64 {
+	if x != nil {
+		return x.ChainPosition
+	}
+	return 0
+}
+
+type ProvenanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per relationship the log saw written; those older than the log are absent.
+	Origins       []*Origin `protobuf:"bytes,1,rep,name=origins,proto3" json:"origins,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProvenanceResponse) Reset() {
+	*x = ProvenanceResponse{}
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProvenanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProvenanceResponse) ProtoMessage() {}
+
+func (x *ProvenanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accessgraph_v1_audit_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProvenanceResponse.ProtoReflect.Descriptor instead.
+func (*ProvenanceResponse) Descriptor() ([]byte, []int) {
+	return file_accessgraph_v1_audit_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ProvenanceResponse) GetOrigins() []*Origin {
+	if x != nil {
+		return x.Origins
+	}
+	return nil
+}
+
 var File_accessgraph_v1_audit_proto protoreflect.FileDescriptor
 
 const file_accessgraph_v1_audit_proto_rawDesc = "" +
@@ -2249,7 +2450,21 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x03 \x01(\v2\x1a.accessgraph.v1.CheckpointR\n" +
 	"checkpoint\x128\n" +
-	"\bproblems\x18\x04 \x03(\v2\x1c.accessgraph.v1.ChainProblemR\bproblems2\xae\x04\n" +
+	"\bproblems\x18\x04 \x03(\v2\x1c.accessgraph.v1.ChainProblemR\bproblems\"e\n" +
+	"\x11ProvenanceRequest\x12$\n" +
+	"\rrelationships\x18\x01 \x03(\tR\rrelationships\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x89\x02\n" +
+	"\x06Origin\x12\"\n" +
+	"\frelationship\x18\x01 \x01(\tR\frelationship\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x1c\n" +
+	"\tprincipal\x18\x04 \x01(\tR\tprincipal\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1c\n" +
+	"\toperation\x18\x06 \x01(\tR\toperation\x12\x1a\n" +
+	"\brevision\x18\a \x01(\tR\brevision\x12%\n" +
+	"\x0echain_position\x18\b \x01(\x03R\rchainPosition\"F\n" +
+	"\x12ProvenanceResponse\x120\n" +
+	"\aorigins\x18\x01 \x03(\v2\x16.accessgraph.v1.OriginR\aorigins2\x83\x05\n" +
 	"\fAuditService\x12F\n" +
 	"\aExplain\x12\x1e.accessgraph.v1.ExplainRequest\x1a\x1b.accessgraph.v1.Explanation\x12=\n" +
 	"\x06Expand\x12\x1d.accessgraph.v1.ExpandRequest\x1a\x14.accessgraph.v1.Tree\x12G\n" +
@@ -2257,7 +2472,9 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\fAccessReview\x12#.accessgraph.v1.AccessReviewRequest\x1a\x16.accessgraph.v1.Review\x12J\n" +
 	"\aHistory\x12\x1e.accessgraph.v1.HistoryRequest\x1a\x1f.accessgraph.v1.HistoryResponse\x12Z\n" +
 	"\rVerifyHistory\x12$.accessgraph.v1.VerifyHistoryRequest\x1a#.accessgraph.v1.HistoryVerification\x12Y\n" +
-	"\x11HistoryCheckpoint\x12(.accessgraph.v1.HistoryCheckpointRequest\x1a\x1a.accessgraph.v1.CheckpointBEZCgithub.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1;apiv1b\x06proto3"
+	"\x11HistoryCheckpoint\x12(.accessgraph.v1.HistoryCheckpointRequest\x1a\x1a.accessgraph.v1.Checkpoint\x12S\n" +
+	"\n" +
+	"Provenance\x12!.accessgraph.v1.ProvenanceRequest\x1a\".accessgraph.v1.ProvenanceResponseBEZCgithub.com/accessgraph/accessgraph/pkg/api/gen/accessgraph/v1;apiv1b\x06proto3"
 
 var (
 	file_accessgraph_v1_audit_proto_rawDescOnce sync.Once
@@ -2271,7 +2488,7 @@ func file_accessgraph_v1_audit_proto_rawDescGZIP() []byte {
 	return file_accessgraph_v1_audit_proto_rawDescData
 }
 
-var file_accessgraph_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_accessgraph_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_accessgraph_v1_audit_proto_goTypes = []any{
 	(*ExplainRequest)(nil),           // 0: accessgraph.v1.ExplainRequest
 	(*Path)(nil),                     // 1: accessgraph.v1.Path
@@ -2301,22 +2518,25 @@ var file_accessgraph_v1_audit_proto_goTypes = []any{
 	(*HistoryCheckpointRequest)(nil), // 25: accessgraph.v1.HistoryCheckpointRequest
 	(*ChainProblem)(nil),             // 26: accessgraph.v1.ChainProblem
 	(*HistoryVerification)(nil),      // 27: accessgraph.v1.HistoryVerification
-	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 29: google.protobuf.Struct
+	(*ProvenanceRequest)(nil),        // 28: accessgraph.v1.ProvenanceRequest
+	(*Origin)(nil),                   // 29: accessgraph.v1.Origin
+	(*ProvenanceResponse)(nil),       // 30: accessgraph.v1.ProvenanceResponse
+	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 32: google.protobuf.Struct
 }
 var file_accessgraph_v1_audit_proto_depIdxs = []int32{
-	28, // 0: accessgraph.v1.ExplainRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 0: accessgraph.v1.ExplainRequest.at:type_name -> google.protobuf.Timestamp
 	1,  // 1: accessgraph.v1.Explanation.paths:type_name -> accessgraph.v1.Path
 	2,  // 2: accessgraph.v1.Explanation.ways:type_name -> accessgraph.v1.Way
-	28, // 3: accessgraph.v1.ExpandRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 3: accessgraph.v1.ExpandRequest.at:type_name -> google.protobuf.Timestamp
 	5,  // 4: accessgraph.v1.Node.children:type_name -> accessgraph.v1.Node
 	5,  // 5: accessgraph.v1.Tree.root:type_name -> accessgraph.v1.Node
-	28, // 6: accessgraph.v1.WhoCanRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 6: accessgraph.v1.WhoCanRequest.at:type_name -> google.protobuf.Timestamp
 	1,  // 7: accessgraph.v1.Holder.paths:type_name -> accessgraph.v1.Path
 	8,  // 8: accessgraph.v1.WhoCanResponse.holders:type_name -> accessgraph.v1.Holder
-	28, // 9: accessgraph.v1.AccessReviewRequest.at:type_name -> google.protobuf.Timestamp
-	28, // 10: accessgraph.v1.GrantAccess.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 11: accessgraph.v1.Review.generated_at:type_name -> google.protobuf.Timestamp
+	31, // 9: accessgraph.v1.AccessReviewRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 10: accessgraph.v1.GrantAccess.expires_at:type_name -> google.protobuf.Timestamp
+	31, // 11: accessgraph.v1.Review.generated_at:type_name -> google.protobuf.Timestamp
 	11, // 12: accessgraph.v1.Review.members:type_name -> accessgraph.v1.MemberAccess
 	12, // 13: accessgraph.v1.Review.partners:type_name -> accessgraph.v1.GrantAccess
 	12, // 14: accessgraph.v1.Review.vendor_staff:type_name -> accessgraph.v1.GrantAccess
@@ -2325,35 +2545,40 @@ var file_accessgraph_v1_audit_proto_depIdxs = []int32{
 	15, // 17: accessgraph.v1.Review.related_parties:type_name -> accessgraph.v1.RelatedPartyEntry
 	16, // 18: accessgraph.v1.Review.custom_roles:type_name -> accessgraph.v1.RoleBindingEntry
 	17, // 19: accessgraph.v1.Review.flags:type_name -> accessgraph.v1.Flag
-	28, // 20: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 21: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
-	29, // 22: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
+	31, // 20: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
+	31, // 21: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
+	32, // 22: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
 	20, // 23: accessgraph.v1.Change.updates:type_name -> accessgraph.v1.Update
 	21, // 24: accessgraph.v1.HistoryResponse.changes:type_name -> accessgraph.v1.Change
-	28, // 25: accessgraph.v1.Checkpoint.recorded_at:type_name -> google.protobuf.Timestamp
+	31, // 25: accessgraph.v1.Checkpoint.recorded_at:type_name -> google.protobuf.Timestamp
 	23, // 26: accessgraph.v1.VerifyHistoryRequest.checkpoint:type_name -> accessgraph.v1.Checkpoint
 	23, // 27: accessgraph.v1.HistoryVerification.head:type_name -> accessgraph.v1.Checkpoint
 	23, // 28: accessgraph.v1.HistoryVerification.checkpoint:type_name -> accessgraph.v1.Checkpoint
 	26, // 29: accessgraph.v1.HistoryVerification.problems:type_name -> accessgraph.v1.ChainProblem
-	0,  // 30: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
-	4,  // 31: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
-	7,  // 32: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
-	10, // 33: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
-	19, // 34: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
-	24, // 35: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
-	25, // 36: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
-	3,  // 37: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
-	6,  // 38: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
-	9,  // 39: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
-	18, // 40: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
-	22, // 41: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
-	27, // 42: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
-	23, // 43: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
-	37, // [37:44] is the sub-list for method output_type
-	30, // [30:37] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	31, // 30: accessgraph.v1.ProvenanceRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 31: accessgraph.v1.Origin.time:type_name -> google.protobuf.Timestamp
+	29, // 32: accessgraph.v1.ProvenanceResponse.origins:type_name -> accessgraph.v1.Origin
+	0,  // 33: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
+	4,  // 34: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
+	7,  // 35: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
+	10, // 36: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
+	19, // 37: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
+	24, // 38: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
+	25, // 39: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
+	28, // 40: accessgraph.v1.AuditService.Provenance:input_type -> accessgraph.v1.ProvenanceRequest
+	3,  // 41: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
+	6,  // 42: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
+	9,  // 43: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
+	18, // 44: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
+	22, // 45: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
+	27, // 46: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
+	23, // 47: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
+	30, // 48: accessgraph.v1.AuditService.Provenance:output_type -> accessgraph.v1.ProvenanceResponse
+	41, // [41:49] is the sub-list for method output_type
+	33, // [33:41] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_accessgraph_v1_audit_proto_init() }
@@ -2367,7 +2592,7 @@ func file_accessgraph_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accessgraph_v1_audit_proto_rawDesc), len(file_accessgraph_v1_audit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

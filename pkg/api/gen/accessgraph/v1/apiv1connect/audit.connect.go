@@ -53,6 +53,8 @@ const (
 	// AuditServiceHistoryCheckpointProcedure is the fully-qualified name of the AuditService's
 	// HistoryCheckpoint RPC.
 	AuditServiceHistoryCheckpointProcedure = "/accessgraph.v1.AuditService/HistoryCheckpoint"
+	// AuditServiceProvenanceProcedure is the fully-qualified name of the AuditService's Provenance RPC.
+	AuditServiceProvenanceProcedure = "/accessgraph.v1.AuditService/Provenance"
 )
 
 // AuditServiceClient is a client for the accessgraph.v1.AuditService service.
@@ -67,6 +69,9 @@ type AuditServiceClient interface {
 	VerifyHistory(context.Context, *connect.Request[v1.VerifyHistoryRequest]) (*connect.Response[v1.HistoryVerification], error)
 	// HistoryCheckpoint is the head of the durable audit log's hash chain.
 	HistoryCheckpoint(context.Context, *connect.Request[v1.HistoryCheckpointRequest]) (*connect.Response[v1.Checkpoint], error)
+	// Provenance names, for each relationship, the change that created it (as of at), from
+	// the durable audit log.
+	Provenance(context.Context, *connect.Request[v1.ProvenanceRequest]) (*connect.Response[v1.ProvenanceResponse], error)
 }
 
 // NewAuditServiceClient constructs a client for the accessgraph.v1.AuditService service. By
@@ -122,6 +127,12 @@ func NewAuditServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(auditServiceMethods.ByName("HistoryCheckpoint")),
 			connect.WithClientOptions(opts...),
 		),
+		provenance: connect.NewClient[v1.ProvenanceRequest, v1.ProvenanceResponse](
+			httpClient,
+			baseURL+AuditServiceProvenanceProcedure,
+			connect.WithSchema(auditServiceMethods.ByName("Provenance")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -134,6 +145,7 @@ type auditServiceClient struct {
 	history           *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
 	verifyHistory     *connect.Client[v1.VerifyHistoryRequest, v1.HistoryVerification]
 	historyCheckpoint *connect.Client[v1.HistoryCheckpointRequest, v1.Checkpoint]
+	provenance        *connect.Client[v1.ProvenanceRequest, v1.ProvenanceResponse]
 }
 
 // Explain calls accessgraph.v1.AuditService.Explain.
@@ -171,6 +183,11 @@ func (c *auditServiceClient) HistoryCheckpoint(ctx context.Context, req *connect
 	return c.historyCheckpoint.CallUnary(ctx, req)
 }
 
+// Provenance calls accessgraph.v1.AuditService.Provenance.
+func (c *auditServiceClient) Provenance(ctx context.Context, req *connect.Request[v1.ProvenanceRequest]) (*connect.Response[v1.ProvenanceResponse], error) {
+	return c.provenance.CallUnary(ctx, req)
+}
+
 // AuditServiceHandler is an implementation of the accessgraph.v1.AuditService service.
 type AuditServiceHandler interface {
 	Explain(context.Context, *connect.Request[v1.ExplainRequest]) (*connect.Response[v1.Explanation], error)
@@ -183,6 +200,9 @@ type AuditServiceHandler interface {
 	VerifyHistory(context.Context, *connect.Request[v1.VerifyHistoryRequest]) (*connect.Response[v1.HistoryVerification], error)
 	// HistoryCheckpoint is the head of the durable audit log's hash chain.
 	HistoryCheckpoint(context.Context, *connect.Request[v1.HistoryCheckpointRequest]) (*connect.Response[v1.Checkpoint], error)
+	// Provenance names, for each relationship, the change that created it (as of at), from
+	// the durable audit log.
+	Provenance(context.Context, *connect.Request[v1.ProvenanceRequest]) (*connect.Response[v1.ProvenanceResponse], error)
 }
 
 // NewAuditServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -234,6 +254,12 @@ func NewAuditServiceHandler(svc AuditServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(auditServiceMethods.ByName("HistoryCheckpoint")),
 		connect.WithHandlerOptions(opts...),
 	)
+	auditServiceProvenanceHandler := connect.NewUnaryHandler(
+		AuditServiceProvenanceProcedure,
+		svc.Provenance,
+		connect.WithSchema(auditServiceMethods.ByName("Provenance")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/accessgraph.v1.AuditService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AuditServiceExplainProcedure:
@@ -250,6 +276,8 @@ func NewAuditServiceHandler(svc AuditServiceHandler, opts ...connect.HandlerOpti
 			auditServiceVerifyHistoryHandler.ServeHTTP(w, r)
 		case AuditServiceHistoryCheckpointProcedure:
 			auditServiceHistoryCheckpointHandler.ServeHTTP(w, r)
+		case AuditServiceProvenanceProcedure:
+			auditServiceProvenanceHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -285,4 +313,8 @@ func (UnimplementedAuditServiceHandler) VerifyHistory(context.Context, *connect.
 
 func (UnimplementedAuditServiceHandler) HistoryCheckpoint(context.Context, *connect.Request[v1.HistoryCheckpointRequest]) (*connect.Response[v1.Checkpoint], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accessgraph.v1.AuditService.HistoryCheckpoint is not implemented"))
+}
+
+func (UnimplementedAuditServiceHandler) Provenance(context.Context, *connect.Request[v1.ProvenanceRequest]) (*connect.Response[v1.ProvenanceResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accessgraph.v1.AuditService.Provenance is not implemented"))
 }
