@@ -158,7 +158,8 @@ func reviewOut(rv audit.Review) *apiv1.Review {
 
 func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.HistoryRequest]) (*connect.Response[apiv1.HistoryResponse], error) {
 	m, p := r.Msg, &parser{}
-	filter := audit.HistoryFilter{Object: p.object("object", m.Object), Actor: m.ChangedBy, Principal: m.Principal, Since: access.Token(m.Since)}
+	filter := audit.HistoryFilter{Object: p.object("object", m.Object), Actor: m.ChangedBy, Principal: m.Principal, Since: access.Token(m.Since),
+		Operation: m.Operation, From: timeOf(m.From), To: timeOf(m.To)}
 	return answer(p, func() ([]audit.Change, error) { return collect(s.svc.History(ctx, filter), s.maxList) },
 		func(cs []audit.Change) *apiv1.HistoryResponse {
 			out := &apiv1.HistoryResponse{}

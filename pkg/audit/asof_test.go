@@ -331,3 +331,58 @@ func TestProvenanceNamesTheChangeBehindEachRelationship(t *testing.T) {
 		t.Fatalf("without a log: %v", err)
 	}
 }
+
+// History filters by operation and by time range, alike from the change stream and from the
+// durable log.
+func TestHistoryFiltersByOperationAndTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, l := loggedServer(t)
+	c := access.New(e.Engine)
+	must := func(_ access.Token, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.Bootstrap(ctx, "vera", "setup"))
+	must(c.AddPlatformRole(ctx, access.As("vera"), "carol", access.PlatformCustomerCare))
+	must(c.CreateAccount(ctx, access.As("carol"), "acme", "bill"))
+	time.Sleep(20 * time.Millisecond)
+	from := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	for _, u := range []string{"u1", "u2", "u3"} {
+		must(c.RequestAccess(ctx, access.As(u), "acme", access.RoleViewer))
+	}
+	time.Sleep(20 * time.Millisecond)
+	to := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	must(c.Approve(ctx, access.As("bill"), "acme", "u2"))
+	seq, _ := l.LastSeq(ctx)
+	waitForSeq(t, l, seq) // settled enough for the stream; the log is polled below
+	sources := map[string]audit.HistorySource{"change stream": audit.New(c), "durable log": audit.New(c, audit.WithDurableLog(l))}
+	ops := func(src audit.HistorySource, f audit.HistoryFilter) []string {
+		var out []string
+		for ch, err := range src.History(ctx, f) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ch.Operation+" "+ch.Actor)
+		}
+		return out
+	}
+	for name, src := range sources {
+		if got := ops(src, audit.HistoryFilter{Operation: "member.request"}); len(got) != 3 {
+			t.Errorf("%s, operation member.request: %v", name, got)
+		}
+		if got := ops(src, audit.HistoryFilter{From: from, To: to}); len(got) != 3 || got[0] != "member.request user:u1" {
+			t.Errorf("%s, from..to: %v", name, got)
+		}
+		if got := ops(src, audit.HistoryFilter{From: to}); len(got) != 1 || got[0] != "member.approve user:bill" {
+			t.Errorf("%s, from the end: %v", name, got)
+		}
+		if got := ops(src, audit.HistoryFilter{To: from, Operation: "account.create"}); len(got) != 1 {
+			t.Errorf("%s, account.create before from: %v", name, got)
+		}
+	}
+}

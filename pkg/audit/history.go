@@ -36,6 +36,26 @@ type HistoryFilter struct {
 	// change the datastore still holds, which only the memory datastore can name; other
 	// datastores need a token.
 	Since access.Token
+	// Operation keeps the changes of one domain operation ("partner.grant",
+	// "member.approve", "expiry.sweep"...). Empty keeps every operation.
+	Operation string
+	// From and To keep the changes whose Time is at or after From and before To; zero
+	// bounds nothing.
+	From, To time.Time
+}
+
+// keepsWhole reports whether a change passes the filter's operation and time range.
+func (f HistoryFilter) keepsWhole(c Change) bool {
+	if f.Operation != "" && c.Operation != f.Operation {
+		return false
+	}
+	if !f.From.IsZero() && c.Time.Before(f.From) {
+		return false
+	}
+	if !f.To.IsZero() && !c.Time.Before(f.To) {
+		return false
+	}
+	return true
 }
 
 // Change is one write transaction: who, when, why, and the relationships it touched.
@@ -201,7 +221,7 @@ func (a *Auditor) watch(ctx context.Context, filter HistoryFilter, follow bool) 
 			resp := got.resp
 			if len(resp.GetUpdates()) > 0 {
 				c := toChange(resp, got.at)
-				if keepChange(&c, filter.Object, actor, filter.Principal) && !yield(c, nil) {
+				if filter.keepsWhole(c) && keepChange(&c, filter.Object, actor, filter.Principal) && !yield(c, nil) {
 					return
 				}
 			}

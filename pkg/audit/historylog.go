@@ -96,7 +96,7 @@ func (l *LogHistory) read(ctx context.Context, filter HistoryFilter, follow bool
 					yield(Change{}, err)
 					return
 				}
-				if keepChange(&c, object, "", filter.Principal) && !yield(c, nil) {
+				if filter.keepsWhole(c) && keepChange(&c, object, "", filter.Principal) && !yield(c, nil) {
 					return
 				}
 			}

@@ -151,7 +151,8 @@ func (c *Client) AccessReview(ctx context.Context, actor access.Actor, supportID
 // oldest first.
 func (c *Client) History(ctx context.Context, filter audit.HistoryFilter) iter.Seq2[audit.Change, error] {
 	return lazy(func() ([]audit.Change, error) {
-		r, err := call(ctx, c.audit.History, &apiv1.HistoryRequest{Object: objectString(filter.Object), ChangedBy: filter.Actor, Principal: filter.Principal, Since: string(filter.Since)})
+		r, err := call(ctx, c.audit.History, &apiv1.HistoryRequest{Object: objectString(filter.Object), ChangedBy: filter.Actor, Principal: filter.Principal, Since: string(filter.Since),
+			Operation: filter.Operation, From: timestamp(filter.From), To: timestamp(filter.To)})
 		if err != nil {
 			return nil, err
 		}

@@ -29,6 +29,8 @@ type HistoryOptions struct {
 	Object    string
 	Actor     string
 	Principal string
+	Operation string
+	From, To  string
 	Since     string
 	Follow    bool
 	Datastore string
@@ -40,7 +42,7 @@ type HistoryOptions struct {
 func NewCmdHistory(f *factory.Factory, runF func(context.Context, *HistoryOptions) error) *cobra.Command {
 	o := &HistoryOptions{Factory: f, PollInterval: time.Second}
 	cmd := &cobra.Command{
-		Use:   "history [--object TYPE:ID] [--actor user:ID] [--principal KIND:NAME] [--since TOKEN] [--follow] [--datastore URI]",
+		Use:   "history [--object TYPE:ID] [--actor user:ID] [--principal KIND:NAME] [--operation OP] [--from TIME] [--to TIME] [--since TOKEN] [--follow] [--datastore URI]",
 		Short: "Show who changed what, when and why",
 		Long: `Show the write transactions, oldest first: when, who (the actor), the operation, the
 reason given with --reason, and every relationship written ("touch") or deleted.
@@ -59,7 +61,9 @@ Two sources, with the same output:
 --object keeps the relationships whose resource or subject is the object (a change
 touching it shows only those); --actor keeps one actor's changes (user:ID, or
 system:expiry for the expiry sweep); --principal keeps the changes the server recorded as
-made by one authenticated principal (KIND:NAME, from the key the request proved); --since starts after the change with that revision
+made by one authenticated principal (KIND:NAME, from the key the request proved);
+--operation keeps one operation's changes (partner.grant, member.approve...); --from and
+--to keep the changes in a time range (RFC 3339, a date, or a duration ago); --since starts after the change with that revision
 token (the "revision" of a change, or the token a change command printed). --follow keeps
 printing new changes as they happen (from now, or after --since) until interrupted.
 
@@ -98,6 +102,9 @@ updates.`,
 	fl.StringVar(&o.Actor, "actor", "", "only changes made by this actor: user:ID, or system:expiry")
 	fl.StringVar(&o.Principal, "principal", "", "only changes the server recorded as made by this authenticated principal, KIND:NAME (for example operator:ops-alice)")
 	fl.StringVar(&o.Since, "since", "", "start after the change with this revision token")
+	fl.StringVar(&o.Operation, "operation", "", "only changes of this operation, for example partner.grant or member.approve")
+	fl.StringVar(&o.From, "from", "", "only changes at or after this time: RFC 3339, a date (midnight UTC) or a duration ago (30d is 720h)")
+	fl.StringVar(&o.To, "to", "", "only changes before this time: RFC 3339, a date (midnight UTC) or a duration ago")
 	fl.BoolVarP(&o.Follow, "follow", "f", false, "keep printing new changes until interrupted")
 	fl.StringVar(&o.Datastore, "datastore", "", "read the durable audit log in this database (postgres://... or cockroachdb://...) instead of the server's change stream")
 	_ = cmd.RegisterFlagCompletionFunc("object", complete.Flag(f, complete.Object()))
@@ -116,6 +123,14 @@ type historyFilter struct {
 	object    ref.Object
 	actor     string
 	principal string
+	operation string
+	from, to  time.Time
+}
+
+// filter is the audit layer's filter for hf, starting after since.
+func (hf historyFilter) filter(since string) audit.HistoryFilter {
+	return audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Principal: hf.principal, Since: access.Token(since),
+		Operation: hf.operation, From: hf.from, To: hf.to}
 }
 
 func parseHistoryFilter(o *HistoryOptions) (historyFilter, error) {
@@ -145,6 +160,23 @@ func parseHistoryFilter(o *HistoryOptions) (historyFilter, error) {
 		}
 		hf.principal = o.Principal
 	}
+	hf.operation = o.Operation
+	for _, b := range []struct {
+		flag, value string
+		into        *time.Time
+	}{{"--from", o.From, &hf.from}, {"--to", o.To, &hf.to}} {
+		if b.value == "" {
+			continue
+		}
+		t, err := factory.ParseTime(b.flag, b.value, o.Factory.Now())
+		if err != nil {
+			return hf, err
+		}
+		*b.into = t
+	}
+	if !hf.from.IsZero() && !hf.to.IsZero() && !hf.from.Before(hf.to) {
+		return hf, cmdutil.Usagef("--from %s is not before --to %s", o.From, o.To)
+	}
 	return hf, nil
 }
 
@@ -173,7 +205,7 @@ func runHistory(ctx context.Context, o *HistoryOptions) error {
 		if err != nil {
 			return err
 		}
-	} else if f := (audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Principal: hf.principal, Since: access.Token(o.Since)}); o.Follow {
+	} else if f := hf.filter(o.Since); o.Follow {
 		// The domain API has no stream: following watches the raw change stream, which an
 		// operator or auditor key may read.
 		c, err := o.Factory.Client(ctx)

@@ -42,7 +42,7 @@ func logChanges(ctx context.Context, o *HistoryOptions, hf historyFilter) (iter.
 	}
 	log := audit.NewLogHistory(store)
 	log.PollInterval = o.PollInterval
-	filter := audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Since: access.Token(o.Since)}
+	filter := hf.filter(o.Since)
 	changes := log.History(ctx, filter)
 	if o.Follow {
 		changes = log.Follow(ctx, filter)

@@ -106,6 +106,9 @@ func TestAtNeedsTheDomainAPI(t *testing.T) {
 		env.Expect(cmdutil.ExitUsage, "not in the past", append(args, "--at", "2099-01-01")...)
 		env.Expect(cmdutil.ExitUsage, "neither an RFC 3339 time", append(args, "--at", "last tuesday")...)
 	}
+	env.Expect(cmdutil.ExitUsage, "is not before --to", "history", "--from", "2026-11-02", "--to", "2026-11-01")
+	env.Expect(cmdutil.ExitUsage, `--from "soon" is neither`, "history", "--from", "soon")
+	env.Expect(cmdutil.ExitUsage, `--to "-1h" is neither`, "history", "--to", "-1h")
 	// Provenance comes from the server's audit log too.
 	env.Expect(cmdutil.ExitError, "keeps no durable audit log", "explain", "user:bill", "member", "account:acme", "--provenance")
 	env.Expect(cmdutil.ExitError, "keeps no durable audit log", "who-can", "account:acme", "member", "--provenance")

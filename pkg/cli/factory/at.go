@@ -30,21 +30,30 @@ func BindAt(cmd *cobra.Command, f *Factory) {
 	}
 }
 
-// ParseAt reads a past time: RFC 3339, a date (midnight UTC), or a duration ago. A time
-// that is not in the past is a usage error.
+// ParseAt reads a past time (see ParseTime); a time that is not in the past is a usage
+// error.
 func ParseAt(s string, now time.Time) (time.Time, error) {
-	var t time.Time
-	if v, err := time.Parse(time.RFC3339, s); err == nil {
-		t = v
-	} else if v, err := time.Parse(time.DateOnly, s); err == nil {
-		t = v
-	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		t = now.Add(-d)
-	} else {
-		return time.Time{}, cmdutil.Usagef("--at %q is neither an RFC 3339 time (2026-11-01T09:00:00Z), a date (2026-11-01) nor a positive duration ago (36h)", s)
+	t, err := ParseTime("--at", s, now)
+	if err != nil {
+		return time.Time{}, err
 	}
 	if !t.Before(now) {
 		return time.Time{}, cmdutil.Usagef("--at %s is not in the past: leave --at out for the present", s)
 	}
 	return t, nil
+}
+
+// ParseTime reads the value of flag as a time: RFC 3339, a date (midnight UTC), or a
+// positive duration ago.
+func ParseTime(flag, s string, now time.Time) (time.Time, error) {
+	if v, err := time.Parse(time.RFC3339, s); err == nil {
+		return v, nil
+	}
+	if v, err := time.Parse(time.DateOnly, s); err == nil {
+		return v, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, cmdutil.Usagef("%s %q is neither an RFC 3339 time (2026-11-01T09:00:00Z), a date (2026-11-01) nor a positive duration ago (36h)", flag, s)
 }

@@ -1446,7 +1446,12 @@ type HistoryRequest struct {
 	Since string `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
 	// Keep the changes the server recorded as made by this authenticated principal,
 	// KIND:NAME ("user:bill-laptop", "operator:serve"); empty keeps everyone's.
-	Principal     string `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
+	Principal string `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
+	// Keep the changes of one operation ("partner.grant"); empty keeps every operation.
+	Operation string `protobuf:"bytes,5,opt,name=operation,proto3" json:"operation,omitempty"`
+	// Keep the changes at or after from and before to; unset bounds nothing.
+	From          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=from,proto3" json:"from,omitempty"`
+	To            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=to,proto3" json:"to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1507,6 +1512,27 @@ func (x *HistoryRequest) GetPrincipal() string {
 		return x.Principal
 	}
 	return ""
+}
+
+func (x *HistoryRequest) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *HistoryRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
 }
 
 type Update struct {
@@ -2395,13 +2421,16 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x0frelated_parties\x18\n" +
 	" \x03(\v2!.accessgraph.v1.RelatedPartyEntryR\x0erelatedParties\x12C\n" +
 	"\fcustom_roles\x18\v \x03(\v2 .accessgraph.v1.RoleBindingEntryR\vcustomRoles\x12*\n" +
-	"\x05flags\x18\f \x03(\v2\x14.accessgraph.v1.FlagR\x05flags\"{\n" +
+	"\x05flags\x18\f \x03(\v2\x14.accessgraph.v1.FlagR\x05flags\"\xf5\x01\n" +
 	"\x0eHistoryRequest\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12\x1d\n" +
 	"\n" +
 	"changed_by\x18\x02 \x01(\tR\tchangedBy\x12\x14\n" +
 	"\x05since\x18\x03 \x01(\tR\x05since\x12\x1c\n" +
-	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"\xd7\x01\n" +
+	"\tprincipal\x18\x04 \x01(\tR\tprincipal\x12\x1c\n" +
+	"\toperation\x18\x05 \x01(\tR\toperation\x12.\n" +
+	"\x04from\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\xd7\x01\n" +
 	"\x06Update\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\"\n" +
 	"\frelationship\x18\x02 \x01(\tR\frelationship\x12\x1a\n" +
@@ -2545,40 +2574,42 @@ var file_accessgraph_v1_audit_proto_depIdxs = []int32{
 	15, // 17: accessgraph.v1.Review.related_parties:type_name -> accessgraph.v1.RelatedPartyEntry
 	16, // 18: accessgraph.v1.Review.custom_roles:type_name -> accessgraph.v1.RoleBindingEntry
 	17, // 19: accessgraph.v1.Review.flags:type_name -> accessgraph.v1.Flag
-	31, // 20: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
-	31, // 21: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
-	32, // 22: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
-	20, // 23: accessgraph.v1.Change.updates:type_name -> accessgraph.v1.Update
-	21, // 24: accessgraph.v1.HistoryResponse.changes:type_name -> accessgraph.v1.Change
-	31, // 25: accessgraph.v1.Checkpoint.recorded_at:type_name -> google.protobuf.Timestamp
-	23, // 26: accessgraph.v1.VerifyHistoryRequest.checkpoint:type_name -> accessgraph.v1.Checkpoint
-	23, // 27: accessgraph.v1.HistoryVerification.head:type_name -> accessgraph.v1.Checkpoint
-	23, // 28: accessgraph.v1.HistoryVerification.checkpoint:type_name -> accessgraph.v1.Checkpoint
-	26, // 29: accessgraph.v1.HistoryVerification.problems:type_name -> accessgraph.v1.ChainProblem
-	31, // 30: accessgraph.v1.ProvenanceRequest.at:type_name -> google.protobuf.Timestamp
-	31, // 31: accessgraph.v1.Origin.time:type_name -> google.protobuf.Timestamp
-	29, // 32: accessgraph.v1.ProvenanceResponse.origins:type_name -> accessgraph.v1.Origin
-	0,  // 33: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
-	4,  // 34: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
-	7,  // 35: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
-	10, // 36: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
-	19, // 37: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
-	24, // 38: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
-	25, // 39: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
-	28, // 40: accessgraph.v1.AuditService.Provenance:input_type -> accessgraph.v1.ProvenanceRequest
-	3,  // 41: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
-	6,  // 42: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
-	9,  // 43: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
-	18, // 44: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
-	22, // 45: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
-	27, // 46: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
-	23, // 47: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
-	30, // 48: accessgraph.v1.AuditService.Provenance:output_type -> accessgraph.v1.ProvenanceResponse
-	41, // [41:49] is the sub-list for method output_type
-	33, // [33:41] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	31, // 20: accessgraph.v1.HistoryRequest.from:type_name -> google.protobuf.Timestamp
+	31, // 21: accessgraph.v1.HistoryRequest.to:type_name -> google.protobuf.Timestamp
+	31, // 22: accessgraph.v1.Update.expires_at:type_name -> google.protobuf.Timestamp
+	31, // 23: accessgraph.v1.Change.time:type_name -> google.protobuf.Timestamp
+	32, // 24: accessgraph.v1.Change.metadata:type_name -> google.protobuf.Struct
+	20, // 25: accessgraph.v1.Change.updates:type_name -> accessgraph.v1.Update
+	21, // 26: accessgraph.v1.HistoryResponse.changes:type_name -> accessgraph.v1.Change
+	31, // 27: accessgraph.v1.Checkpoint.recorded_at:type_name -> google.protobuf.Timestamp
+	23, // 28: accessgraph.v1.VerifyHistoryRequest.checkpoint:type_name -> accessgraph.v1.Checkpoint
+	23, // 29: accessgraph.v1.HistoryVerification.head:type_name -> accessgraph.v1.Checkpoint
+	23, // 30: accessgraph.v1.HistoryVerification.checkpoint:type_name -> accessgraph.v1.Checkpoint
+	26, // 31: accessgraph.v1.HistoryVerification.problems:type_name -> accessgraph.v1.ChainProblem
+	31, // 32: accessgraph.v1.ProvenanceRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 33: accessgraph.v1.Origin.time:type_name -> google.protobuf.Timestamp
+	29, // 34: accessgraph.v1.ProvenanceResponse.origins:type_name -> accessgraph.v1.Origin
+	0,  // 35: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
+	4,  // 36: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
+	7,  // 37: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
+	10, // 38: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
+	19, // 39: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
+	24, // 40: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
+	25, // 41: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
+	28, // 42: accessgraph.v1.AuditService.Provenance:input_type -> accessgraph.v1.ProvenanceRequest
+	3,  // 43: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
+	6,  // 44: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
+	9,  // 45: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
+	18, // 46: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
+	22, // 47: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
+	27, // 48: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
+	23, // 49: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
+	30, // 50: accessgraph.v1.AuditService.Provenance:output_type -> accessgraph.v1.ProvenanceResponse
+	43, // [43:51] is the sub-list for method output_type
+	35, // [35:43] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_accessgraph_v1_audit_proto_init() }
