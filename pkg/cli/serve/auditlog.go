@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -27,9 +28,9 @@ func openAuditLog(ctx context.Context, emb *engine.Embedded, datastoreURI string
 	return store, nil
 }
 
-// startAuditLog copies the change stream into the audit log in the background, and returns
-// the function that stops it.
-func startAuditLog(ctx context.Context, e *engine.Engine, store auditlog.Log, log *zap.Logger) (func(), error) {
+// startAuditLog copies the change stream into the audit log in the background, logs its
+// head every checkpointEvery (0: never), and returns the function that stops both.
+func startAuditLog(ctx context.Context, e *engine.Engine, store auditlog.Log, checkpointEvery time.Duration, log *zap.Logger) (func(), error) {
 	consumer, err := auditlog.NewConsumer(ctx, e, store)
 	if err != nil {
 		return nil, fmt.Errorf("starting the audit log: %w", err)
@@ -40,9 +41,48 @@ func startAuditLog(ctx context.Context, e *engine.Engine, store auditlog.Log, lo
 		defer close(done)
 		_ = consumer.Run(cctx, log.Named("audit"))
 	}()
+	checkpoints := make(chan struct{})
+	go func() {
+		defer close(checkpoints)
+		logCheckpoints(cctx, store, checkpointEvery, log.Named("audit"))
+	}()
 	log.Info("keeping the audit log")
 	return func() {
 		cancel()
 		<-done
+		<-checkpoints
 	}, nil
+}
+
+// logCheckpoints logs the audit log's head every interval until ctx ends: logs shipped off
+// the machine are checkpoints kept apart from the log, which history verify --checkpoint
+// takes ({"position": ..., "hash": ...}). A head unchanged since the last one is not logged
+// again.
+func logCheckpoints(ctx context.Context, store auditlog.Log, interval time.Duration, log *zap.Logger) {
+	if interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last auditlog.Checkpoint
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		head, err := store.Head(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("reading the audit log's head for a checkpoint", zap.Error(err))
+			}
+			continue
+		}
+		if head.Position == 0 || head == last {
+			continue
+		}
+		last = head
+		log.Info("audit log checkpoint", zap.Int64("position", head.Position), zap.String("hash", head.Hash),
+			zap.String("revision", head.Revision), zap.Time("recorded_at", head.RecordedAt))
+	}
 }

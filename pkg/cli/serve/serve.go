@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -42,6 +43,8 @@ type Options struct {
 	LogLevel  string
 	// NoAuditLog turns off copying the change stream into the durable audit log.
 	NoAuditLog bool
+	// CheckpointEvery is how often the audit log's head is logged (0: never).
+	CheckpointEvery time.Duration
 	// Limits are the request limits the server enforces.
 	Limits Limits
 	// API configures the domain API (api.go).
@@ -125,6 +128,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.BoolVar(&o.Demo, "demo", false, "load the demo portal once serving (see examples/demo/README.md)")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "do not keep the change history in the durable audit log (the data directory's, or the database's audit_log table)")
+	fl.DurationVar(&o.CheckpointEvery, "audit-checkpoint-every", time.Hour, "log the audit log's head (a checkpoint for history verify --checkpoint) this often; 0 never")
 	o.Limits.bind(fl)
 	o.API.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
@@ -280,7 +284,7 @@ func runServe(ctx context.Context, o *Options) error {
 			return err
 		}
 		defer auditLog.Close()
-		stopAudit, err := startAuditLog(ctx, emb.Engine, auditLog, log)
+		stopAudit, err := startAuditLog(ctx, emb.Engine, auditLog, o.CheckpointEvery, log)
 		if err != nil {
 			return err
 		}
