@@ -278,14 +278,15 @@ func (s *Store) Verify(ctx context.Context, cp *Checkpoint) (Verification, error
 	}, cp)
 }
 
-// pagedEntries streams the rows matching where (whose $1 is the last key read, starting at
-// from) ordered by key, a page at a time, so a long log is never held in memory at once.
-func (s *Store) pagedEntries(ctx context.Context, where, key string, from int64) iter.Seq2[Entry, error] {
+// pagedEntries streams the rows matching where ordered by key ("seq" or "chain_pos"), a
+// page at a time, so a long log is never held in memory at once. In where, $1 is the last
+// key read (from, at first), $2 the page size and $3... the extra args.
+func (s *Store) pagedEntries(ctx context.Context, where, key string, from int64, args ...any) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		after := from
 		const page = 1000
 		for {
-			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE `+where+` ORDER BY `+key+` LIMIT $2`, after, page)
+			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE `+where+` ORDER BY `+key+` LIMIT $2`, append([]any{after, page}, args...)...)
 			if err != nil {
 				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
 				return
@@ -400,32 +401,5 @@ type Filter struct {
 
 // Entries streams matching entries oldest first, a page at a time.
 func (s *Store) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
-	return func(yield func(Entry, error) bool) {
-		after := f.AfterSeq
-		const page = 500
-		for {
-			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+`
-				FROM audit_log
-				WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR $3 = ANY(objects))
-				ORDER BY seq LIMIT $4`, after, f.Actor, f.Object, page)
-			if err != nil {
-				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
-				return
-			}
-			batch, err := pgx.CollectRows(rows, scanEntry)
-			if err != nil {
-				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
-				return
-			}
-			for _, e := range batch {
-				if !yield(e, nil) {
-					return
-				}
-				after = e.Seq
-			}
-			if len(batch) < page {
-				return
-			}
-		}
-	}
+	return s.pagedEntries(ctx, `seq > $1 AND ($3 = '' OR actor = $3) AND ($4 = '' OR $4 = ANY(objects))`, "seq", f.AfterSeq, f.Actor, f.Object)
 }
