@@ -65,7 +65,7 @@ func (s *accessServer) Check(ctx context.Context, r *connect.Request[apiv1.Check
 	if p.err != nil {
 		return nil, p.err
 	}
-	svc, _, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	svc, _, cons, done, err := s.graphs.at(ctx, m.At, m.AtRevision, cons)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (s *accessServer) LookupResources(ctx context.Context, r *connect.Request[a
 	if p.err != nil {
 		return nil, p.err
 	}
-	svc, _, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	svc, _, cons, done, err := s.graphs.at(ctx, m.At, m.AtRevision, cons)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (s *accessServer) LookupSubjects(ctx context.Context, r *connect.Request[ap
 	if p.err != nil {
 		return nil, p.err
 	}
-	svc, _, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	svc, _, cons, done, err := s.graphs.at(ctx, m.At, m.AtRevision, cons)
 	if err != nil {
 		return nil, err
 	}

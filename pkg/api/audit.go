@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"iter"
 	"time"
 
 	"connectrpc.com/connect"
@@ -30,7 +31,7 @@ func (s *auditServer) Explain(ctx context.Context, r *connect.Request[apiv1.Expl
 	if p.err != nil {
 		return nil, p.err
 	}
-	_, svc, cons, done, err := s.graphs.at(ctx, m.At, cons)
+	_, svc, cons, done, err := s.graphs.at(ctx, m.At, m.AtRevision, cons)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (s *auditServer) Expand(ctx context.Context, r *connect.Request[apiv1.Expan
 	if p.err != nil {
 		return nil, p.err
 	}
-	_, svc, _, done, err := s.graphs.at(ctx, m.At, access.Full())
+	_, svc, _, done, err := s.graphs.at(ctx, m.At, m.AtRevision, access.Full())
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func (s *auditServer) WhoCan(ctx context.Context, r *connect.Request[apiv1.WhoCa
 	if p.err != nil {
 		return nil, p.err
 	}
-	_, svc, _, done, err := s.graphs.at(ctx, m.At, access.Full())
+	_, svc, _, done, err := s.graphs.at(ctx, m.At, m.AtRevision, access.Full())
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func (s *auditServer) AccessReview(ctx context.Context, r *connect.Request[apiv1
 	if p.err != nil {
 		return nil, p.err
 	}
-	_, svc, _, done, err := s.graphs.at(ctx, m.At, access.Full())
+	_, svc, _, done, err := s.graphs.at(ctx, m.At, m.AtRevision, access.Full())
 	if err != nil {
 		return nil, err
 	}
@@ -156,14 +157,36 @@ func reviewOut(rv audit.Review) *apiv1.Review {
 	return out
 }
 
+// defaultHistoryPage is how many changes a history response holds when the request does
+// not say.
+const defaultHistoryPage = 1000
+
+// historyPage is one page of history and where the next starts ("" after the last).
+type historyPage struct {
+	changes []audit.Change
+	next    string
+}
+
 func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.HistoryRequest]) (*connect.Response[apiv1.HistoryResponse], error) {
 	m, p := r.Msg, &parser{}
-	filter := audit.HistoryFilter{Object: p.object("object", m.Object), Actor: m.ChangedBy, Principal: m.Principal, Since: access.Token(m.Since),
+	size := int(m.PageSize)
+	switch {
+	case size == 0:
+		size = min(defaultHistoryPage, s.maxList)
+	case size < 0 || size > s.maxList:
+		return nil, fmt.Errorf("%w: page_size %d: from 1 to %d", access.ErrInvalidArgument, m.PageSize, s.maxList)
+	}
+	since := m.Since
+	if m.PageToken != "" {
+		// A page token is the revision of the last change the previous page held.
+		since = m.PageToken
+	}
+	filter := audit.HistoryFilter{Object: p.object("object", m.Object), Account: p.object("account", m.Account), Actor: m.ChangedBy, Principal: m.Principal, Since: access.Token(since),
 		Operation: m.Operation, From: timeOf(m.From), To: timeOf(m.To)}
-	return answer(p, func() ([]audit.Change, error) { return collect(s.svc.History(ctx, filter), s.maxList) },
-		func(cs []audit.Change) *apiv1.HistoryResponse {
-			out := &apiv1.HistoryResponse{}
-			for _, c := range cs {
+	return answer(p, func() (historyPage, error) { return pageOf(s.svc.History(ctx, filter), size) },
+		func(pg historyPage) *apiv1.HistoryResponse {
+			out := &apiv1.HistoryResponse{NextPageToken: pg.next}
+			for _, c := range pg.changes {
 				wc := &apiv1.Change{
 					Revision: string(c.Revision), Time: timestamp(c.Time), TimeFromRevision: c.TimeFromRevision,
 					Actor: c.Actor, Reason: c.Reason, Operation: c.Operation,
@@ -183,6 +206,22 @@ func (s *auditServer) History(ctx context.Context, r *connect.Request[apiv1.Hist
 			}
 			return out
 		})
+}
+
+// pageOf reads up to size changes, and one more to learn whether another page follows.
+func pageOf(changes iter.Seq2[audit.Change, error], size int) (historyPage, error) {
+	var pg historyPage
+	for c, err := range changes {
+		if err != nil {
+			return historyPage{}, err
+		}
+		if len(pg.changes) == size {
+			pg.next = string(pg.changes[size-1].Revision)
+			break
+		}
+		pg.changes = append(pg.changes, c)
+	}
+	return pg, nil
 }
 
 func (s *auditServer) VerifyHistory(ctx context.Context, r *connect.Request[apiv1.VerifyHistoryRequest]) (*connect.Response[apiv1.HistoryVerification], error) {
@@ -236,12 +275,9 @@ func (s *auditServer) Provenance(ctx context.Context, r *connect.Request[apiv1.P
 	if len(m.Relationships) > maxProvenance {
 		return nil, fmt.Errorf("%w: %d relationships, at most %d per request", access.ErrInvalidArgument, len(m.Relationships), maxProvenance)
 	}
-	var at time.Time
-	if m.At != nil {
-		if err := m.At.CheckValid(); err != nil {
-			return nil, fmt.Errorf("%w: at: %v", access.ErrInvalidArgument, err)
-		}
-		at = m.At.AsTime()
+	at, err := asOf(m.At, m.AtRevision)
+	if err != nil {
+		return nil, err
 	}
 	origins, err := s.svc.Provenance(ctx, m.Relationships, at)
 	if err != nil {

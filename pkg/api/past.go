@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -12,8 +11,8 @@ import (
 )
 
 // PastGraphs answers "as of" requests: the domain and audit layers over the access graph as
-// it stood at a past time, and the function that releases them once the answer is made.
-type PastGraphs func(ctx context.Context, at time.Time) (access.Service, audit.Service, func(), error)
+// it stood at a past moment, and the function that releases them once the answer is made.
+type PastGraphs func(ctx context.Context, at audit.AsOf) (access.Service, audit.Service, func(), error)
 
 // ErrNoPast reports an "as of" request to a server that keeps no durable audit log.
 var ErrNoPast = fmt.Errorf("%w: this server keeps no durable audit log, so it cannot answer as of a past time", access.ErrInvalidArgument)
@@ -27,19 +26,38 @@ type graphs struct {
 	past   PastGraphs
 }
 
-func (g graphs) at(ctx context.Context, ts *timestamppb.Timestamp, cons access.Consistency) (access.Service, audit.Service, access.Consistency, func(), error) {
-	if ts == nil {
-		return g.access, g.audit, cons, func() {}, nil
+func (g graphs) at(ctx context.Context, ts *timestamppb.Timestamp, rev string, cons access.Consistency) (access.Service, audit.Service, access.Consistency, func(), error) {
+	m, err := asOf(ts, rev)
+	if err != nil {
+		return nil, nil, cons, nil, err
 	}
-	if err := ts.CheckValid(); err != nil {
-		return nil, nil, cons, nil, fmt.Errorf("%w: at: %v", access.ErrInvalidArgument, err)
+	if m.IsZero() {
+		return g.access, g.audit, cons, func() {}, nil
 	}
 	if g.past == nil {
 		return nil, nil, cons, nil, ErrNoPast
 	}
-	a, au, done, err := g.past(ctx, ts.AsTime())
+	a, au, done, err := g.past(ctx, m)
 	if err != nil {
 		return nil, nil, cons, nil, err
 	}
 	return a, au, access.Full(), done, nil
+}
+
+// asOf reads a request's at and at_revision: at most one of them.
+func asOf(ts *timestamppb.Timestamp, rev string) (audit.AsOf, error) {
+	var m audit.AsOf
+	if ts != nil {
+		if err := ts.CheckValid(); err != nil {
+			return m, fmt.Errorf("%w: at: %v", access.ErrInvalidArgument, err)
+		}
+		m.Time = ts.AsTime()
+	}
+	if rev != "" {
+		if ts != nil {
+			return m, fmt.Errorf("%w: set at or at_revision, not both", access.ErrInvalidArgument)
+		}
+		m.Revision = access.Token(rev)
+	}
+	return m, nil
 }

@@ -46,9 +46,22 @@ const replayBatch = 1000
 // the future or before the log's first entry: the log knows nothing of the graph before it
 // began.
 func RebuildAt(ctx context.Context, l auditlog.Log, at time.Time) (*PastGraph, error) {
+	return Rebuild(ctx, l, At(at))
+}
+
+// Rebuild is RebuildAt for any moment: a time, or the change with a revision (the graph
+// just after it, whose At is when that change was recorded).
+func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 	now := time.Now()
-	if at.After(now) {
-		return nil, fmt.Errorf("%w: %s is in the future: ask the live graph", access.ErrInvalidArgument, at.UTC().Format(time.RFC3339))
+	if m.IsZero() {
+		return nil, fmt.Errorf("%w: no past moment given: ask the live graph", access.ErrInvalidArgument)
+	}
+	if m.Time.After(now) {
+		return nil, fmt.Errorf("%w: %s is in the future: ask the live graph", access.ErrInvalidArgument, m.Time.UTC().Format(time.RFC3339))
+	}
+	past, at, err := logBound(ctx, l, m)
+	if err != nil {
+		return nil, err
 	}
 	net := map[string]*v1.Relationship{} // by relationship key, the state at `at`
 	g := &PastGraph{At: at}
@@ -57,11 +70,11 @@ func RebuildAt(ctx context.Context, l auditlog.Log, at time.Time) (*PastGraph, e
 		if err != nil {
 			return nil, err
 		}
-		if first && e.RecordedAt.After(at) {
+		if first && past(e) {
 			return nil, fmt.Errorf("%w: the audit log begins at %s, after %s: it knows nothing of the graph before", access.ErrInvalidArgument, e.RecordedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 		}
 		first = false
-		if e.RecordedAt.After(at) {
+		if past(e) {
 			break
 		}
 		for _, c := range e.Changes {

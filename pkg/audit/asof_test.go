@@ -314,7 +314,7 @@ func TestProvenanceNamesTheChangeBehindEachRelationship(t *testing.T) {
 		at     time.Time
 		reason string
 	}{{time.Time{}, "contract renewed"}, {between, "consultant, ticket 7"}} {
-		origins, err := a.Provenance(ctx, rels, tc.at)
+		origins, err := a.Provenance(ctx, rels, audit.At(tc.at))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +327,7 @@ func TestProvenanceNamesTheChangeBehindEachRelationship(t *testing.T) {
 	if len(paths[0].Origins) != len(paths[0].Relationships) || !paths[0].Origins[0].Time.IsZero() {
 		t.Fatalf("origins without a log entry: %+v", paths[0].Origins)
 	}
-	if _, err := audit.New(c).Provenance(ctx, rels, time.Time{}); !errors.Is(err, audit.ErrNoDurableLog) {
+	if _, err := audit.New(c).Provenance(ctx, rels, audit.AsOf{}); !errors.Is(err, audit.ErrNoDurableLog) {
 		t.Fatalf("without a log: %v", err)
 	}
 }

@@ -42,6 +42,11 @@ type HistoryFilter struct {
 	// From and To keep the changes whose Time is at or after From and before To; zero
 	// bounds nothing.
 	From, To time.Time
+	// Account keeps what touched an account's access: relationships on the account and on
+	// the objects it owns (partner links, custom-role bindings, cases, sold products and
+	// install base items), as the history shows them coming to be owned. Not with Object;
+	// History only (Follow refuses it).
+	Account ref.Object
 }
 
 // keepsWhole reports whether a change passes the filter's operation and time range.
@@ -109,6 +114,9 @@ type Update struct {
 // CockroachDB's gc.ttlseconds). An Auditor built WithDurableLog reads the durable audit log
 // first and the change stream after it, so its history reaches back to the log's start.
 func (a *Auditor) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
+	if !filter.Account.IsZero() {
+		return scopeToAccount(filter, a.log != nil, func(f HistoryFilter) iter.Seq2[Change, error] { return a.History(ctx, f) })
+	}
 	if a.log != nil {
 		return a.durable(ctx, filter, false)
 	}
@@ -118,6 +126,9 @@ func (a *Auditor) History(ctx context.Context, filter HistoryFilter) iter.Seq2[C
 // Follow streams changes after filter.Since (or from now) as they happen, until ctx is
 // cancelled, which ends the stream without an error.
 func (a *Auditor) Follow(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
+	if !filter.Account.IsZero() {
+		return errorSeq(errFollowAccount)
+	}
 	if a.log != nil && filter.Since != "" {
 		return a.durable(ctx, filter, true)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -74,4 +76,35 @@ func WriteChangeJSON(w io.Writer, c Change) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(c)
+}
+
+// ChangeCSVHeader names the columns of ChangeCSVRows.
+var ChangeCSVHeader = []string{
+	"revision", "time", "time_from_revision", "actor", "principal", "claimed_actor", "operation", "reason",
+	"chain_position", "chain_hash", "update", "relationship", "expires_at",
+}
+
+// ChangeCSVRows is a change as CSV rows for evidence export: one row per relationship
+// written or deleted, each repeating the change's columns (one row with empty update
+// columns for a change that touched none). Times are RFC 3339 in UTC with nanoseconds.
+func ChangeCSVRows(c Change) [][]string {
+	head := []string{
+		string(c.Revision), c.Time.UTC().Format(time.RFC3339Nano), strconv.FormatBool(c.TimeFromRevision),
+		c.Actor, c.Principal, c.ClaimedActor, c.Operation, c.Reason, "", c.ChainHash,
+	}
+	if c.ChainPosition != 0 {
+		head[8] = strconv.FormatInt(c.ChainPosition, 10)
+	}
+	if len(c.Updates) == 0 {
+		return [][]string{append(head, "", "", "")}
+	}
+	rows := make([][]string, 0, len(c.Updates))
+	for _, u := range c.Updates {
+		expires := ""
+		if !u.ExpiresAt.IsZero() {
+			expires = u.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		}
+		rows = append(rows, append(slices.Clone(head), u.Operation, u.Relationship, expires))
+	}
+	return rows
 }

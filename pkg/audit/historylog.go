@@ -48,11 +48,17 @@ func NewLogHistory(store auditlog.Log) *LogHistory { return &LogHistory{store: s
 
 // History implements HistorySource. filter.Since must be a revision the log recorded.
 func (l *LogHistory) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
+	if !filter.Account.IsZero() {
+		return scopeToAccount(filter, true, func(f HistoryFilter) iter.Seq2[Change, error] { return l.read(ctx, f, false, 0) })
+	}
 	return l.read(ctx, filter, false, 0)
 }
 
 // Follow implements HistorySource.
 func (l *LogHistory) Follow(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
+	if !filter.Account.IsZero() {
+		return errorSeq(errFollowAccount)
+	}
 	return l.read(ctx, filter, true, 0)
 }
 

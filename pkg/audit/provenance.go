@@ -25,9 +25,9 @@ type Origin struct {
 }
 
 // Provenance implements Service: for each relationship (resource#relation@subject), the
-// change that created it as of at (the present when zero), from the durable audit log.
-// Relationships the log never saw written (older than the log) are absent from the map.
-func (a *Auditor) Provenance(ctx context.Context, relationships []string, at time.Time) (map[string]Origin, error) {
+// change that created it as of a moment (the present when zero), from the durable audit
+// log. Relationships the log never saw written (older than the log) are absent from the map.
+func (a *Auditor) Provenance(ctx context.Context, relationships []string, at AsOf) (map[string]Origin, error) {
 	if a.log == nil {
 		return nil, ErrNoDurableLog
 	}
@@ -37,7 +37,7 @@ func (a *Auditor) Provenance(ctx context.Context, relationships []string, at tim
 // provenance reads the log once, oldest first, keeping for each wanted relationship its
 // newest write (a delete forgets it, so a relationship written again later gets the later
 // write) up to at.
-func provenance(ctx context.Context, l auditlog.Log, relationships []string, at time.Time) (map[string]Origin, error) {
+func provenance(ctx context.Context, l auditlog.Log, relationships []string, at AsOf) (map[string]Origin, error) {
 	wanted := make(map[string]bool, len(relationships))
 	for _, r := range relationships {
 		wanted[r] = true
@@ -46,11 +46,15 @@ func provenance(ctx context.Context, l auditlog.Log, relationships []string, at 
 	if len(wanted) == 0 {
 		return out, nil
 	}
+	past, _, err := logBound(ctx, l, at)
+	if err != nil {
+		return nil, err
+	}
 	for e, err := range l.Entries(ctx, auditlog.Filter{}) {
 		if err != nil {
 			return nil, err
 		}
-		if !at.IsZero() && e.RecordedAt.After(at) {
+		if past(e) {
 			break
 		}
 		for _, c := range e.Changes {

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"iter"
-	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
@@ -26,7 +25,7 @@ type Service interface {
 	HistoryCheckpoint(ctx context.Context) (auditlog.Checkpoint, error)
 	// Provenance names, for each relationship, the change that created it as of at (the
 	// present when zero), from the durable audit log (ErrNoDurableLog without one).
-	Provenance(ctx context.Context, relationships []string, at time.Time) (map[string]Origin, error)
+	Provenance(ctx context.Context, relationships []string, at AsOf) (map[string]Origin, error)
 }
 
 var _ Service = (*Auditor)(nil)

@@ -63,7 +63,7 @@ func grantee(s string) access.Grantee {
 func (c *Client) Check(ctx context.Context, subject ref.Subject, permission string, resource ref.Object, cons access.Consistency) (access.Decision, error) {
 	r, err := call(ctx, c.access.Check, &apiv1.CheckRequest{
 		Subject: subjectString(subject), Permission: permission, Resource: objectString(resource),
-		Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(),
+		Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(), AtRevision: string(c.at.Revision),
 	})
 	if err != nil {
 		return access.Decision{}, err
@@ -100,7 +100,7 @@ func (c *Client) LookupResources(ctx context.Context, subject ref.Subject, permi
 	return lazy(func() ([]ref.Object, error) {
 		return objects(call(ctx, c.access.LookupResources, &apiv1.LookupResourcesRequest{
 			Subject: subjectString(subject), Permission: permission, ResourceType: resourceType,
-			Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(),
+			Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(), AtRevision: string(c.at.Revision),
 		}))
 	})
 }
@@ -110,7 +110,7 @@ func (c *Client) LookupSubjects(ctx context.Context, resource ref.Object, permis
 	return lazy(func() ([]ref.Object, error) {
 		return objects(call(ctx, c.access.LookupSubjects, &apiv1.LookupSubjectsRequest{
 			Resource: objectString(resource), Permission: permission, SubjectType: subjectType,
-			Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(),
+			Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(), AtRevision: string(c.at.Revision),
 		}))
 	})
 }

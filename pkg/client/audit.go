@@ -53,7 +53,7 @@ func pathsIn(ps []*apiv1.Path) []audit.Path {
 func (c *Client) Explain(ctx context.Context, subject ref.Subject, permission string, resource ref.Object, cons access.Consistency) (audit.Explanation, error) {
 	r, err := call(ctx, c.audit.Explain, &apiv1.ExplainRequest{
 		Subject: subjectString(subject), Permission: permission, Resource: objectString(resource),
-		Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(),
+		Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(), AtRevision: string(c.at.Revision),
 	})
 	if err != nil {
 		return audit.Explanation{}, err
@@ -70,7 +70,7 @@ func (c *Client) Explain(ctx context.Context, subject ref.Subject, permission st
 
 // Expand returns the complete tree of who holds permission on resource.
 func (c *Client) Expand(ctx context.Context, resource ref.Object, permission string) (audit.Tree, error) {
-	r, err := call(ctx, c.audit.Expand, &apiv1.ExpandRequest{Resource: objectString(resource), Permission: permission, At: c.atStamp()})
+	r, err := call(ctx, c.audit.Expand, &apiv1.ExpandRequest{Resource: objectString(resource), Permission: permission, At: c.atStamp(), AtRevision: string(c.at.Revision)})
 	if err != nil {
 		return audit.Tree{}, err
 	}
@@ -92,7 +92,7 @@ func nodeIn(n *apiv1.Node) *audit.Node {
 // give it.
 func (c *Client) WhoCan(ctx context.Context, resource ref.Object, permission string) iter.Seq2[audit.Holder, error] {
 	return lazy(func() ([]audit.Holder, error) {
-		r, err := call(ctx, c.audit.WhoCan, &apiv1.WhoCanRequest{Resource: objectString(resource), Permission: permission, At: c.atStamp()})
+		r, err := call(ctx, c.audit.WhoCan, &apiv1.WhoCanRequest{Resource: objectString(resource), Permission: permission, At: c.atStamp(), AtRevision: string(c.at.Revision)})
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func (c *Client) WhoCan(ctx context.Context, resource ref.Object, permission str
 func (c *Client) AccessReview(ctx context.Context, actor access.Actor, supportID string, opts audit.ReviewOptions) (audit.Review, error) {
 	a, why := actorOf(actor)
 	r, err := call(ctx, c.audit.AccessReview, &apiv1.AccessReviewRequest{
-		Actor: a, Reason: why, Account: obj("account", supportID), ExpiringWithinSeconds: int64(opts.ExpiringWithin / time.Second), At: c.atStamp(),
+		Actor: a, Reason: why, Account: obj("account", supportID), ExpiringWithinSeconds: int64(opts.ExpiringWithin / time.Second), At: c.atStamp(), AtRevision: string(c.at.Revision),
 	})
 	if err != nil {
 		return audit.Review{}, err
@@ -148,35 +148,48 @@ func (c *Client) AccessReview(ctx context.Context, actor access.Actor, supportID
 }
 
 // History lists the changes after filter.Since up to the newest at the time of the call,
-// oldest first.
+// oldest first, a page at a time (each page is one request, made as the iteration reaches
+// it).
 func (c *Client) History(ctx context.Context, filter audit.HistoryFilter) iter.Seq2[audit.Change, error] {
-	return lazy(func() ([]audit.Change, error) {
-		r, err := call(ctx, c.audit.History, &apiv1.HistoryRequest{Object: objectString(filter.Object), ChangedBy: filter.Actor, Principal: filter.Principal, Since: string(filter.Since),
-			Operation: filter.Operation, From: timestamp(filter.From), To: timestamp(filter.To)})
-		if err != nil {
-			return nil, err
+	return func(yield func(audit.Change, error) bool) {
+		req := &apiv1.HistoryRequest{Object: objectString(filter.Object), Account: objectString(filter.Account), ChangedBy: filter.Actor, Principal: filter.Principal, Since: string(filter.Since),
+			Operation: filter.Operation, From: timestamp(filter.From), To: timestamp(filter.To), PageSize: c.historyPage}
+		for {
+			r, err := call(ctx, c.audit.History, req)
+			if err != nil {
+				yield(audit.Change{}, err)
+				return
+			}
+			for _, ch := range r.Changes {
+				if !yield(changeOf(ch), nil) {
+					return
+				}
+			}
+			if r.NextPageToken == "" {
+				return
+			}
+			req.PageToken = r.NextPageToken
 		}
-		var out []audit.Change
-		for _, ch := range r.Changes {
-			change := audit.Change{
-				Revision: access.Token(ch.Revision), Time: timeOf(ch.Time), TimeFromRevision: ch.TimeFromRevision,
-				Actor: ch.Actor, Reason: ch.Reason, Operation: ch.Operation, Metadata: ch.Metadata.AsMap(),
-				Principal: ch.Principal, ClaimedActor: ch.ClaimedActor,
-				ChainPosition: ch.ChainPosition, ChainHash: ch.ChainHash,
-			}
-			if ch.Metadata == nil {
-				change.Metadata = nil
-			}
-			for _, u := range ch.Updates {
-				change.Updates = append(change.Updates, audit.Update{
-					Operation: u.Operation, Relationship: u.Relationship, Resource: looseObject(u.Resource),
-					Relation: u.Relation, Subject: looseSubject(u.Subject), ExpiresAt: timeOf(u.ExpiresAt),
-				})
-			}
-			out = append(out, change)
-		}
-		return out, nil
-	})
+	}
+}
+
+func changeOf(ch *apiv1.Change) audit.Change {
+	change := audit.Change{
+		Revision: access.Token(ch.Revision), Time: timeOf(ch.Time), TimeFromRevision: ch.TimeFromRevision,
+		Actor: ch.Actor, Reason: ch.Reason, Operation: ch.Operation, Metadata: ch.Metadata.AsMap(),
+		Principal: ch.Principal, ClaimedActor: ch.ClaimedActor,
+		ChainPosition: ch.ChainPosition, ChainHash: ch.ChainHash,
+	}
+	if ch.Metadata == nil {
+		change.Metadata = nil
+	}
+	for _, u := range ch.Updates {
+		change.Updates = append(change.Updates, audit.Update{
+			Operation: u.Operation, Relationship: u.Relationship, Resource: looseObject(u.Resource),
+			Relation: u.Relation, Subject: looseSubject(u.Subject), ExpiresAt: timeOf(u.ExpiresAt),
+		})
+	}
+	return change
 }
 
 // VerifyHistory checks the server's durable audit log against its hash chain, and against
@@ -217,10 +230,10 @@ func checkpointOf(m *apiv1.Checkpoint) auditlog.Checkpoint {
 	return auditlog.Checkpoint{Position: m.Position, Hash: m.Hash, Revision: m.Revision, RecordedAt: timeOf(m.RecordedAt)}
 }
 
-// Provenance names, for each relationship, the change that created it as of at (the
+// Provenance names, for each relationship, the change that created it as of a moment (the
 // present when zero), from the server's durable audit log.
-func (c *Client) Provenance(ctx context.Context, relationships []string, at time.Time) (map[string]audit.Origin, error) {
-	r, err := call(ctx, c.audit.Provenance, &apiv1.ProvenanceRequest{Relationships: relationships, At: timestamp(at)})
+func (c *Client) Provenance(ctx context.Context, relationships []string, at audit.AsOf) (map[string]audit.Origin, error) {
+	r, err := call(ctx, c.audit.Provenance, &apiv1.ProvenanceRequest{Relationships: relationships, At: timestamp(at.Time), AtRevision: string(at.Revision)})
 	if err != nil {
 		return nil, err
 	}

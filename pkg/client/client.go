@@ -34,26 +34,32 @@ import (
 type Client struct {
 	access apiv1connect.AccessServiceClient
 	audit  apiv1connect.AuditServiceClient
-	// at, when set, is the past time questions are asked about (see At).
-	at time.Time
+	// at, when set, is the past moment questions are asked about (see At and AsOf).
+	at audit.AsOf
+	// historyPage is how many changes one History request asks for (0: the server's default).
+	historyPage int32
 }
 
 // At returns a client whose questions (Check, LookupResources, LookupSubjects, Explain,
 // Expand, WhoCan, AccessReview) are answered as the access graph stood at t, rebuilt by
 // the server from its durable audit log; consistency is then ignored. Other calls are
 // unchanged. A zero t is the present.
-func (c *Client) At(t time.Time) *Client {
+func (c *Client) At(t time.Time) *Client { return c.AsOf(audit.At(t)) }
+
+// AsOf is At for any moment: a time, or the change with a revision token (the graph just
+// after it). The zero moment is the present.
+func (c *Client) AsOf(m audit.AsOf) *Client {
 	past := *c
-	past.at = t
+	past.at = m
 	return &past
 }
 
-// atStamp is the request's `at` field: nil for the present.
+// atStamp is the request's `at` field: nil for the present or a revision.
 func (c *Client) atStamp() *timestamppb.Timestamp {
-	if c.at.IsZero() {
+	if c.at.Time.IsZero() {
 		return nil
 	}
-	return timestamppb.New(c.at)
+	return timestamppb.New(c.at.Time)
 }
 
 var (
@@ -62,10 +68,11 @@ var (
 )
 
 type config struct {
-	httpClient *http.Client
-	grpc       bool
-	plaintext  bool
-	tlsConfig  *tls.Config
+	httpClient  *http.Client
+	grpc        bool
+	plaintext   bool
+	tlsConfig   *tls.Config
+	historyPage int32
 }
 
 // Option configures a Client.
@@ -87,6 +94,10 @@ func WithGRPC() Option { return func(o *config) { o.grpc = true } }
 // cross the network unencrypted: for a trusted private network only. http:// to a loopback
 // address (127.0.0.1, ::1, localhost) is allowed without it.
 func WithPlaintext() Option { return func(o *config) { o.plaintext = true } }
+
+// WithHistoryPage sets how many changes one History request asks for (the server's
+// default, 1,000, when 0).
+func WithHistoryPage(n int) Option { return func(o *config) { o.historyPage = int32(n) } }
 
 // New returns a client of the access server at baseURL (https://HOST:PORT, or
 // http://127.0.0.1:PORT for a server on this machine) that authenticates every call with
@@ -129,8 +140,9 @@ func New(baseURL, key string, opts ...Option) (*Client, error) {
 	}
 	base := strings.TrimSuffix(baseURL, "/")
 	return &Client{
-		access: apiv1connect.NewAccessServiceClient(hc, base, copts...),
-		audit:  apiv1connect.NewAuditServiceClient(hc, base, copts...),
+		access:      apiv1connect.NewAccessServiceClient(hc, base, copts...),
+		audit:       apiv1connect.NewAuditServiceClient(hc, base, copts...),
+		historyPage: o.historyPage,
 	}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
+	"github.com/accessgraph/accessgraph/pkg/cli/output"
 )
 
 // auditor returns the factory's auditor: the server's domain API when there is one, else
@@ -20,19 +21,28 @@ func auditor(ctx context.Context, f *factory.Factory) (audit.Service, error) {
 	return f.Audit(ctx)
 }
 
-// resolveFormat settles --format against the global -o: "-o json" means the json format,
+// resolveFormat settles --format against the global -o: "-o json" and "-o csv" mean those formats,
 // and a --format given explicitly that says otherwise is a usage error.
-func resolveFormat(format string, explicit bool, allowed []string, outputJSON bool) (string, error) {
+func resolveFormat(format string, explicit bool, allowed []string, p *output.Printer) (string, error) {
 	if !slices.Contains(allowed, format) {
 		return "", cmdutil.Usagef("--format %q: use %s", format, strings.Join(allowed, ", "))
 	}
-	if !outputJSON {
+	var wanted string
+	switch {
+	case p.JSON():
+		wanted = "json"
+	case p.CSV():
+		wanted = "csv"
+	default:
 		return format, nil
 	}
-	if explicit && format != "json" {
-		return "", cmdutil.Usagef("-o json and --format %s disagree: give one of them", format)
+	if !slices.Contains(allowed, wanted) {
+		return "", cmdutil.Usagef("-o %s: this command prints %s", wanted, strings.Join(allowed, ", "))
 	}
-	return "json", nil
+	if explicit && format != wanted {
+		return "", cmdutil.Usagef("-o %s and --format %s disagree: give one of them", wanted, format)
+	}
+	return wanted, nil
 }
 
 // validateQuestion checks a resource reference and one of its permissions before any

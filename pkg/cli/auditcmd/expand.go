@@ -77,7 +77,7 @@ func runExpand(ctx context.Context, o *ExpandOptions) error {
 	if err != nil {
 		return err
 	}
-	format, err := resolveFormat(o.Format, o.FormatSet, expandFormats, p.JSON())
+	format, err := resolveFormat(o.Format, o.FormatSet, expandFormats, p)
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,9 @@ func runExplain(ctx context.Context, o *ExplainOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := p.RefuseCSV("explain"); err != nil {
+		return cmdutil.AsUsage(err)
+	}
 	a, err := auditor(ctx, o.Factory)
 	if err != nil {
 		return err

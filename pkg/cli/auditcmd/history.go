@@ -3,6 +3,7 @@ package auditcmd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"os"
@@ -27,6 +28,7 @@ import (
 type HistoryOptions struct {
 	Factory   *factory.Factory
 	Object    string
+	Account   string
 	Actor     string
 	Principal string
 	Operation string
@@ -34,6 +36,8 @@ type HistoryOptions struct {
 	Since     string
 	Follow    bool
 	Datastore string
+	// Limit, when positive, stops after this many changes.
+	Limit int
 	// PollInterval is how often --follow reads the audit log for new entries (1s).
 	PollInterval time.Duration
 }
@@ -42,7 +46,7 @@ type HistoryOptions struct {
 func NewCmdHistory(f *factory.Factory, runF func(context.Context, *HistoryOptions) error) *cobra.Command {
 	o := &HistoryOptions{Factory: f, PollInterval: time.Second}
 	cmd := &cobra.Command{
-		Use:   "history [--object TYPE:ID] [--actor user:ID] [--principal KIND:NAME] [--operation OP] [--from TIME] [--to TIME] [--since TOKEN] [--follow] [--datastore URI]",
+		Use:   "history [--object TYPE:ID | --account ID] [--actor user:ID] [--principal KIND:NAME] [--operation OP] [--from TIME] [--to TIME] [--since TOKEN] [--follow] [--datastore URI]",
 		Short: "Show who changed what, when and why",
 		Long: `Show the write transactions, oldest first: when, who (the actor), the operation, the
 reason given with --reason, and every relationship written ("touch") or deleted.
@@ -59,7 +63,10 @@ Two sources, with the same output:
     consume". It outlives the GC window. No server connection is needed.
 
 --object keeps the relationships whose resource or subject is the object (a change
-touching it shows only those); --actor keeps one actor's changes (user:ID, or
+touching it shows only those); --account keeps everything that touched an account's
+access: relationships on the account and on what it owns (partner links, custom-role
+bindings, cases, sold products, install base items), learnt from the history itself (the
+durable log is read from its start for this); --actor keeps one actor's changes (user:ID, or
 system:expiry for the expiry sweep); --principal keeps the changes the server recorded as
 made by one authenticated principal (KIND:NAME, from the key the request proved);
 --operation keeps one operation's changes (partner.grant, member.approve...); --from and
@@ -73,9 +80,16 @@ claimed an actor (the server never takes a raw write's actor as its author); and
 indented line per relationship. Changes to the server's key registry are left out. A time marked "~" is when the change was received or recorded, not when it
 committed. With -o json each change is one JSON object per line (JSON Lines): revision,
 time, time_from_revision, actor, reason, operation, principal, claimed_actor, metadata,
-updates.`,
+updates. With -o csv, one row per relationship under a header row (revision, time,
+time_from_revision, actor, principal, claimed_actor, operation, reason, chain_position,
+chain_hash, update, relationship, expires_at), for evidence export; a cell a spreadsheet
+would take for a formula starts with a single quote. --limit N stops after N changes and
+prints on standard error the --since that continues.`,
 		Example: `  # everything that touched pete, from the server's change stream
   $ accessctl history --object user:pete
+
+  # everything that touched acme's access this quarter, as CSV evidence
+  $ accessctl history --account acme --from 2026-10-01 -o csv > acme-q4.csv
 
   # what bill did, as JSON Lines
   $ accessctl history --actor user:bill -o json
@@ -99,6 +113,7 @@ updates.`,
 	cmd.AddCommand(NewCmdHistoryVerify(f, nil), NewCmdHistoryCheckpoint(f, nil))
 	fl := cmd.Flags()
 	fl.StringVar(&o.Object, "object", "", "only changes touching this object, TYPE:ID")
+	fl.StringVar(&o.Account, "account", "", "only what touched this account's access: the account and what it owns (partner links, custom-role bindings, cases, sold products, install base items); SUPPORT_ID")
 	fl.StringVar(&o.Actor, "actor", "", "only changes made by this actor: user:ID, or system:expiry")
 	fl.StringVar(&o.Principal, "principal", "", "only changes the server recorded as made by this authenticated principal, KIND:NAME (for example operator:ops-alice)")
 	fl.StringVar(&o.Since, "since", "", "start after the change with this revision token")
@@ -106,6 +121,7 @@ updates.`,
 	fl.StringVar(&o.From, "from", "", "only changes at or after this time: RFC 3339, a date (midnight UTC) or a duration ago (30d is 720h)")
 	fl.StringVar(&o.To, "to", "", "only changes before this time: RFC 3339, a date (midnight UTC) or a duration ago")
 	fl.BoolVarP(&o.Follow, "follow", "f", false, "keep printing new changes until interrupted")
+	fl.IntVar(&o.Limit, "limit", 0, "print at most this many changes, then the --since that continues after them (on standard error)")
 	fl.StringVar(&o.Datastore, "datastore", "", "read the durable audit log in this database (postgres://... or cockroachdb://...) instead of the server's change stream")
 	_ = cmd.RegisterFlagCompletionFunc("object", complete.Flag(f, complete.Object()))
 	_ = cmd.RegisterFlagCompletionFunc("actor", complete.Flag(f, func(ctx context.Context, f *factory.Factory, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -121,6 +137,7 @@ updates.`,
 // historyFilter is a validated filter: the object and actor in SpiceDB notation.
 type historyFilter struct {
 	object    ref.Object
+	account   ref.Object
 	actor     string
 	principal string
 	operation string
@@ -129,7 +146,7 @@ type historyFilter struct {
 
 // filter is the audit layer's filter for hf, starting after since.
 func (hf historyFilter) filter(since string) audit.HistoryFilter {
-	return audit.HistoryFilter{Object: hf.object, Actor: hf.actor, Principal: hf.principal, Since: access.Token(since),
+	return audit.HistoryFilter{Object: hf.object, Account: hf.account, Actor: hf.actor, Principal: hf.principal, Since: access.Token(since),
 		Operation: hf.operation, From: hf.from, To: hf.to}
 }
 
@@ -141,6 +158,19 @@ func parseHistoryFilter(o *HistoryOptions) (historyFilter, error) {
 			return hf, cmdutil.Usagef("--object: %v", err)
 		}
 		hf.object = obj
+	}
+	if o.Account != "" {
+		if o.Object != "" {
+			return hf, cmdutil.Usagef("--object and --account: filter by one of them")
+		}
+		if o.Follow {
+			return hf, cmdutil.Usagef("--account lists an account's history; to follow changes, use --object account:%s", strings.TrimPrefix(o.Account, "account:"))
+		}
+		acct, err := ref.New("account", strings.TrimPrefix(o.Account, "account:"))
+		if err != nil {
+			return hf, cmdutil.Usagef("--account: %v", err)
+		}
+		hf.account = acct
 	}
 	switch {
 	case o.Actor == "":
@@ -189,9 +219,31 @@ func runHistory(ctx context.Context, o *HistoryOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.Limit < 0 {
+		return cmdutil.Usagef("--limit %d: give a positive number of changes", o.Limit)
+	}
+	if o.Limit > 0 && o.Follow {
+		return cmdutil.Usagef("--limit and --follow: a followed history has no end to limit")
+	}
 	write := audit.WriteChangeText
 	if p.JSON() {
 		write = audit.WriteChangeJSON
+	}
+	finish := func() error { return nil }
+	if p.CSV() {
+		rows := p.Rows(audit.ChangeCSVHeader)
+		finish = rows.Close
+		write = func(_ io.Writer, c audit.Change) error {
+			for _, cells := range audit.ChangeCSVRows(c) {
+				if err := rows.Write(cells, nil); err != nil {
+					return err
+				}
+			}
+			if o.Follow {
+				return rows.Flush()
+			}
+			return nil
+		}
 	}
 	if o.Follow {
 		// Following ends on Ctrl-C or SIGTERM, as a normal end: what was printed is the answer.
@@ -220,18 +272,29 @@ func runHistory(ctx context.Context, o *HistoryOptions) error {
 		}
 		changes = a.History(ctx, f)
 	}
-	return printChanges(o, changes, write)
+	if err := printChanges(o, changes, write); err != nil {
+		return err
+	}
+	return finish()
 }
 
 func printChanges(o *HistoryOptions, changes iter.Seq2[audit.Change, error], write func(io.Writer, audit.Change) error) error {
 	out := o.Factory.IOStreams.Out
+	n := 0
+	var last access.Token
 	for c, err := range changes {
 		if err != nil {
 			return historyError(o, err)
 		}
+		if o.Limit > 0 && n == o.Limit {
+			fmt.Fprintf(o.Factory.IOStreams.ErrOut, "more changes follow: continue with --since %s\n", last)
+			return nil
+		}
 		if err := write(out, c); err != nil {
 			return err
 		}
+		n++
+		last = c.Revision
 	}
 	return nil
 }

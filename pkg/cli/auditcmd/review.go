@@ -96,7 +96,7 @@ func runAccessReview(ctx context.Context, o *ReviewOptions) error {
 	if err != nil {
 		return err
 	}
-	format, err := resolveFormat(o.Format, o.FormatSet, reviewFormats, p.JSON())
+	format, err := resolveFormat(o.Format, o.FormatSet, reviewFormats, p)
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,9 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := p.RefuseCSV("history verify"); err != nil {
+		return cmdutil.AsUsage(err)
+	}
 	var v auditlog.Verification
 	if o.Datastore != "" {
 		driverURI, err := sqlDatastore(o.Datastore)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,12 +90,23 @@ func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 			return err
 		}
 	}
-	// JSON, too, is printed holder by holder as each is explained.
+	// JSON and CSV, too, are printed holder by holder as each is explained.
 	rows := p.Rows(nil)
+	if p.CSV() {
+		rows = p.Rows(whoCanCSVHeader(o.Provenance))
+	}
 	header := false
 	for h, err := range holders {
 		if err != nil {
 			return err
+		}
+		if p.CSV() {
+			for _, cells := range whoCanCSVRows(h, o.Provenance) {
+				if err := rows.Write(cells, nil); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		if p.JSON() {
 			if err := rows.Write(nil, audit.HolderJSON(h)); err != nil {
@@ -123,13 +135,40 @@ func runWhoCan(ctx context.Context, o *WhoCanOptions) error {
 			}
 		}
 	}
-	if p.JSON() {
+	if p.JSON() || p.CSV() {
 		return rows.Close()
 	}
 	if !header && ios.IsStdoutTTY() {
 		p.Status("nobody holds %s on %s", o.Permission, resource)
 	}
 	return nil
+}
+
+// whoCanCSVHeader is the CSV header: a holder per row, or with provenance a relationship
+// of a holder's path per row.
+func whoCanCSVHeader(provenance bool) []string {
+	if !provenance {
+		return []string{"user", "kinds"}
+	}
+	return []string{"user", "kinds", "path_kind", "path", "relationship", "created_at", "actor", "principal", "operation", "reason", "chain_position"}
+}
+
+func whoCanCSVRows(h audit.Holder, provenance bool) [][]string {
+	if !provenance {
+		return [][]string{{h.Subject(), kindsText(h)}}
+	}
+	var out [][]string
+	for _, path := range h.Paths {
+		for _, o := range path.Origins {
+			row := []string{h.Subject(), kindsText(h), string(path.Kind), path.Text, o.Relationship, "", o.Actor, o.Principal, o.Operation, o.Reason, ""}
+			if !o.Time.IsZero() {
+				row[5] = o.Time.UTC().Format(time.RFC3339Nano)
+				row[10] = strconv.FormatInt(o.ChainPosition, 10)
+			}
+			out = append(out, row)
+		}
+	}
+	return out
 }
 
 // kindsText is the KINDS column: the kinds of path, and for a wildcard whom it excludes.
@@ -150,7 +189,7 @@ func kindsText(h audit.Holder) string {
 
 // withProvenance collects the holders and asks the audit log once for the origins of every
 // relationship on their paths.
-func withProvenance(ctx context.Context, a audit.Service, holders iter.Seq2[audit.Holder, error], at time.Time) (iter.Seq2[audit.Holder, error], error) {
+func withProvenance(ctx context.Context, a audit.Service, holders iter.Seq2[audit.Holder, error], at audit.AsOf) (iter.Seq2[audit.Holder, error], error) {
 	var all []audit.Holder
 	var paths []audit.Path
 	for h, err := range holders {

@@ -5,15 +5,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 )
 
-// BindAt adds --at to a command that asks questions: the answer is then as the access
-// graph stood at that past time, rebuilt by the server from its durable audit log. The
-// value is parsed before the command runs, into f.At.
+// BindAt adds --at and --at-revision to a command that asks questions: the answer is then
+// as the access graph stood at that past time, or just after the change with that
+// revision, rebuilt by the server from its durable audit log. The value is parsed before
+// the command runs, into f.At.
 func BindAt(cmd *cobra.Command, f *Factory) {
-	var at string
+	var at, rev string
 	cmd.Flags().StringVar(&at, "at", "", "answer as of this past time, from the server's audit log: RFC 3339 (2026-11-01T09:00:00Z), a date (2026-11-01, midnight UTC) or a duration ago (36h)")
+	cmd.Flags().StringVar(&rev, "at-revision", "", "answer as the graph stood just after the change with this revision token (as history lists it), from the server's audit log")
 	inner := cmd.PreRunE
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
 		if at != "" {
@@ -21,7 +25,13 @@ func BindAt(cmd *cobra.Command, f *Factory) {
 			if err != nil {
 				return err
 			}
-			f.At = t
+			f.At = audit.At(t)
+		}
+		if rev != "" {
+			if at != "" {
+				return cmdutil.Usagef("--at and --at-revision name two moments: give one")
+			}
+			f.At = audit.AtRevision(access.Token(rev))
 		}
 		if inner != nil {
 			return inner(cmd, args)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
 	"github.com/accessgraph/accessgraph/pkg/cli/output"
@@ -62,9 +63,9 @@ type Factory struct {
 	// StartEmbedded starts a server in this process (accessctl serve).
 	StartEmbedded func(ctx context.Context, cfg engine.EmbeddedConfig) (*engine.Embedded, error)
 
-	// At, when set (by --at, see BindAt), is the past time Access and Audit answer
-	// questions about, through the domain API.
-	At time.Time
+	// At, when set (by --at or --at-revision, see BindAt), is the past moment Access and
+	// Audit answer questions about, through the domain API.
+	At audit.AsOf
 
 	mu          sync.Mutex
 	dialed      *engine.Engine

@@ -35,7 +35,7 @@ func (f *Factory) Access(ctx context.Context) (access.Service, error) {
 		if r == nil {
 			return nil, err
 		}
-		return r.Client.At(f.At), nil
+		return r.Client.AsOf(f.At), nil
 	}
 	if !f.At.IsZero() {
 		return nil, errAtNeedsAPI
@@ -44,18 +44,22 @@ func (f *Factory) Access(ctx context.Context) (access.Service, error) {
 }
 
 // errAtNeedsAPI explains that past answers come from the server, over its domain API.
-var errAtNeedsAPI = cmdutil.Usagef("--at is answered by the server from its durable audit log, through its domain API: pass --api-url, set ACCESSCTL_API_URL, or use the profile serve writes")
+var errAtNeedsAPI = cmdutil.Usagef("--at and --at-revision are answered by the server from its durable audit log, through its domain API: pass --api-url, set ACCESSCTL_API_URL, or use the profile serve writes")
 
 // Audit returns the auditor commands call, from the same place as Access.
-func (f *Factory) Audit(ctx context.Context) (audit.Service, error) {
+func (f *Factory) Audit(ctx context.Context) (audit.Service, error) { return f.AuditAsOf(ctx, f.At) }
+
+// AuditAsOf is Audit answering as of a moment (the present when zero): past moments need
+// the domain API.
+func (f *Factory) AuditAsOf(ctx context.Context, at audit.AsOf) (audit.Service, error) {
 	r, err := f.remote(ctx)
 	if err != nil || r != nil {
 		if r == nil {
 			return nil, err
 		}
-		return r.Client.At(f.At), nil
+		return r.Client.AsOf(at), nil
 	}
-	if !f.At.IsZero() {
+	if !at.IsZero() {
 		return nil, errAtNeedsAPI
 	}
 	c, err := f.Client(ctx)

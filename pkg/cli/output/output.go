@@ -1,6 +1,7 @@
 // Package output prints command results the same way for every command: an aligned table
-// with a header on a terminal, tab-separated lines without a header when piped, or one JSON
-// document with --output json. Data goes to standard output; status goes to standard error.
+// with a header on a terminal, tab-separated lines without a header when piped, one JSON
+// document with --output json, or CSV with a header row (RFC 4180) with --output csv for
+// listings. Data goes to standard output; status goes to standard error.
 package output
 
 import (
@@ -21,6 +22,7 @@ type Format string
 const (
 	FormatTable Format = "table"
 	FormatJSON  Format = "json"
+	FormatCSV   Format = "csv"
 )
 
 // ParseFormat reads a --output value.
@@ -28,10 +30,10 @@ func ParseFormat(s string) (Format, error) {
 	switch Format(s) {
 	case "", FormatTable:
 		return FormatTable, nil
-	case FormatJSON:
-		return FormatJSON, nil
+	case FormatJSON, FormatCSV:
+		return Format(s), nil
 	}
-	return "", fmt.Errorf("unknown output format %q (table, json)", s)
+	return "", fmt.Errorf("unknown output format %q (table, json, csv)", s)
 }
 
 // Printer writes results to one set of streams in one format.
@@ -48,11 +50,25 @@ func New(ios *iostreams.IOStreams, format Format) *Printer {
 // JSON reports whether results are printed as JSON.
 func (p *Printer) JSON() bool { return p.format == FormatJSON }
 
+// CSV reports whether results are printed as CSV.
+func (p *Printer) CSV() bool { return p.format == FormatCSV }
+
+// RefuseCSV is the error of a command whose result is not a listing, for --output csv.
+func (p *Printer) RefuseCSV(command string) error {
+	if !p.CSV() {
+		return nil
+	}
+	return fmt.Errorf("%s prints a table or json: --output csv is for listings", command)
+}
+
 // Table prints rows under a header. In JSON mode it prints value instead, which should be
 // a slice (a nil slice prints as []).
 func (p *Printer) Table(header []string, rows [][]string, value any) error {
 	if p.JSON() {
 		return p.writeJSON(value)
+	}
+	if p.CSV() {
+		return writeCSV(p.ios.Out, header, rows)
 	}
 	if !p.ios.IsStdoutTTY() {
 		for _, r := range rows {
@@ -75,6 +91,13 @@ func (p *Printer) Table(header []string, rows [][]string, value any) error {
 func (p *Printer) Fields(fields [][2]string, value any) error {
 	if p.JSON() {
 		return p.writeJSON(value)
+	}
+	if p.CSV() {
+		rows := make([][]string, 0, len(fields))
+		for _, f := range fields {
+			rows = append(rows, []string{f[0], f[1]})
+		}
+		return writeCSV(p.ios.Out, []string{"field", "value"}, rows)
 	}
 	rows := make([][]string, 0, len(fields))
 	for _, f := range fields {
@@ -121,7 +144,7 @@ func (p *Printer) Change(token access.Token, confirmation string) error {
 	if p.JSON() {
 		return p.writeJSON(map[string]string{"revision": string(token)})
 	}
-	if p.ios.IsStdoutTTY() {
+	if p.ios.IsStdoutTTY() && !p.CSV() {
 		_, err := fmt.Fprintf(p.ios.Out, "revision: %s\n", token)
 		return err
 	}

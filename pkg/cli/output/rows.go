@@ -3,6 +3,7 @@ package output
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -33,6 +34,7 @@ type RowWriter struct {
 	widths  []int
 	jsonBuf bytes.Buffer
 	enc     *json.Encoder
+	cw      *csv.Writer
 }
 
 // Rows returns a writer for a list under header.
@@ -46,6 +48,17 @@ func (p *Printer) Rows(header []string) *RowWriter {
 
 // Write adds one row: its cells for a table, value for JSON.
 func (r *RowWriter) Write(cells []string, value any) error {
+	if r.p.CSV() {
+		// CSV needs no widths: every row goes out as it comes.
+		if err := r.csvRow(cells); err != nil {
+			return err
+		}
+		if r.rows%RowWindow == 0 {
+			r.cw.Flush()
+			return r.cw.Error()
+		}
+		return nil
+	}
 	if r.p.JSON() {
 		cells = nil
 	} else {
@@ -137,6 +150,15 @@ func (r *RowWriter) line(cells []string) error {
 // Close prints what is held and ends the list (an empty list is a header alone on a
 // terminal, nothing when piped and [] in JSON).
 func (r *RowWriter) Close() error {
+	if r.p.CSV() {
+		if r.cw == nil {
+			if err := r.csvRow(nil); err != nil {
+				return err
+			}
+		}
+		r.cw.Flush()
+		return r.cw.Error()
+	}
 	if !r.started {
 		if err := r.release(); err != nil {
 			return err
@@ -150,4 +172,38 @@ func (r *RowWriter) Close() error {
 		r.w.WriteString(end)
 	}
 	return r.w.Flush()
+}
+
+// Flush sends CSV rows written so far on their way (a followed stream prints each as it
+// comes); tables and JSON keep their own pace.
+func (r *RowWriter) Flush() error {
+	if r.cw == nil {
+		return nil
+	}
+	r.cw.Flush()
+	return r.cw.Error()
+}
+
+// csvRow writes the header before the first row, then cells (none: the header alone).
+func (r *RowWriter) csvRow(cells []string) error {
+	if r.cw == nil {
+		r.cw = csv.NewWriter(r.p.ios.Out)
+		if err := r.cw.Write(csvHeader(r.header)); err != nil {
+			return err
+		}
+	}
+	if cells == nil {
+		return nil
+	}
+	r.rows++
+	return r.cw.Write(CSVCells(cells))
+}
+
+// csvHeader names CSV columns as JSON names its fields: lower case, words joined by "_".
+func csvHeader(header []string) []string {
+	out := make([]string, len(header))
+	for i, h := range header {
+		out[i] = strings.ReplaceAll(strings.ToLower(h), " ", "_")
+	}
+	return out
 }

@@ -97,13 +97,13 @@ unconfirmed destructive change); 3 "denied" from check or explain --exit-code.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.AsUsage(err) })
 
 	pf := cmd.PersistentFlags()
-	pf.StringVarP(&f.Output, "output", "o", "table", "output format: table (aligned on a terminal, tab-separated when piped) or json")
+	pf.StringVarP(&f.Output, "output", "o", "table", "output format: table (aligned on a terminal, tab-separated when piped) json, or csv (listings, with a header row)")
 	pf.StringVar(&f.Flags.Endpoint, "endpoint", "", "server address host:port (env ACCESSCTL_ENDPOINT; default: the local serve profile)")
 	pf.StringVar(&f.Flags.APIURL, "api-url", "", "domain API URL, http://HOST:PORT on loopback or https://HOST:PORT (env ACCESSCTL_API_URL; default: the profile's)")
 	pf.StringVar(&f.Flags.Token, "token", "", "preshared key (env ACCESSCTL_TOKEN)")
 	pf.BoolVar(&f.Flags.Insecure, "insecure", false, "plaintext connection, for a server on this machine (env ACCESSCTL_INSECURE)")
 	pf.StringVar(&f.Flags.CACert, "ca-cert", "", "trust this CA certificate instead of the system's (env ACCESSCTL_CA_CERT)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 
 	addCommands(cmd, f)
 	return cmd
@@ -247,6 +247,7 @@ func addCommands(cmd *cobra.Command, f *factory.Factory) {
 		auditcmd.NewCmdExpand(f, nil),
 		auditcmd.NewCmdWhoCan(f, nil),
 		auditcmd.NewCmdAccessReview(f, nil),
+		auditcmd.NewCmdAccessDiff(f, nil),
 		auditcmd.NewCmdHistory(f, nil),
 		auditcmd.NewCmdAudit(f),
 	)

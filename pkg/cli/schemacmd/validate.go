@@ -112,6 +112,9 @@ func runValidate(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	if err := p.RefuseCSV("schema validate"); err != nil {
+		return cmdutil.AsUsage(err)
+	}
 	var results []Result
 	failed := 0
 	for _, file := range o.Files {

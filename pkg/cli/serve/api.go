@@ -128,15 +128,16 @@ func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *O
 	}, nil
 }
 
-// pastGraphs rebuilds the graph at a past time from the audit log for each "as of" request;
-// the audit layer's clock is that time, so expiry flags read as they would have then.
+// pastGraphs rebuilds the graph at a past moment from the audit log for each "as of"
+// request; the audit layer's clock is that moment's time, so expiry flags read as they
+// would have then.
 func pastGraphs(l auditlog.Log) api.PastGraphs {
-	return func(ctx context.Context, at time.Time) (access.Service, audit.Service, func(), error) {
-		g, err := audit.RebuildAt(ctx, l, at)
+	return func(ctx context.Context, at audit.AsOf) (access.Service, audit.Service, func(), error) {
+		g, err := audit.Rebuild(ctx, l, at)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		c := access.New(g.Engine)
-		return c, audit.New(c, audit.WithClock(func() time.Time { return at })), func() { _ = g.Close() }, nil
+		return c, audit.New(c, audit.WithClock(func() time.Time { return g.At })), func() { _ = g.Close() }, nil
 	}
 }

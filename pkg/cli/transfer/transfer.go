@@ -72,6 +72,9 @@ func runExport(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	if err := p.RefuseCSV("export"); err != nil {
+		return cmdutil.AsUsage(err)
+	}
 	e, err := o.Factory.Engine(ctx)
 	if err != nil {
 		return err

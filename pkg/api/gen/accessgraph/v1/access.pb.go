@@ -131,7 +131,10 @@ type CheckRequest struct {
 	Token       string `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
 	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
 	// log (consistency and token are then ignored); unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,7,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,6 +209,13 @@ func (x *CheckRequest) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *CheckRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
 }
 
 type CheckResponse struct {
@@ -547,7 +557,10 @@ type LookupResourcesRequest struct {
 	Token        string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
 	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
 	// log (consistency and token are then ignored); unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,7,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -624,6 +637,13 @@ func (x *LookupResourcesRequest) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *LookupResourcesRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
+}
+
 type LookupSubjectsRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Resource    string                 `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
@@ -633,7 +653,10 @@ type LookupSubjectsRequest struct {
 	Token       string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
 	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
 	// log (consistency and token are then ignored); unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,7,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -708,6 +731,13 @@ func (x *LookupSubjectsRequest) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *LookupSubjectsRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
 }
 
 type KnownRequest struct {
@@ -4830,7 +4860,7 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\rWriteResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\"+\n" +
 	"\x0fObjectsResponse\x12\x18\n" +
-	"\aobjects\x18\x01 \x03(\tR\aobjects\"\xc8\x01\n" +
+	"\aobjects\x18\x01 \x03(\tR\aobjects\"\xe9\x01\n" +
 	"\fCheckRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1e\n" +
 	"\n" +
@@ -4839,7 +4869,9 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\bresource\x18\x03 \x01(\tR\bresource\x12 \n" +
 	"\vconsistency\x18\x04 \x01(\tR\vconsistency\x12\x14\n" +
 	"\x05token\x18\x05 \x01(\tR\x05token\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"H\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\a \x01(\tR\n" +
+	"atRevision\"H\n" +
 	"\rCheckResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x1d\n" +
 	"\n" +
@@ -4863,7 +4895,7 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"J\n" +
 	"\x11CheckManyResponse\x125\n" +
-	"\aresults\x18\x01 \x03(\v2\x1b.accessgraph.v1.CheckResultR\aresults\"\xdb\x01\n" +
+	"\aresults\x18\x01 \x03(\v2\x1b.accessgraph.v1.CheckResultR\aresults\"\xfc\x01\n" +
 	"\x16LookupResourcesRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1e\n" +
 	"\n" +
@@ -4872,7 +4904,9 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\rresource_type\x18\x03 \x01(\tR\fresourceType\x12 \n" +
 	"\vconsistency\x18\x04 \x01(\tR\vconsistency\x12\x14\n" +
 	"\x05token\x18\x05 \x01(\tR\x05token\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xda\x01\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\a \x01(\tR\n" +
+	"atRevision\"\xfb\x01\n" +
 	"\x15LookupSubjectsRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
@@ -4881,7 +4915,9 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\fsubject_type\x18\x03 \x01(\tR\vsubjectType\x12 \n" +
 	"\vconsistency\x18\x04 \x01(\tR\vconsistency\x12\x14\n" +
 	"\x05token\x18\x05 \x01(\tR\x05token\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"^\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\a \x01(\tR\n" +
+	"atRevision\"^\n" +
 	"\fKnownRequest\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12 \n" +
 	"\vconsistency\x18\x02 \x01(\tR\vconsistency\x12\x14\n" +

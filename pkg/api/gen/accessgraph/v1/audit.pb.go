@@ -35,7 +35,10 @@ type ExplainRequest struct {
 	Token       string                 `protobuf:"bytes,5,opt,name=token,proto3" json:"token,omitempty"`
 	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
 	// log (consistency and token are then ignored); unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,7,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -110,6 +113,13 @@ func (x *ExplainRequest) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *ExplainRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
 }
 
 // Path is one way a permission is granted, in words, with the relationships it uses.
@@ -356,7 +366,10 @@ type ExpandRequest struct {
 	Permission string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
 	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
 	// log (consistency and token are then ignored); unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,4,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -410,6 +423,13 @@ func (x *ExpandRequest) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *ExpandRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
 }
 
 type Node struct {
@@ -570,7 +590,10 @@ type WhoCanRequest struct {
 	Permission string                 `protobuf:"bytes,2,opt,name=permission,proto3" json:"permission,omitempty"`
 	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
 	// log (consistency and token are then ignored); unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,4,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -624,6 +647,13 @@ func (x *WhoCanRequest) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *WhoCanRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
 }
 
 type Holder struct {
@@ -757,7 +787,10 @@ type AccessReviewRequest struct {
 	ExpiringWithinSeconds int64 `protobuf:"varint,4,opt,name=expiring_within_seconds,json=expiringWithinSeconds,proto3" json:"expiring_within_seconds,omitempty"`
 	// Answer as the graph stood at this past time, rebuilt from the server's durable audit
 	// log (consistency and token are then ignored); unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,6,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,6 +858,13 @@ func (x *AccessReviewRequest) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *AccessReviewRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
 }
 
 type MemberAccess struct {
@@ -1450,8 +1490,17 @@ type HistoryRequest struct {
 	// Keep the changes of one operation ("partner.grant"); empty keeps every operation.
 	Operation string `protobuf:"bytes,5,opt,name=operation,proto3" json:"operation,omitempty"`
 	// Keep the changes at or after from and before to; unset bounds nothing.
-	From          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=from,proto3" json:"from,omitempty"`
-	To            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=to,proto3" json:"to,omitempty"`
+	From *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=from,proto3" json:"from,omitempty"`
+	To   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=to,proto3" json:"to,omitempty"`
+	// The most changes one response holds: 1 to the server's list limit; 0 is 1,000.
+	PageSize int32 `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Continue a listing: the next_page_token of the previous response, with the same
+	// filters. Empty starts at since.
+	PageToken string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Keep what touched this account's access (account:SUPPORT_ID): relationships on it and
+	// on the objects it owns (partner links, custom-role bindings, cases, sold products,
+	// install base items). Not with object.
+	Account       string `protobuf:"bytes,10,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1533,6 +1582,27 @@ func (x *HistoryRequest) GetTo() *timestamppb.Timestamp {
 		return x.To
 	}
 	return nil
+}
+
+func (x *HistoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *HistoryRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
 }
 
 type Update struct {
@@ -1756,8 +1826,10 @@ func (x *Change) GetChainHash() string {
 }
 
 type HistoryResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Changes       []*Change              `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Changes []*Change              `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Pass as page_token for the next page; empty when this page is the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1797,6 +1869,13 @@ func (x *HistoryResponse) GetChanges() []*Change {
 		return x.Changes
 	}
 	return nil
+}
+
+func (x *HistoryResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Checkpoint is the head of the audit log's hash chain at some moment: the hash commits to
@@ -2094,7 +2173,10 @@ type ProvenanceRequest struct {
 	// most 1,000.
 	Relationships []string `protobuf:"bytes,1,rep,name=relationships,proto3" json:"relationships,omitempty"`
 	// The time asked about; unset: the present.
-	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// Answer as the graph stood just after the change with this revision token (as
+	// history lists it), from the durable audit log; set at or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,3,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2141,6 +2223,13 @@ func (x *ProvenanceRequest) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *ProvenanceRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
+	}
+	return ""
 }
 
 // Origin is the change that created a relationship.
@@ -2293,7 +2382,7 @@ var File_accessgraph_v1_audit_proto protoreflect.FileDescriptor
 
 const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1aaccessgraph/v1/audit.proto\x12\x0eaccessgraph.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x01\n" +
+	"\x1aaccessgraph/v1/audit.proto\x12\x0eaccessgraph.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x01\n" +
 	"\x0eExplainRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1e\n" +
 	"\n" +
@@ -2302,7 +2391,9 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\bresource\x18\x03 \x01(\tR\bresource\x12 \n" +
 	"\vconsistency\x18\x04 \x01(\tR\vconsistency\x12\x14\n" +
 	"\x05token\x18\x05 \x01(\tR\x05token\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"T\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\a \x01(\tR\n" +
+	"atRevision\"T\n" +
 	"\x04Path\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12$\n" +
@@ -2326,13 +2417,15 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x05paths\x18\x06 \x03(\v2\x14.accessgraph.v1.PathR\x05paths\x12\x18\n" +
 	"\acombine\x18\a \x01(\tR\acombine\x12'\n" +
 	"\x04ways\x18\b \x03(\v2\x13.accessgraph.v1.WayR\x04ways\x12\x1c\n" +
-	"\ttruncated\x18\t \x01(\bR\ttruncated\"w\n" +
+	"\ttruncated\x18\t \x01(\bR\ttruncated\"\x98\x01\n" +
 	"\rExpandRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
 	"permission\x18\x02 \x01(\tR\n" +
 	"permission\x12*\n" +
-	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xb4\x01\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\x04 \x01(\tR\n" +
+	"atRevision\"\xb4\x01\n" +
 	"\x04Node\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06object\x18\x02 \x01(\tR\x06object\x12\x1a\n" +
@@ -2347,13 +2440,15 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"permission\x12\x1f\n" +
 	"\vexpanded_at\x18\x03 \x01(\tR\n" +
 	"expandedAt\x12(\n" +
-	"\x04root\x18\x04 \x01(\v2\x14.accessgraph.v1.NodeR\x04root\"w\n" +
+	"\x04root\x18\x04 \x01(\v2\x14.accessgraph.v1.NodeR\x04root\"\x98\x01\n" +
 	"\rWhoCanRequest\x12\x1a\n" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1e\n" +
 	"\n" +
 	"permission\x18\x02 \x01(\tR\n" +
 	"permission\x12*\n" +
-	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x94\x01\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\x04 \x01(\tR\n" +
+	"atRevision\"\x94\x01\n" +
 	"\x06Holder\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06except\x18\x02 \x03(\tR\x06except\x12\x14\n" +
@@ -2361,13 +2456,15 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x05paths\x18\x04 \x03(\v2\x14.accessgraph.v1.PathR\x05paths\x12\x1c\n" +
 	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"B\n" +
 	"\x0eWhoCanResponse\x120\n" +
-	"\aholders\x18\x01 \x03(\v2\x16.accessgraph.v1.HolderR\aholders\"\xc1\x01\n" +
+	"\aholders\x18\x01 \x03(\v2\x16.accessgraph.v1.HolderR\aholders\"\xe2\x01\n" +
 	"\x13AccessReviewRequest\x12\x14\n" +
 	"\x05actor\x18\x01 \x01(\tR\x05actor\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
 	"\aaccount\x18\x03 \x01(\tR\aaccount\x126\n" +
 	"\x17expiring_within_seconds\x18\x04 \x01(\x03R\x15expiringWithinSeconds\x12*\n" +
-	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"6\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\x06 \x01(\tR\n" +
+	"atRevision\"6\n" +
 	"\fMemberAccess\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\"\xa6\x01\n" +
@@ -2421,7 +2518,7 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\x0frelated_parties\x18\n" +
 	" \x03(\v2!.accessgraph.v1.RelatedPartyEntryR\x0erelatedParties\x12C\n" +
 	"\fcustom_roles\x18\v \x03(\v2 .accessgraph.v1.RoleBindingEntryR\vcustomRoles\x12*\n" +
-	"\x05flags\x18\f \x03(\v2\x14.accessgraph.v1.FlagR\x05flags\"\xf5\x01\n" +
+	"\x05flags\x18\f \x03(\v2\x14.accessgraph.v1.FlagR\x05flags\"\xcb\x02\n" +
 	"\x0eHistoryRequest\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12\x1d\n" +
 	"\n" +
@@ -2430,7 +2527,12 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\tprincipal\x18\x04 \x01(\tR\tprincipal\x12\x1c\n" +
 	"\toperation\x18\x05 \x01(\tR\toperation\x12.\n" +
 	"\x04from\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
-	"\x02to\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\xd7\x01\n" +
+	"\x02to\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\x12\x18\n" +
+	"\aaccount\x18\n" +
+	" \x01(\tR\aaccount\"\xd7\x01\n" +
 	"\x06Update\x12\x1c\n" +
 	"\toperation\x18\x01 \x01(\tR\toperation\x12\"\n" +
 	"\frelationship\x18\x02 \x01(\tR\frelationship\x12\x1a\n" +
@@ -2453,9 +2555,10 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	" \x01(\tR\fclaimedActor\x12%\n" +
 	"\x0echain_position\x18\v \x01(\x03R\rchainPosition\x12\x1d\n" +
 	"\n" +
-	"chain_hash\x18\f \x01(\tR\tchainHash\"C\n" +
+	"chain_hash\x18\f \x01(\tR\tchainHash\"k\n" +
 	"\x0fHistoryResponse\x120\n" +
-	"\achanges\x18\x01 \x03(\v2\x16.accessgraph.v1.ChangeR\achanges\"\x95\x01\n" +
+	"\achanges\x18\x01 \x03(\v2\x16.accessgraph.v1.ChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x95\x01\n" +
 	"\n" +
 	"Checkpoint\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x12\n" +
@@ -2479,10 +2582,12 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x03 \x01(\v2\x1a.accessgraph.v1.CheckpointR\n" +
 	"checkpoint\x128\n" +
-	"\bproblems\x18\x04 \x03(\v2\x1c.accessgraph.v1.ChainProblemR\bproblems\"e\n" +
+	"\bproblems\x18\x04 \x03(\v2\x1c.accessgraph.v1.ChainProblemR\bproblems\"\x86\x01\n" +
 	"\x11ProvenanceRequest\x12$\n" +
 	"\rrelationships\x18\x01 \x03(\tR\rrelationships\x12*\n" +
-	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x89\x02\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\x03 \x01(\tR\n" +
+	"atRevision\"\x89\x02\n" +
 	"\x06Origin\x12\"\n" +
 	"\frelationship\x18\x01 \x01(\tR\frelationship\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
