@@ -126,11 +126,15 @@ func recordingTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microse
 
 // chainSource is what verifyChain reads: the chained entries after a position in chain
 // order, the head as the log records it now, and the entries that have no place in the
-// chain (read once, last; nil when a log has none).
+// chain (read once, last; nil when a log has none). flaws, when not nil, names what the
+// store found wrong with an entry it just yielded beyond the chain (an entry recording
+// another position than where it is stored, say); unreadable means the stored entry could
+// not be decoded, so only its place in the store is known and its hashes are not checked.
 type chainSource struct {
 	after   func(pos int64) iter.Seq2[Entry, error]
 	head    func() (Checkpoint, error)
 	outside iter.Seq2[Entry, error]
+	flaws   func(e Entry) (details []string, unreadable bool)
 }
 
 // maxVerifyPasses bounds how often verification reads on while entries keep being appended.
@@ -148,21 +152,33 @@ func verifyChain(src chainSource, cp *Checkpoint) (Verification, error) {
 	}
 	var prev Entry
 	var lastSeq int64
-	cpSeen := false
+	cpSeen, prevUnreadable := false, false
 	check := func(e Entry) {
 		v.Entries++
 		at := Problem{Position: e.Position, Seq: e.Seq, Revision: e.Revision}
+		var flaws []string
+		unreadable := false
+		if src.flaws != nil {
+			flaws, unreadable = src.flaws(e)
+		}
 		switch {
 		case e.Position > prev.Position+1:
 			report(Problem{Detail: fmt.Sprintf("entries %d to %d are missing: removed from the log", prev.Position+1, e.Position-1)})
+		case unreadable || prevUnreadable:
+			// What it or the entry before it chained to is unknown: its own problem says so.
 		case e.PrevHash != prev.Hash:
 			at.Detail = "does not follow the entry before it: an entry before it was changed, removed or inserted"
 			report(at)
 		}
-		if chainHash(e.Position, e.PrevHash, e) != e.Hash {
+		if !unreadable && chainHash(e.Position, e.PrevHash, e) != e.Hash {
 			at.Detail = "does not match its hash: it was changed after it was recorded"
 			report(at)
 		}
+		for _, d := range flaws {
+			at.Detail = d
+			report(at)
+		}
+		prevUnreadable = unreadable
 		if e.Seq < lastSeq {
 			at.Detail = fmt.Sprintf("is out of order: its seq %d comes before the previous entry's %d", e.Seq, lastSeq)
 			report(at)

@@ -147,23 +147,67 @@ func (l *LocalLog) Head(context.Context) (Checkpoint, error) {
 	return Checkpoint{Position: e.Seq, Hash: e.Hash, Revision: e.Revision, RecordedAt: e.RecordedAt}, nil
 }
 
-// Verify implements Log. An entry whose place in the store differs from the position it
-// records is reported as moved.
+// Verify implements Log. An entry is verified where the store keeps it; one recording
+// another position (moved, or its position edited), one filed under another revision than
+// it records, and one that cannot be decoded are reported too.
 func (l *LocalLog) Verify(ctx context.Context, cp *Checkpoint) (Verification, error) {
+	found := map[int64]recordFlaws{}
 	return verifyChain(chainSource{
 		after: func(pos int64) iter.Seq2[Entry, error] {
 			return func(yield func(Entry, error) bool) {
-				for e, err := range l.all(ctx, pos) {
-					if err == nil && e.Position != e.Seq {
-						// Stored out of its place: verify it where it is stored.
-						e.Position = e.Seq
+				for r, err := range l.ds.Records(ctx, uint64(pos)) { //nolint:gosec // pos >= 0
+					if err != nil {
+						yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
+						return
 					}
-					if !yield(e, err) || err != nil {
+					e, f := checkLocalRecord(r)
+					if len(f.details) > 0 {
+						found[e.Seq] = f
+					}
+					if !yield(e, nil) {
 						return
 					}
 				}
 			}
 		},
-		head: func() (Checkpoint, error) { return l.Head(ctx) },
+		head: func() (Checkpoint, error) {
+			last, err := l.ds.LastRecord()
+			if err != nil || last == nil {
+				return Checkpoint{}, err
+			}
+			e, _ := checkLocalRecord(*last)
+			return Checkpoint{Position: e.Seq, Hash: e.Hash, Revision: e.Revision, RecordedAt: e.RecordedAt}, nil
+		},
+		flaws: func(e Entry) ([]string, bool) {
+			f := found[e.Seq]
+			delete(found, e.Seq)
+			return f.details, f.unreadable
+		},
 	}, cp)
+}
+
+// recordFlaws is what is wrong with a stored record beyond the chain.
+type recordFlaws struct {
+	details    []string
+	unreadable bool
+}
+
+// checkLocalRecord decodes a record for verification: the entry at the record's place, and
+// what is wrong with the record beyond the chain.
+func checkLocalRecord(r localstore.Record) (Entry, recordFlaws) {
+	var f recordFlaws
+	e, err := decodeLocalEntry(r)
+	seq := int64(r.Seq) //nolint:gosec // record numbers count entries
+	if err != nil {
+		f.details, f.unreadable = []string{fmt.Sprintf("cannot be read (%v): it was changed after it was recorded", err)}, true
+		return Entry{Seq: seq, Position: seq, Revision: r.ID}, f
+	}
+	if e.Position != seq {
+		f.details = append(f.details, fmt.Sprintf("records position %d but is stored at %d: it was moved, or its position edited", e.Position, seq))
+		e.Position = seq
+	}
+	if e.Revision != r.ID {
+		f.details = append(f.details, fmt.Sprintf("is stored under revision %s: its revision or its record was changed", r.ID))
+	}
+	return e, f
 }
