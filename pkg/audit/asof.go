@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -12,8 +11,6 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/engine"
-	"github.com/accessgraph/accessgraph/pkg/reltext"
-	"github.com/accessgraph/accessgraph/schema"
 )
 
 // PastGraph is the access graph as it stood at a past time, rebuilt from the durable audit
@@ -63,52 +60,38 @@ func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	net := map[string]*v1.Relationship{} // by relationship key, the state at `at`
-	g := &PastGraph{At: at}
 	first := true
-	for e, err := range l.Entries(ctx, auditlog.Filter{}) {
-		if err != nil {
-			return nil, err
-		}
+	st, err := replayLog(ctx, l, func(e auditlog.Entry) (bool, error) {
 		if first && past(e) {
-			return nil, fmt.Errorf("%w: the audit log begins at %s, after %s: it knows nothing of the graph before", access.ErrInvalidArgument, e.RecordedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+			return false, fmt.Errorf("%w: the audit log begins at %s, after %s: it knows nothing of the graph before", access.ErrInvalidArgument, e.RecordedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 		}
 		first = false
-		if past(e) {
-			break
-		}
-		for _, c := range e.Changes {
-			if strings.HasPrefix(c.Resource, schema.ServerPrefix) || strings.HasPrefix(c.Subject, schema.ServerPrefix) {
-				continue // the key registry is no part of the access graph
-			}
-			rel, err := reltext.ParseKey(c.Relationship)
-			if err != nil {
-				return nil, fmt.Errorf("audit log entry %d (revision %s): %w", e.Position, e.Revision, err)
-			}
-			if c.Operation == "delete" {
-				delete(net, c.Relationship)
-				continue
-			}
-			if c.ExpiresAt != nil {
-				if !c.ExpiresAt.After(at) {
-					delete(net, c.Relationship)
-					continue
-				}
-				rel.OptionalExpiresAt = timestamppb.New(*c.ExpiresAt)
-				if c.ExpiresAt.Before(now.Add(time.Hour)) {
-					// Live at `at` but expired (or about to) by the present clock the engine
-					// evaluates with: held with an expiry far ahead instead (a relation may
-					// allow only subjects with an expiry, so it cannot simply be dropped).
-					rel.OptionalExpiresAt = timestamppb.New(farExpiry)
-				}
-			}
-			net[c.Relationship] = rel
-		}
-		g.Applied++
-		g.Through = auditlog.Checkpoint{Position: e.Position, Hash: e.Hash, Revision: e.Revision, RecordedAt: e.RecordedAt}
+		return !past(e), nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if first {
 		return nil, fmt.Errorf("%w: the audit log is empty: there is no past to rebuild", access.ErrInvalidArgument)
+	}
+	g := &PastGraph{At: at, Through: st.Through, Applied: st.Applied}
+	// The state at `at`: what was written and not deleted, less what had expired by then.
+	net := make(map[string]*v1.Relationship, len(st.Rels))
+	for key, lr := range st.Rels {
+		if !lr.liveAt(at) {
+			continue
+		}
+		rel := lr.Rel
+		if lr.ExpiresAt != nil {
+			rel.OptionalExpiresAt = timestamppb.New(*lr.ExpiresAt)
+			if lr.ExpiresAt.Before(now.Add(time.Hour)) {
+				// Live at `at` but expired (or about to) by the present clock the engine
+				// evaluates with: held with an expiry far ahead instead (a relation may
+				// allow only subjects with an expiry, so it cannot simply be dropped).
+				rel.OptionalExpiresAt = timestamppb.New(farExpiry)
+			}
+		}
+		net[key] = rel
 	}
 	emb, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
 	if err != nil {

@@ -23,12 +23,21 @@ func WithDurableLog(l auditlog.Log) Option {
 // datastore, or serve --no-audit-log.
 var ErrNoDurableLog = fmt.Errorf("%w: this server keeps no durable audit log (it runs on the memory datastore, or with --no-audit-log)", access.ErrNotFound)
 
-// VerifyHistory implements Service.
+// VerifyHistory implements Service. Besides the chain, it compares the relationships the log
+// implies with the ones the datastore holds (VerifyState).
 func (a *Auditor) VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (auditlog.Verification, error) {
 	if a.log == nil {
 		return auditlog.Verification{}, ErrNoDurableLog
 	}
-	return a.log.store.Verify(ctx, cp)
+	v, err := a.log.store.Verify(ctx, cp)
+	if err != nil {
+		return v, err
+	}
+	if a.engine == nil {
+		v.StateNote = "not compared with the stored relationships: no engine to read them"
+		return v, nil
+	}
+	return v, VerifyState(ctx, a.engine, a.log.store, &v)
 }
 
 // HistoryCheckpoint implements Service.

@@ -19,7 +19,8 @@ type Service interface {
 	AccessReview(ctx context.Context, actor access.Actor, supportID string, opts ReviewOptions) (Review, error)
 	History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error]
 	// VerifyHistory checks the durable audit log against its hash chain, and against cp
-	// when it is not nil; HistoryCheckpoint is the chain's head. Both fail with
+	// when it is not nil, and where it can the relationships the log implies against the
+	// stored ones (VerifyState); HistoryCheckpoint is the chain's head. Both fail with
 	// ErrNoDurableLog where the server keeps no durable log.
 	VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (auditlog.Verification, error)
 	HistoryCheckpoint(ctx context.Context) (auditlog.Checkpoint, error)

@@ -59,10 +59,21 @@ type Verification struct {
 	Head Checkpoint `json:"head"`
 	// Checkpoint is the checkpoint checked against, if one was given.
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
-	// Problems lists the departures found, the first broken entry first; empty when the
-	// log is intact.
+	// Problems lists the departures found, the first broken entry first, then the
+	// differences from the stored relationships; empty when the log is intact.
 	Problems []Problem `json:"problems"`
+	// StateChecked reports that the relationships the log implies were compared with the
+	// ones the datastore holds; StateNote says at which revision, or why they could not be.
+	// StateDifferences counts the differences found (the first MaxStateProblems of them are
+	// listed in Problems).
+	StateChecked     bool   `json:"state_checked"`
+	StateNote        string `json:"state_note,omitempty"`
+	StateDifferences int    `json:"state_differences,omitempty"`
 }
+
+// MaxStateProblems bounds how many differences from the stored relationships Problems
+// lists; one more problem counts the rest.
+const MaxStateProblems = 20
 
 // Intact reports whether no problem was found.
 func (v Verification) Intact() bool { return len(v.Problems) == 0 }

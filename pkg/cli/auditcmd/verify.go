@@ -39,6 +39,13 @@ chain that is consistent again. A checkpoint taken earlier with "history checkpo
 kept apart from the database catches that: with --checkpoint FILE, the entry at the
 checkpoint's position must still have the checkpoint's hash.
 
+The server also replays the whole log into the relationships it implies and compares them
+with the ones its datastore holds at the log's head revision (unexpired ones only; the
+server's key registry left out): a relationship stored that no entry wrote, one the log
+wrote and never deleted that is not stored, or a different expiry is a problem. The last
+line says what was compared, or why it could not be: --datastore reads only the audit_log
+table; a log begun when relationships already existed cannot account for them.
+
 It prints the number of entries and the head, or the first broken entry and what is wrong
 with it (up to 20 problems). Exit status 0: intact; 4: the log departs from its chain; 1:
 the log could not be read. -o json prints the whole report.
@@ -96,6 +103,7 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 		if v, err = store.Verify(ctx, cp); err != nil {
 			return err
 		}
+		v.StateNote = "not compared with the stored relationships: --datastore reads only the audit_log table (ask the server to compare them)"
 	} else {
 		a, err := auditor(ctx, o.Factory)
 		if err != nil {
@@ -121,6 +129,9 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 			for _, pr := range v.Problems {
 				fmt.Fprintf(out, "  %s\n", pr)
 			}
+		}
+		if v.StateNote != "" {
+			fmt.Fprintf(out, "relationships: %s\n", v.StateNote)
 		}
 	}
 	if !v.Intact() {
