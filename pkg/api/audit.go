@@ -237,7 +237,8 @@ func (s *auditServer) VerifyHistory(ctx context.Context, r *connect.Request[apiv
 	if err != nil {
 		return nil, err
 	}
-	out := &apiv1.HistoryVerification{Entries: v.Entries, Head: checkpointMessage(v.Head)}
+	out := &apiv1.HistoryVerification{Entries: v.Entries, Head: checkpointMessage(v.Head),
+		StateChecked: v.StateChecked, StateNote: v.StateNote, StateDifferences: int64(v.StateDifferences)}
 	if v.Checkpoint != nil {
 		out.Checkpoint = checkpointMessage(*v.Checkpoint)
 	}

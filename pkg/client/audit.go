@@ -211,9 +211,7 @@ func (c *Client) VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (au
 	for _, p := range r.Problems {
 		v.Problems = append(v.Problems, auditlog.Problem{Position: p.Position, Seq: p.Seq, Revision: p.Revision, Detail: p.Detail})
 	}
-	// The API's answer lists differences from the stored relationships among the problems
-	// but does not say whether the comparison was made.
-	v.StateNote = "the server's answer does not say whether it compared the log with the stored relationships; differences it found are among the problems"
+	v.StateChecked, v.StateNote, v.StateDifferences = r.StateChecked, r.StateNote, int(r.StateDifferences)
 	return v, nil
 }
 

@@ -2104,9 +2104,15 @@ type HistoryVerification struct {
 	Head       *Checkpoint            `protobuf:"bytes,2,opt,name=head,proto3" json:"head,omitempty"`
 	Checkpoint *Checkpoint            `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	// The first broken entry first; empty when the log is intact.
-	Problems      []*ChainProblem `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Problems []*ChainProblem `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	// Whether the relationships the log implies were compared with the stored ones; the
+	// note says at which revision, or why they could not be; how many differences were found
+	// (the first of them are among the problems).
+	StateChecked     bool   `protobuf:"varint,5,opt,name=state_checked,json=stateChecked,proto3" json:"state_checked,omitempty"`
+	StateNote        string `protobuf:"bytes,6,opt,name=state_note,json=stateNote,proto3" json:"state_note,omitempty"`
+	StateDifferences int64  `protobuf:"varint,7,opt,name=state_differences,json=stateDifferences,proto3" json:"state_differences,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *HistoryVerification) Reset() {
@@ -2165,6 +2171,27 @@ func (x *HistoryVerification) GetProblems() []*ChainProblem {
 		return x.Problems
 	}
 	return nil
+}
+
+func (x *HistoryVerification) GetStateChecked() bool {
+	if x != nil {
+		return x.StateChecked
+	}
+	return false
+}
+
+func (x *HistoryVerification) GetStateNote() string {
+	if x != nil {
+		return x.StateNote
+	}
+	return ""
+}
+
+func (x *HistoryVerification) GetStateDifferences() int64 {
+	if x != nil {
+		return x.StateDifferences
+	}
+	return 0
 }
 
 type ProvenanceRequest struct {
@@ -2575,14 +2602,18 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\tR\brevision\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xd5\x01\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xc6\x02\n" +
 	"\x13HistoryVerification\x12\x18\n" +
 	"\aentries\x18\x01 \x01(\x03R\aentries\x12.\n" +
 	"\x04head\x18\x02 \x01(\v2\x1a.accessgraph.v1.CheckpointR\x04head\x12:\n" +
 	"\n" +
 	"checkpoint\x18\x03 \x01(\v2\x1a.accessgraph.v1.CheckpointR\n" +
 	"checkpoint\x128\n" +
-	"\bproblems\x18\x04 \x03(\v2\x1c.accessgraph.v1.ChainProblemR\bproblems\"\x86\x01\n" +
+	"\bproblems\x18\x04 \x03(\v2\x1c.accessgraph.v1.ChainProblemR\bproblems\x12#\n" +
+	"\rstate_checked\x18\x05 \x01(\bR\fstateChecked\x12\x1d\n" +
+	"\n" +
+	"state_note\x18\x06 \x01(\tR\tstateNote\x12+\n" +
+	"\x11state_differences\x18\a \x01(\x03R\x10stateDifferences\"\x86\x01\n" +
 	"\x11ProvenanceRequest\x12$\n" +
 	"\rrelationships\x18\x01 \x03(\tR\rrelationships\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
