@@ -37,9 +37,10 @@ test: ## Run every test (go test ./...)
 test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, key registry) with the race detector
 	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/... ./pkg/api/... ./pkg/principal/...
 
-test-postgres: ## Run the domain, durability and audit-log suites (and history --datastore) on a private PostgreSQL, then stop it
+test-postgres: ## Run the domain, durability, audit-log and as-of suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
-	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/cli/auditcmd/...; \
+	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/auditcmd/... && \
+	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m -run 'TestAsOf' ./pkg/refmodel/; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
 test-local: ## Run the domain suite, the differential test and the expiry-reaper tests on the local datastore

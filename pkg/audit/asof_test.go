@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
@@ -21,14 +25,31 @@ import (
 )
 
 // loggedServer is an embedded server on the local datastore with its durable audit log.
-func loggedServer(t *testing.T) (*engine.Embedded, *auditlog.LocalLog) {
+func loggedServer(t *testing.T) (*engine.Embedded, auditlog.Log) {
+	return loggedServerOn(t, "local")
+}
+
+// loggedServerOn is an embedded server with its durable audit log, on the local datastore
+// (the log's records in it) or on a fresh PostgreSQL database (SpiceDB and the audit_log
+// table in it) when ACCESSGRAPH_TEST_POSTGRES names a server, else the test is skipped.
+func loggedServerOn(t *testing.T, datastore string) (*engine.Embedded, auditlog.Log) {
 	t.Helper()
 	ctx := context.Background()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: engine.LocalURI(filepath.Join(t.TempDir(), "data"))})
+	uri := engine.LocalURI(filepath.Join(t.TempDir(), "data"))
+	if datastore == "postgres" {
+		uri = postgresDatabase(t)
+	}
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: uri})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := auditlog.NewLocalLog(e.LocalStore())
+	var l auditlog.Log
+	if ds := e.LocalStore(); ds != nil {
+		l = auditlog.NewLocalLog(ds)
+	} else if l, err = auditlog.Open(ctx, uri); err != nil {
+		_ = e.Close()
+		t.Fatal(err)
+	}
 	consumer, err := auditlog.NewConsumer(ctx, e.Engine, l)
 	if err != nil {
 		t.Fatal(err)
@@ -36,9 +57,42 @@ func loggedServer(t *testing.T) (*engine.Embedded, *auditlog.LocalLog) {
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = consumer.Run(cctx, nil) }()
-	t.Cleanup(func() { cancel(); <-done; _ = e.Close() })
+	t.Cleanup(func() { cancel(); <-done; l.Close(); _ = e.Close() })
 	return e, l
 }
+
+// postgresDatabase creates a fresh database on the server ACCESSGRAPH_TEST_POSTGRES names
+// (`make test-postgres` sets it), dropped after the test; without it the test is skipped.
+func postgresDatabase(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("set ACCESSGRAPH_TEST_POSTGRES (make test-postgres) to run on PostgreSQL")
+	}
+	ctx := context.Background()
+	exec := func(sql string) {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := fmt.Sprintf("accessgraph_audit_%d", postgresDatabases.Add(1))
+	exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	exec("CREATE DATABASE " + name)
+	t.Cleanup(func() { exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+var postgresDatabases atomic.Int64
 
 // waitForSeq waits until the log holds n entries.
 func waitForSeq(t *testing.T, l auditlog.Log, n int64) {
@@ -70,10 +124,19 @@ type pastQuestion struct {
 // asks a fixed set of checks of the live graph after every change, and then rebuilds the
 // graph at random past instants from the log alone: every answer must equal the one the
 // live graph gave at that instant.
+// It runs on the local datastore, and on PostgreSQL when ACCESSGRAPH_TEST_POSTGRES is set.
 func TestRebuiltPastAgreesWithTheLiveGraphThen(t *testing.T) {
-	t.Parallel()
+	for _, datastore := range []string{"local", "postgres"} {
+		t.Run(datastore, func(t *testing.T) {
+			t.Parallel()
+			e, l := loggedServerOn(t, datastore)
+			rebuiltPastAgreesWithTheLiveGraphThen(t, e, l)
+		})
+	}
+}
+
+func rebuiltPastAgreesWithTheLiveGraphThen(t *testing.T, e *engine.Embedded, l auditlog.Log) {
 	ctx := context.Background()
-	e, l := loggedServer(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 19))

@@ -77,6 +77,9 @@ type runner struct {
 	// staleToken is the engine's newest revision token when the engine made no write while
 	// the last batch of soon grants expired (so its expiry reaper deleted nothing), or "".
 	staleToken string
+	// applied is every op applied to the model so far, as applied (expiries filled in, the
+	// ticks included): replaying a prefix gives the model's state at that point.
+	applied []refmodel.Op
 }
 
 // preExpiry returns the model with its clock set back to just before the last expiry, all
@@ -203,6 +206,7 @@ func (r *runner) step(i int, op refmodel.Op) (*mismatch, error) {
 		return &mismatch{sig: fmt.Sprintf("op %s product=%s model=%s", op.Kind, got, want), detail: detail}, nil
 	}
 	r.m.Apply(op)
+	r.applied = append(r.applied, op)
 	if got == refmodel.OK {
 		r.stats.succeeded++
 	} else {
@@ -243,7 +247,9 @@ func (r *runner) tick(checkFirst bool) (*mismatch, error) {
 	if after := r.d.e.FreshestToken(nil).GetToken(); reliable && after == before {
 		r.staleToken = after
 	}
-	r.m.Apply(refmodel.Op{Kind: refmodel.OpTick, At: r.soonAt.Add(time.Millisecond)})
+	tick := refmodel.Op{Kind: refmodel.OpTick, At: r.soonAt.Add(time.Millisecond)}
+	r.m.Apply(tick)
+	r.applied = append(r.applied, tick)
 	r.lastExpiry = r.soonAt
 	r.soonAt = time.Time{}
 	r.stats.expiries++
