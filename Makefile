@@ -40,7 +40,7 @@ test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, d
 test-postgres: ## Run the domain, durability, audit-log and as-of suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
 	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/auditcmd/... && \
-	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m -run 'TestAsOf' ./pkg/refmodel/; \
+	ACCESSGRAPH_TEST_POSTGRES="$$uri" $(GO) test -count=1 -timeout 20m -run 'TestAsOf' ./pkg/refmodel/ -refmodel.asof-worlds=2; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
 test-local: ## Run the domain suite, the differential test and the expiry-reaper tests on the local datastore

@@ -24,14 +24,14 @@ import (
 )
 
 var (
-	flagAsOfWorlds   = flag.Int("refmodel.asof-worlds", 0, "number of random worlds per datastore for TestAsOfAgreesWithTheModelThen (0: the default, 6; 3 with -short)")
+	flagAsOfWorlds   = flag.Int("refmodel.asof-worlds", 0, "number of random worlds per datastore for TestAsOfAgreesWithTheModelThen (0: the default, 3; 2 with -short)")
 	flagAsOfInstants = flag.Int("refmodel.asof-instants", 8, "past instants rebuilt and compared per world in TestAsOfAgreesWithTheModelThen")
 	flagAsOfStart    = flag.Uint64("refmodel.asof-start", 1000, "first seed of TestAsOfAgreesWithTheModelThen; worlds use seeds start, start+1, ...")
 )
 
 const (
-	defaultAsOfWorlds = 6
-	shortAsOfWorlds   = 3
+	defaultAsOfWorlds = 3
+	shortAsOfWorlds   = 2
 	// asOfOps is the number of random operations per world after the skeleton (fewer than
 	// TestDifferential's: each world waits for its log after every operation).
 	asOfOps = 40
