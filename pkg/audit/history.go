@@ -44,8 +44,8 @@ type HistoryFilter struct {
 	From, To time.Time
 	// Account keeps what touched an account's access: relationships on the account and on
 	// the objects it owns (partner links, custom-role bindings, cases, sold products and
-	// install base items), as the history shows them coming to be owned. Not with Object;
-	// History only (Follow refuses it).
+	// install base items), by every ownership link the history holds, whatever its order.
+	// Not with Object; History only (Follow refuses it).
 	Account ref.Object
 }
 

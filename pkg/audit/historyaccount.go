@@ -3,22 +3,25 @@ package audit
 import (
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
 // An account's access is held by relationships on the account itself and on the objects it
-// owns: its partner links and custom-role bindings (relations of the account), and its
-// cases, sold products and install base items (which name the account, or one of its sold
-// products, as their owner). accountScope learns the owned objects from the history it
-// reads, so a case opened on the account joins the scope when its ownership is written.
+// owns: its partner links, custom-role bindings and partner-managed cases (relations of the
+// account), and its cases, sold products and install base items (which name the account,
+// or one of its sold products, as their owner). accountScope keeps every ownership link the
+// history shows, whatever its order, and the objects reachable from the account through
+// them: an install base item linked to a product before the product was sold to the
+// account is the account's all the same.
 type accountScope struct {
-	objects map[ref.Object]bool
+	owns    map[ref.Object][]ref.Object // owner to owned, every link ever written
+	objects map[ref.Object]bool         // the account and what it owns
 }
 
-// ownedBySubject are the subject types an account (or an object in scope) owns through a
-// relation of its own.
+// ownedBySubject are the subject types an object owns through a relation of its own.
 var ownedBySubject = map[string]bool{"partner_link": true, "role_binding": true, "case": true}
 
 // ownerRelations are the relations by which a case, sold product or install base item
@@ -30,27 +33,45 @@ var ownerRelations = map[string]map[string]bool{
 }
 
 func newAccountScope(account ref.Object) *accountScope {
-	return &accountScope{objects: map[ref.Object]bool{account: true}}
+	return &accountScope{owns: map[ref.Object][]ref.Object{}, objects: map[ref.Object]bool{account: true}}
 }
 
-// grow adds the objects the updates make owned by something in scope. Deletes add
-// nothing, and nothing leaves the scope: the history of an object once owned stays part of
-// the account's history.
+// grow records the ownership links the updates write and brings into scope what they make
+// reachable. Deletes remove nothing: the history of an object once owned stays part of the
+// account's history.
 func (s *accountScope) grow(updates []Update) {
-	for changed := true; changed; {
-		changed = false
-		for _, u := range updates {
-			if u.Operation == "delete" || u.Subject.Relation != "" {
-				continue
-			}
-			sub := u.Subject.Object
-			switch {
-			case s.objects[u.Resource] && ownedBySubject[sub.Type] && !s.objects[sub]:
-				s.objects[sub], changed = true, true
-			case s.objects[sub] && ownerRelations[u.Resource.Type][u.Relation] && !s.objects[u.Resource]:
-				s.objects[u.Resource], changed = true, true
-			}
+	for _, u := range updates {
+		if u.Operation == "delete" || u.Subject.Relation != "" {
+			continue
 		}
+		owner, owned := u.Resource, u.Subject.Object
+		switch {
+		case u.Resource.Type == "account" && ownedBySubject[owned.Type]:
+		case ownerRelations[u.Resource.Type][u.Relation]:
+			owner, owned = owned, u.Resource
+		default:
+			continue
+		}
+		if slices.Contains(s.owns[owner], owned) {
+			continue
+		}
+		s.owns[owner] = append(s.owns[owner], owned)
+		if s.objects[owner] {
+			s.reach(owned)
+		}
+	}
+}
+
+// reach brings o and everything it owns into scope.
+func (s *accountScope) reach(o ref.Object) {
+	stack := []ref.Object{o}
+	for len(stack) > 0 {
+		o, stack = stack[len(stack)-1], stack[:len(stack)-1]
+		if s.objects[o] {
+			continue
+		}
+		s.objects[o] = true
+		stack = append(stack, s.owns[o]...)
 	}
 }
 
@@ -66,9 +87,10 @@ func (s *accountScope) about(updates []Update) []Update {
 }
 
 // scopeToAccount reads history through read and keeps what touched filter.Account's
-// access. fromStart reads from the oldest change held, whatever filter.Since says, so that
-// objects the account came to own before Since are in scope (the durable log can); else
-// the read starts at Since and learns ownership from there.
+// access. It reads twice: once to learn every ownership link, then to list. fromStart reads
+// from the oldest change held, whatever filter.Since says, so that objects the account
+// came to own before Since are in scope (the durable log can); else the reads start at
+// Since and learn ownership from there.
 func scopeToAccount(filter HistoryFilter, fromStart bool, read func(HistoryFilter) iter.Seq2[Change, error]) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
 		if filter.Account.Type != "account" {
@@ -96,6 +118,13 @@ func scopeToAccount(filter HistoryFilter, fromStart bool, read func(HistoryFilte
 			inner.Since = filter.Since
 		}
 		scope := newAccountScope(filter.Account)
+		for c, err := range read(inner) {
+			if err != nil {
+				yield(Change{}, err)
+				return
+			}
+			scope.grow(c.Updates)
+		}
 		for c, err := range read(inner) {
 			if err != nil {
 				yield(Change{}, err)

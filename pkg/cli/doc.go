@@ -31,6 +31,7 @@
 //	accessctl explain         pkg/cli/auditcmd
 //	accessctl expand          pkg/cli/auditcmd
 //	accessctl who-can         pkg/cli/auditcmd
+//	accessctl access-diff     pkg/cli/auditcmd
 //	accessctl access-review   pkg/cli/auditcmd
 //	accessctl history         pkg/cli/auditcmd
 //	accessctl audit           pkg/cli/auditcmd

@@ -42,10 +42,10 @@ members at both times.
 Columns: SECTION, KEY (who or what), CHANGE (added, removed, changed), BEFORE, AFTER.
 -o json prints {account, from, to, changes}; -o csv the rows under a header.`,
 		Example: `  # what changed in acme's access this quarter
-  $ accessctl access-diff acme --as user:bill --from 2026-10-01
+  $ accessctl access-diff account:acme --as user:bill --from 2026-10-01
 
   # between two past dates, as a spreadsheet
-  $ accessctl access-diff acme --as user:bill --from 2026-07-01 --to 2026-10-01 -o csv > acme-q3.csv`,
+  $ accessctl access-diff account:acme --as user:bill --from 2026-07-01 --to 2026-10-01 -o csv > acme-q3.csv`,
 		Args:              cmdutil.ExactArgs(1, "ACCOUNT"),
 		ValidArgsFunction: complete.Positional(f, complete.Object("account")),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -82,7 +82,7 @@ func TestChange(t *testing.T) {
 
 func TestParseFormat(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]output.Format{"": output.FormatTable, "table": output.FormatTable, "json": output.FormatJSON} {
+	for in, want := range map[string]output.Format{"": output.FormatTable, "table": output.FormatTable, "json": output.FormatJSON, "csv": output.FormatCSV} {
 		if got, err := output.ParseFormat(in); got != want || err != nil {
 			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
 		}

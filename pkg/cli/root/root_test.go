@@ -116,7 +116,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, "error: unknown command \"frobnicate\" for \"accessctl\"\nRun 'accessctl --help' for usage.\n"},
 		{[]string{"member", "aprove"}, "error: unknown command \"aprove\" for \"accessctl member\"; did you mean \"approve\"?\nRun 'accessctl member --help' for usage.\n"},
 		{[]string{"member", "list"}, "error: accessctl member list: missing ACCOUNT (usage: accessctl member list ACCOUNT --as USER [flags])\nRun 'accessctl member list --help' for usage.\n"},
-		{[]string{"member", "list", "account:acme", "--as", "user:bill", "-o", "yaml"}, "error: unknown output format \"yaml\" (table, json)\nRun 'accessctl member list --help' for usage.\n"},
+		{[]string{"member", "list", "account:acme", "--as", "user:bill", "-o", "yaml"}, "error: unknown output format \"yaml\" (table, json, csv)\nRun 'accessctl member list --help' for usage.\n"},
 		{[]string{"member", "role", "account:acme", "user:sally", "boss", "--as", "user:bill"}, "error: invalid argument: unknown role \"boss\" (admin, standard, viewer)\nRun 'accessctl member role --help' for usage.\n"},
 		{[]string{"partner", "grant", "account:acme", "partner:integrator", "look", "--expires", "soon", "--as", "user:bill"}, "error: --expires \"soon\" is neither an RFC 3339 time (2025-07-01T00:00:00Z) nor a duration (72h)\nRun 'accessctl partner grant --help' for usage.\n"},
 		{[]string{"partner", "grant", "account:acme", "group:x", "look", "--as", "user:bill"}, "error: invalid argument: a partner grant is for partner:ID or user:ID, not group:x\nRun 'accessctl partner grant --help' for usage.\n"},
