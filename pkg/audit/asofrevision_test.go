@@ -33,7 +33,9 @@ func TestRebuiltAtARevisionIsTheGraphJustAfterThatChange(t *testing.T) {
 	users := []string{"u0", "u1", "u2", "u3"}
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
 	templates := []func() string{
-		func() string { return fmt.Sprintf("account:a0#%s@user:%s", pick([]string{"admin", "standard", "viewer"}), pick(users)) },
+		func() string {
+			return fmt.Sprintf("account:a0#%s@user:%s", pick([]string{"admin", "standard", "viewer"}), pick(users))
+		},
 		func() string { return fmt.Sprintf("case:c%d#account@account:a0", rng.IntN(3)) },
 		func() string { return fmt.Sprintf("case:c%d#reporter@user:%s", rng.IntN(3), pick(users)) },
 		func() string { return fmt.Sprintf("user:%s#member_of@group:g0", pick(users)) },

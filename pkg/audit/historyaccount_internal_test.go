@@ -21,7 +21,9 @@ func TestAccountScopeKeepsWhatTheAccountOwns(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(41, 43))
 	obj := func(typ string, n int) ref.Object { return ref.Object{Type: typ, ID: fmt.Sprint(typ[:2], rng.IntN(n))} }
-	user := func() ref.Subject { return ref.Subject{Object: ref.Object{Type: "user", ID: fmt.Sprint("u", rng.IntN(5))}} }
+	user := func() ref.Subject {
+		return ref.Subject{Object: ref.Object{Type: "user", ID: fmt.Sprint("u", rng.IntN(5))}}
+	}
 	for round := range 200 {
 		var changes []Change
 		add := func(us ...Update) {
