@@ -62,6 +62,13 @@ Columns: SECTION, KEY (who or what), CHANGE (added, removed, changed), BEFORE, A
 }
 
 func runAccessDiff(ctx context.Context, o *AccessDiffOptions) error {
+	reviewer, err := o.Factory.Actor(ctx, cmdutil.ActorOptions{As: o.As})
+	if err != nil {
+		if o.As == "" && cmdutil.IsUsage(err) {
+			return cmdutil.Usagef("--as is required: a review is run by a named user who may view the account's members, for example --as user:bill")
+		}
+		return err
+	}
 	if o.From == "" {
 		return cmdutil.Usagef("--from is required: the earlier of the two times, for example --from 2026-10-01")
 	}
@@ -78,13 +85,6 @@ func runAccessDiff(ctx context.Context, o *AccessDiffOptions) error {
 		if !from.Before(to) {
 			return cmdutil.Usagef("--from %s is not before --to %s", o.From, o.To)
 		}
-	}
-	reviewer, err := o.Factory.Actor(ctx, cmdutil.ActorOptions{As: o.As})
-	if err != nil {
-		if o.As == "" && cmdutil.IsUsage(err) {
-			return cmdutil.Usagef("--as is required: a review is run by a named user who may view the account's members, for example --as user:bill")
-		}
-		return err
 	}
 	sid, err := cmdutil.ParseOfType(o.Account, "account")
 	if err != nil {
