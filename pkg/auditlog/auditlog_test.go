@@ -17,7 +17,7 @@ import (
 )
 
 // The audit log lives in PostgreSQL: `make test-postgres` sets ACCESSGRAPH_TEST_POSTGRES.
-func database(t *testing.T) string {
+func database(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
 	if base == "" {

@@ -29,7 +29,12 @@ func (l *LocalLog) Close() {}
 
 // Append implements Log.
 func (l *LocalLog) Append(_ context.Context, e Entry) (bool, error) {
-	e.RecordedAt = recordingTime(time.Now())
+	return l.appendAt(e, time.Now())
+}
+
+// appendAt appends e as recorded at the time given.
+func (l *LocalLog) appendAt(e Entry, at time.Time) (bool, error) {
+	e.RecordedAt = recordingTime(at)
 	_, added, err := l.ds.AppendRecord(e.Revision, func(last *localstore.Record, seq uint64) ([]byte, error) {
 		e.Seq, e.Position = int64(seq), int64(seq) //nolint:gosec // record numbers count entries
 		if last != nil {

@@ -148,6 +148,11 @@ func (s *Store) Close() { s.pool.Close() }
 // whether a row was added. The head row is locked for the transaction, so concurrent appends
 // chain one after the other.
 func (s *Store) Append(ctx context.Context, e Entry) (bool, error) {
+	return s.appendAt(ctx, e, time.Now())
+}
+
+// appendAt appends e as recorded at the time given.
+func (s *Store) appendAt(ctx context.Context, e Entry, at time.Time) (bool, error) {
 	changes, err := json.Marshal(e.Changes)
 	if err != nil {
 		return false, fmt.Errorf("encoding changes: %w", err)
@@ -156,7 +161,7 @@ func (s *Store) Append(ctx context.Context, e Entry) (bool, error) {
 	for _, c := range e.Changes {
 		objects = append(objects, c.Resource, c.Subject)
 	}
-	e.RecordedAt = recordingTime(time.Now())
+	e.RecordedAt = recordingTime(at)
 	var added bool
 	err = crdbpgx.ExecuteTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		added = false
