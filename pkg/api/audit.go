@@ -242,6 +242,9 @@ func (s *auditServer) VerifyHistory(ctx context.Context, r *connect.Request[apiv
 	if v.Checkpoint != nil {
 		out.Checkpoint = checkpointMessage(*v.Checkpoint)
 	}
+	if v.Anchor != nil {
+		out.PrunedThrough, out.RelationshipsKept = checkpointMessage(v.Anchor.Checkpoint()), v.Anchor.Relationships
+	}
 	for _, p := range v.Problems {
 		out.Problems = append(out.Problems, &apiv1.ChainProblem{Position: p.Position, Seq: p.Seq, Revision: p.Revision, Detail: p.Detail})
 	}

@@ -41,7 +41,7 @@ const replayBatch = 1000
 // RebuildAt replays the log's entries recorded at or before at into a new in-process
 // engine on the memory datastore. It fails with access.ErrInvalidArgument for a time in
 // the future or before the log's first entry: the log knows nothing of the graph before it
-// began.
+// began, nor, once the retention policy pruned it, before the last entry removed.
 func RebuildAt(ctx context.Context, l auditlog.Log, at time.Time) (*PastGraph, error) {
 	return Rebuild(ctx, l, At(at))
 }
@@ -60,7 +60,17 @@ func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 	if err != nil {
 		return nil, err
 	}
+	anchor, err := l.Anchor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	first := true
+	if anchor != nil {
+		if at.Before(anchor.RecordedAt) {
+			return nil, prunedBefore(anchor, at)
+		}
+		first = false
+	}
 	st, err := replayLog(ctx, l, func(e auditlog.Entry) (bool, error) {
 		if first && past(e) {
 			return false, fmt.Errorf("%w: the audit log begins at %s, after %s: it knows nothing of the graph before", access.ErrInvalidArgument, e.RecordedAt.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
@@ -121,4 +131,10 @@ func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 	}
 	g.Embedded = emb
 	return g, nil
+}
+
+// prunedBefore is the error for a moment before what a pruned log keeps.
+func prunedBefore(a *auditlog.Anchor, at time.Time) error {
+	return fmt.Errorf("%w: the retention policy removed the history before %s (entries up to %d): %s cannot be answered; ask about a later time",
+		access.ErrInvalidArgument, a.RecordedAt.UTC().Format(time.RFC3339), a.Position, at.UTC().Format(time.RFC3339))
 }

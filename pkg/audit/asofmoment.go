@@ -61,7 +61,11 @@ func logBound(ctx context.Context, l auditlog.Log, m AsOf) (past func(auditlog.E
 	}
 	seq, err := l.SeqOf(ctx, string(m.Revision))
 	if errors.Is(err, auditlog.ErrNotFound) {
-		return nil, time.Time{}, fmt.Errorf("%w: revision %s is not in the audit log: use a revision history lists (the \"revision\" of a change)", access.ErrInvalidArgument, m.Revision)
+		pruned := ""
+		if a, aerr := l.Anchor(ctx); aerr == nil && a != nil {
+			pruned = fmt.Sprintf(" (the retention policy removed the changes up to %s)", a.RecordedAt.UTC().Format(time.RFC3339))
+		}
+		return nil, time.Time{}, fmt.Errorf("%w: revision %s is not in the audit log%s: use a revision history lists (the \"revision\" of a change)", access.ErrInvalidArgument, m.Revision, pruned)
 	}
 	if err != nil {
 		return nil, time.Time{}, err

@@ -115,7 +115,11 @@ type Update struct {
 // first and the change stream after it, so its history reaches back to the log's start.
 func (a *Auditor) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
 	if !filter.Account.IsZero() {
-		return scopeToAccount(filter, a.log != nil, func(f HistoryFilter) iter.Seq2[Change, error] { return a.History(ctx, f) })
+		var seed iter.Seq2[Update, error]
+		if a.log != nil {
+			seed = baseUpdates(ctx, a.log.store)
+		}
+		return scopeToAccount(filter, a.log != nil, seed, func(f HistoryFilter) iter.Seq2[Change, error] { return a.History(ctx, f) })
 	}
 	if a.log != nil {
 		return a.durable(ctx, filter, false)

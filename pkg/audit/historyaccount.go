@@ -90,8 +90,9 @@ func (s *accountScope) about(updates []Update) []Update {
 // access. It reads twice: once to learn every ownership link, then to list. fromStart reads
 // from the oldest change held, whatever filter.Since says, so that objects the account
 // came to own before Since are in scope (the durable log can); else the reads start at
-// Since and learn ownership from there.
-func scopeToAccount(filter HistoryFilter, fromStart bool, read func(HistoryFilter) iter.Seq2[Change, error]) iter.Seq2[Change, error] {
+// Since and learn ownership from there. seed, when not nil, is what a log pruned by
+// retention kept of the removed entries: their ownership links count too.
+func scopeToAccount(filter HistoryFilter, fromStart bool, seed iter.Seq2[Update, error], read func(HistoryFilter) iter.Seq2[Change, error]) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
 		if filter.Account.Type != "account" {
 			yield(Change{}, fmt.Errorf("%w: account %q: give account:SUPPORT_ID", access.ErrInvalidArgument, filter.Account))
@@ -118,6 +119,15 @@ func scopeToAccount(filter HistoryFilter, fromStart bool, read func(HistoryFilte
 			inner.Since = filter.Since
 		}
 		scope := newAccountScope(filter.Account)
+		if seed != nil {
+			for u, err := range seed {
+				if err != nil {
+					yield(Change{}, err)
+					return
+				}
+				scope.grow([]Update{u})
+			}
+		}
 		for c, err := range read(inner) {
 			if err != nil {
 				yield(Change{}, err)

@@ -105,7 +105,7 @@ func TestAccountScopeKeepsWhatTheAccountOwns(t *testing.T) {
 			}
 			list := func(since access.Token) []string {
 				var out []string
-				for c, err := range scopeToAccount(HistoryFilter{Account: account, Since: since}, true, read) {
+				for c, err := range scopeToAccount(HistoryFilter{Account: account, Since: since}, true, nil, read) {
 					if err != nil {
 						t.Fatalf("round %d: %v", round, err)
 					}

@@ -49,7 +49,7 @@ func NewLogHistory(store auditlog.Log) *LogHistory { return &LogHistory{store: s
 // History implements HistorySource. filter.Since must be a revision the log recorded.
 func (l *LogHistory) History(ctx context.Context, filter HistoryFilter) iter.Seq2[Change, error] {
 	if !filter.Account.IsZero() {
-		return scopeToAccount(filter, true, func(f HistoryFilter) iter.Seq2[Change, error] { return l.read(ctx, f, false, 0) })
+		return scopeToAccount(filter, true, baseUpdates(ctx, l.store), func(f HistoryFilter) iter.Seq2[Change, error] { return l.read(ctx, f, false, 0) })
 	}
 	return l.read(ctx, filter, false, 0)
 }
@@ -183,4 +183,27 @@ func entryChange(e auditlog.Entry) (Change, error) {
 		return cmp.Or(strings.Compare(x.Relationship, y.Relationship), strings.Compare(x.Operation, y.Operation))
 	})
 	return c, nil
+}
+
+// baseUpdates are the relationships a log pruned by retention kept of the removed entries,
+// as the writes that made them.
+func baseUpdates(ctx context.Context, l auditlog.Log) iter.Seq2[Update, error] {
+	return func(yield func(Update, error) bool) {
+		for b, err := range l.Base(ctx) {
+			if err != nil {
+				yield(Update{}, err)
+				return
+			}
+			rel, err := reltext.ParseKey(b.Change.Relationship)
+			if err != nil {
+				yield(Update{}, fmt.Errorf("audit log base (entry %d): %w", b.Written.Position, err))
+				return
+			}
+			u := Update{Operation: b.Change.Operation, Relationship: reltext.FormatKey(rel), Resource: fromObjectRef(rel.GetResource()),
+				Relation: rel.GetRelation(), Subject: fromSubjectRef(rel.GetSubject())}
+			if !yield(u, nil) {
+				return
+			}
+		}
+	}
 }

@@ -50,6 +50,19 @@ func provenance(ctx context.Context, l auditlog.Log, relationships []string, at 
 	if err != nil {
 		return nil, err
 	}
+	// A log pruned by retention keeps, for what the pruned entries left written, the entry
+	// that wrote it.
+	for b, err := range l.Base(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		if c, w := b.Change, b.Written; wanted[c.Relationship] {
+			out[c.Relationship] = Origin{
+				Relationship: c.Relationship, Time: w.RecordedAt, Actor: w.Actor, Principal: w.Principal,
+				Reason: w.Reason, Operation: w.Operation, Revision: w.Revision, ChainPosition: w.Position,
+			}
+		}
+	}
 	for e, err := range l.Entries(ctx, auditlog.Filter{}) {
 		if err != nil {
 			return nil, err

@@ -49,8 +49,37 @@ type replayed struct {
 // (and stops at its first false or error). The server's key registry (definitions named
 // with schema.ServerPrefix) is no part of the access graph and is skipped. Expiry is left
 // to the caller: a relationship is held with the expiry its last write gave it.
+//
+// A log pruned by retention begins with its base: the relationships the pruned entries
+// left written, each as written by its entry.
 func replayLog(ctx context.Context, l auditlog.Log, apply func(auditlog.Entry) (bool, error)) (*replayed, error) {
 	st := &replayed{Rels: map[string]*loggedRelationship{}}
+	anchor, err := l.Anchor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if anchor != nil {
+		st.Through = anchor.Checkpoint()
+		for b, err := range l.Base(ctx) {
+			if err != nil {
+				return nil, err
+			}
+			c, w := b.Change, b.Written
+			if isServerObject(c.Resource) || isServerObject(c.Subject) {
+				continue
+			}
+			rel, err := reltext.ParseKey(c.Relationship)
+			if err != nil {
+				return nil, fmt.Errorf("audit log base (entry %d, revision %s): %w", w.Position, w.Revision, err)
+			}
+			lr := &loggedRelationship{Rel: rel, Entry: entryRef{Position: w.Position, Seq: w.Seq, Revision: w.Revision}}
+			if c.ExpiresAt != nil {
+				exp := *c.ExpiresAt
+				lr.ExpiresAt = &exp
+			}
+			st.Rels[c.Relationship] = lr
+		}
+	}
 	for e, err := range l.Entries(ctx, auditlog.Filter{}) {
 		if err != nil {
 			return nil, err

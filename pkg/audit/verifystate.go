@@ -116,7 +116,9 @@ func compareState(ctx context.Context, e *engine.Engine, l auditlog.Log, head au
 	c := &comparison{head: head, startKnown: startKnown}
 	var stored map[string]*v1.Relationship
 	var err error
-	if head.Revision != "" {
+	// A prune's entry changed no relationship and names no datastore revision: compare at
+	// the current one.
+	if head.Revision != "" && !auditlog.IsPruneRevision(head.Revision) {
 		stored, err = readStored(ctx, e, spice.AtExactSnapshot(head.Revision))
 		switch {
 		case err == nil:

@@ -59,6 +59,8 @@ type Verification struct {
 	Head Checkpoint `json:"head"`
 	// Checkpoint is the checkpoint checked against, if one was given.
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	// Anchor is where the log begins when the retention policy pruned it (nil: never).
+	Anchor *Anchor `json:"anchor,omitempty"`
 	// Problems lists the departures found, the first broken entry first, then the
 	// differences from the stored relationships; empty when the log is intact.
 	Problems []Problem `json:"problems"`
@@ -92,6 +94,18 @@ type canonicalEntry struct {
 	Principal    string            `json:"principal"`
 	ClaimedActor string            `json:"claimed_actor"`
 	Changes      []canonicalChange `json:"changes"`
+	// Anchor is only on a prune's entry: absent, entries hash as before pruning existed.
+	Anchor *canonicalAnchor `json:"anchor,omitempty"`
+}
+
+type canonicalAnchor struct {
+	Position       int64  `json:"position"`
+	Hash           string `json:"hash"`
+	Revision       string `json:"revision"`
+	RecordedAt     string `json:"recorded_at"`
+	ResumeRevision string `json:"resume_revision"`
+	Base           string `json:"base"`
+	Relationships  int64  `json:"relationships"`
 }
 
 type canonicalChange struct {
@@ -113,6 +127,10 @@ func chainHash(pos int64, prev string, e Entry) string {
 		Principal:    e.Principal,
 		ClaimedActor: e.ClaimedActor,
 		Changes:      make([]canonicalChange, len(e.Changes)),
+	}
+	if a := e.Anchor; a != nil {
+		c.Anchor = &canonicalAnchor{Position: a.Position, Hash: a.Hash, Revision: a.Revision, RecordedAt: a.RecordedAt.UTC().Format(time.RFC3339Nano),
+			ResumeRevision: a.ResumeRevision, Base: a.Base, Relationships: a.Relationships}
 	}
 	for i, ch := range e.Changes {
 		c.Changes[i] = canonicalChange{Operation: ch.Operation, Relationship: ch.Relationship, Resource: ch.Resource, Subject: ch.Subject}
@@ -146,6 +164,10 @@ type chainSource struct {
 	head    func() (Checkpoint, error)
 	outside iter.Seq2[Entry, error]
 	flaws   func(e Entry) (details []string, unreadable bool)
+	// anchor is where a pruned log begins (nil: never pruned), and base the relationships
+	// kept for the entries pruned.
+	anchor func() (*Anchor, error)
+	base   iter.Seq2[BaseRelationship, error]
 }
 
 // maxVerifyPasses bounds how often verification reads on while entries keep being appended.
@@ -161,9 +183,34 @@ func verifyChain(src chainSource, cp *Checkpoint) (Verification, error) {
 			v.Problems = append(v.Problems, p)
 		}
 	}
-	var prev Entry
+	var prev, lastPrune Entry
 	var lastSeq int64
 	cpSeen, prevUnreadable := false, false
+	var anchor *Anchor
+	if src.anchor != nil {
+		a, err := src.anchor()
+		if err != nil {
+			return v, err
+		}
+		anchor = a
+	}
+	if anchor != nil {
+		// The chain goes on from the last entry pruned; the base must be what the prune kept.
+		v.Anchor = anchor
+		prev = Entry{Position: anchor.Position, Hash: anchor.Hash, Revision: anchor.Revision}
+		if err := checkBase(src.base, *anchor, report); err != nil {
+			return v, err
+		}
+		if cp != nil && cp.Position <= anchor.Position {
+			cpSeen = true
+			switch {
+			case cp.Position < anchor.Position:
+				report(Problem{Detail: fmt.Sprintf("the checkpoint's entry %d was removed by the retention policy (the log keeps the entries after %d): it can no longer be checked; check a checkpoint taken since", cp.Position, anchor.Position)})
+			case cp.Hash != anchor.Hash:
+				report(Problem{Detail: fmt.Sprintf("the last entry pruned (entry %d, hash %s) differs from the checkpoint (hash %s): the history up to it was rewritten", anchor.Position, anchor.Hash, cp.Hash)})
+			}
+		}
+	}
 	check := func(e Entry) {
 		v.Entries++
 		at := Problem{Position: e.Position, Seq: e.Seq, Revision: e.Revision}
@@ -193,6 +240,13 @@ func verifyChain(src chainSource, cp *Checkpoint) (Verification, error) {
 		if e.Seq < lastSeq {
 			at.Detail = fmt.Sprintf("is out of order: its seq %d comes before the previous entry's %d", e.Seq, lastSeq)
 			report(at)
+		}
+		if e.Anchor != nil {
+			lastPrune = e
+			if e.Anchor.Position >= e.Position {
+				at.Detail = fmt.Sprintf("records a prune up to entry %d, at or after itself", e.Anchor.Position)
+				report(at)
+			}
 		}
 		if cp != nil && e.Position == cp.Position {
 			cpSeen = true
@@ -227,6 +281,7 @@ func verifyChain(src chainSource, cp *Checkpoint) (Verification, error) {
 	if head.Position != prev.Position || head.Hash != prev.Hash {
 		report(Problem{Detail: fmt.Sprintf("the chain ends at entry %d but the log's head records entry %d (hash %s): entries at the end were removed, or the head was changed", prev.Position, head.Position, head.Hash)})
 	}
+	checkAnchor(anchor, lastPrune, report)
 	if cp != nil && !cpSeen {
 		report(Problem{Detail: fmt.Sprintf("the checkpoint's entry %d is not in the log: entries up to it were removed", cp.Position)})
 	}
@@ -240,4 +295,38 @@ func verifyChain(src chainSource, cp *Checkpoint) (Verification, error) {
 		}
 	}
 	return v, nil
+}
+
+// checkBase reports a base that is not the one the anchor's digest names.
+func checkBase(base iter.Seq2[BaseRelationship, error], a Anchor, report func(Problem)) error {
+	d := newBaseDigest()
+	for b, err := range base {
+		if err != nil {
+			return err
+		}
+		d.add(b)
+	}
+	if d.outOfOrder != "" {
+		report(Problem{Detail: fmt.Sprintf("the relationships kept for the entries pruned up to entry %d are out of order at %s: they were changed after the prune", a.Position, d.outOfOrder)})
+	}
+	if got := d.hex(); got != a.Base || d.n != a.Relationships {
+		report(Problem{Detail: fmt.Sprintf("the relationships kept for the entries pruned up to entry %d (%d, digest %s) are not the ones the prune recorded (%d, digest %s): they were changed after the prune", a.Position, d.n, got, a.Relationships, a.Base)})
+	}
+	return nil
+}
+
+// checkAnchor reports a stored anchor that is not the one the newest prune in the chain
+// recorded (lastPrune, zero if none).
+func checkAnchor(anchor *Anchor, lastPrune Entry, report func(Problem)) {
+	at := Problem{Position: lastPrune.Position, Seq: lastPrune.Seq, Revision: lastPrune.Revision}
+	switch {
+	case anchor != nil && lastPrune.Anchor == nil:
+		report(Problem{Detail: fmt.Sprintf("the log begins after entry %d, as if pruned, but no entry in the chain records that prune: its anchor was forged, or the prune's entry removed", anchor.Position)})
+	case anchor == nil && lastPrune.Anchor != nil:
+		at.Detail = fmt.Sprintf("records a prune up to entry %d, but the log keeps no anchor for it: the anchor and the relationships kept were removed", lastPrune.Anchor.Position)
+		report(at)
+	case anchor != nil && !sameAnchor(anchor, lastPrune.Anchor):
+		at.Detail = fmt.Sprintf("records a prune up to entry %d (digest %s), but the log's anchor is entry %d (digest %s): the anchor was changed", lastPrune.Anchor.Position, lastPrune.Anchor.Base, anchor.Position, anchor.Base)
+		report(at)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/localstore"
@@ -16,10 +17,16 @@ import (
 // record: entries removed from the end are caught by a checkpoint, not by the log alone.
 type LocalLog struct {
 	ds *localstore.Datastore
+	// pruning serialises this log's prunes.
+	pruning sync.Mutex
 }
 
-// startRevisionMeta names the record metadata holding where the log began.
-const startRevisionMeta = "audit-log-start"
+// startRevisionMeta names the record metadata holding where the log began, and
+// anchorMeta the anchor of a pruned log (the records' base holds its base).
+const (
+	startRevisionMeta = "audit-log-start"
+	anchorMeta        = "audit-log-anchor"
+)
 
 // NewLocalLog keeps the audit log in ds. Closing the log leaves ds open.
 func NewLocalLog(ds *localstore.Datastore) *LocalLog { return &LocalLog{ds: ds} }
@@ -63,13 +70,99 @@ func decodeLocalEntry(r localstore.Record) (Entry, error) {
 	return e, nil
 }
 
-// LastRevision implements Log.
+// LastRevision implements Log: after a prune's entry, the newest change it recorded.
 func (l *LocalLog) LastRevision(context.Context) (string, error) {
 	last, err := l.ds.LastRecord()
 	if err != nil || last == nil {
 		return "", err
 	}
-	return last.ID, nil
+	if !IsPruneRevision(last.ID) {
+		return last.ID, nil
+	}
+	e, err := decodeLocalEntry(*last)
+	if err != nil {
+		return "", err
+	}
+	return resumeRevision(e), nil
+}
+
+// Anchor implements Log.
+func (l *LocalLog) Anchor(context.Context) (*Anchor, error) {
+	v, ok, err := l.ds.RecordMeta(anchorMeta)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var a Anchor
+	if err := json.Unmarshal(v, &a); err != nil {
+		return nil, fmt.Errorf("%w: the anchor of the pruned log cannot be read: %v", ErrTampered, err)
+	}
+	return &a, nil
+}
+
+// Base implements Log.
+func (l *LocalLog) Base(ctx context.Context) iter.Seq2[BaseRelationship, error] {
+	return func(yield func(BaseRelationship, error) bool) {
+		for v, err := range l.ds.RecordBase(ctx) {
+			if err != nil {
+				yield(BaseRelationship{}, fmt.Errorf("reading the audit log's base: %w", err))
+				return
+			}
+			var b BaseRelationship
+			if err := json.Unmarshal(v.Value, &b); err != nil {
+				yield(BaseRelationship{}, fmt.Errorf("%w: the audit log's base holds %q, which cannot be read: %v", ErrTampered, v.Key, err))
+				return
+			}
+			if b.Change.Relationship != v.Key {
+				// Filed under another relationship: the digest is over what it holds, so
+				// the check sees the order it is filed in.
+				b.Change.Relationship = v.Key + " (holding " + b.Change.Relationship + ")"
+			}
+			if !yield(b, nil) {
+				return
+			}
+		}
+	}
+}
+
+// commitPrune implements pruner.
+func (l *LocalLog) commitPrune(ctx context.Context, was *Anchor, a Anchor, base []BaseRelationship, e Entry) (Anchor, Checkpoint, error) {
+	l.pruning.Lock()
+	defer l.pruning.Unlock()
+	now, err := l.Anchor(ctx)
+	if err != nil {
+		return Anchor{}, Checkpoint{}, err
+	}
+	if !sameAnchor(now, was) {
+		return Anchor{}, Checkpoint{}, ErrPruneRaced
+	}
+	values := func(yield func(localstore.BaseValue, error) bool) {
+		for _, b := range base {
+			v, err := json.Marshal(b)
+			if !yield(localstore.BaseValue{Key: b.Change.Relationship, Value: v}, err) || err != nil {
+				return
+			}
+		}
+	}
+	e.RecordedAt = recordingTime(time.Now())
+	_, err = l.ds.TrimRecords(uint64(a.Position), values, e.Revision, func(last *localstore.Record, seq uint64) ([]byte, map[string][]byte, error) { //nolint:gosec // positions count entries
+		prev, err := decodeLocalEntry(*last)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.ResumeRevision = resumeRevision(prev)
+		e.Seq, e.Position, e.PrevHash, e.Anchor = int64(seq), int64(seq), prev.Hash, &a //nolint:gosec // record numbers count entries
+		e.Hash = chainHash(e.Position, e.PrevHash, e)
+		value, err := json.Marshal(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		anchor, err := json.Marshal(a)
+		return value, map[string][]byte{anchorMeta: anchor}, err
+	})
+	if err != nil {
+		return Anchor{}, Checkpoint{}, err
+	}
+	return a, Checkpoint{Position: e.Position, Hash: e.Hash, Revision: e.Revision, RecordedAt: e.RecordedAt}, nil
 }
 
 // StartRevision implements Log.
@@ -188,6 +281,8 @@ func (l *LocalLog) Verify(ctx context.Context, cp *Checkpoint) (Verification, er
 			delete(found, e.Seq)
 			return f.details, f.unreadable
 		},
+		anchor: func() (*Anchor, error) { return l.Anchor(ctx) },
+		base:   l.Base(ctx),
 	}, cp)
 }
 

@@ -27,6 +27,10 @@ type Log interface {
 	Head(ctx context.Context) (Checkpoint, error)
 	// Verify checks the whole chain, and a checkpoint when cp is not nil.
 	Verify(ctx context.Context, cp *Checkpoint) (Verification, error)
+	// Anchor is where a pruned log begins (nil: never pruned), and Base the relationships
+	// the pruned entries left written, ordered by relationship; see Prune.
+	Anchor(ctx context.Context) (*Anchor, error)
+	Base(ctx context.Context) iter.Seq2[BaseRelationship, error]
 	// Close releases the log.
 	Close()
 }

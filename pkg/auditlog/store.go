@@ -36,6 +36,9 @@ type Entry struct {
 	Position int64  `json:"position,omitempty"`
 	PrevHash string `json:"prev_hash,omitempty"`
 	Hash     string `json:"hash,omitempty"`
+	// Anchor is set on a prune's entry (operation PruneOperation): where the log begins
+	// since.
+	Anchor *Anchor `json:"anchor,omitempty"`
 }
 
 // Change is one relationship written or deleted.
@@ -85,6 +88,15 @@ CREATE TABLE IF NOT EXISTS audit_log_head (
 );
 INSERT INTO audit_log_head (id, pos, hash) VALUES (1, 0, '') ON CONFLICT (id) DO NOTHING;
 CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, seq);
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS anchor JSONB;
+CREATE TABLE IF NOT EXISTS audit_log_anchor (
+	id     INT PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+	anchor JSONB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log_base (
+	relationship BYTEA PRIMARY KEY,
+	base         JSONB NOT NULL
+);
 CREATE INDEX IF NOT EXISTS audit_log_objects ON audit_log USING GIN (objects);
 `
 
@@ -280,6 +292,8 @@ func (s *Store) Verify(ctx context.Context, cp *Checkpoint) (Verification, error
 		},
 		head:    head,
 		outside: s.pagedEntries(ctx, `chain_pos IS NULL AND seq > $1`, `seq`, 0),
+		anchor:  func() (*Anchor, error) { return s.Anchor(ctx) },
+		base:    s.Base(ctx),
 	}, cp)
 }
 
@@ -318,32 +332,42 @@ func (s *Store) pagedEntries(ctx context.Context, where, key string, from int64,
 }
 
 // entryColumns are the columns scanEntry reads, in its order.
-const entryColumns = `seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes, COALESCE(chain_pos, 0), COALESCE(prev_hash, ''), COALESCE(chain_hash, '')`
+const entryColumns = `seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes, COALESCE(chain_pos, 0), COALESCE(prev_hash, ''), COALESCE(chain_hash, ''), anchor`
 
 func scanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
-	var changes []byte
-	if err := row.Scan(&e.Seq, &e.Revision, &e.RecordedAt, &e.Actor, &e.Reason, &e.Operation, &e.Principal, &e.ClaimedActor, &changes, &e.Position, &e.PrevHash, &e.Hash); err != nil {
+	var changes, anchor []byte
+	if err := row.Scan(&e.Seq, &e.Revision, &e.RecordedAt, &e.Actor, &e.Reason, &e.Operation, &e.Principal, &e.ClaimedActor, &changes, &e.Position, &e.PrevHash, &e.Hash, &anchor); err != nil {
 		return Entry{}, err
 	}
 	e.RecordedAt = e.RecordedAt.UTC()
 	if err := json.Unmarshal(changes, &e.Changes); err != nil {
 		return Entry{}, fmt.Errorf("decoding audit entry %d: %w", e.Seq, err)
 	}
+	if anchor != nil {
+		e.Anchor = new(Anchor)
+		if err := json.Unmarshal(anchor, e.Anchor); err != nil {
+			return Entry{}, fmt.Errorf("decoding audit entry %d: %w", e.Seq, err)
+		}
+	}
 	return e, nil
 }
 
-// LastRevision returns the revision of the newest entry, or "" for an empty log.
+// LastRevision returns the revision of the newest entry (after a prune's entry, the newest
+// change it recorded), or "" for an empty log.
 func (s *Store) LastRevision(ctx context.Context) (string, error) {
-	var rev string
-	err := s.pool.QueryRow(ctx, `SELECT revision FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&rev)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
+	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
 	if err != nil {
 		return "", fmt.Errorf("reading the last audit revision: %w", err)
 	}
-	return rev, nil
+	last, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return "", fmt.Errorf("reading the last audit revision: %w", err)
+	}
+	if len(last) == 0 {
+		return "", nil
+	}
+	return resumeRevision(last[0]), nil
 }
 
 // SeqOf returns the sequence number of the entry recorded for a revision, with ErrNotFound

@@ -212,6 +212,11 @@ func (c *Client) VerifyHistory(ctx context.Context, cp *auditlog.Checkpoint) (au
 		v.Problems = append(v.Problems, auditlog.Problem{Position: p.Position, Seq: p.Seq, Revision: p.Revision, Detail: p.Detail})
 	}
 	v.StateChecked, v.StateNote, v.StateDifferences = r.StateChecked, r.StateNote, int(r.StateDifferences)
+	if r.PrunedThrough != nil {
+		// The digests stay on the server: what an auditor reads is where the log begins.
+		through := checkpointOf(r.PrunedThrough)
+		v.Anchor = &auditlog.Anchor{Position: through.Position, Hash: through.Hash, Revision: through.Revision, RecordedAt: through.RecordedAt, Relationships: r.RelationshipsKept}
+	}
 	return v, nil
 }
 

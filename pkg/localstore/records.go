@@ -11,15 +11,17 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// Records are an append-only sequence of opaque values kept in the store for good, beside
-// the relationships: the server's durable audit log on the local datastore lives here. They
-// are numbered from 1 without gaps, each has a unique id (an audit entry's revision), the
+// Records are an append-only sequence of opaque values kept in the store beside the
+// relationships: the server's durable audit log on the local datastore lives here. They are
+// numbered from 1 without gaps, each has a unique id (an audit entry's revision), the
 // garbage collector never removes them, Open does not load them into memory, and backups
-// carry them. Nothing else reads or changes them.
+// carry them. Only TrimRecords removes any: the oldest, replaced by a base (named values
+// that stand for what they held) in the same write. Nothing else reads or changes them.
 const (
 	kindRecord     = 'a' // big-endian seq -> value
 	kindRecordID   = 'A' // id -> big-endian seq
 	kindRecordMeta = 'b' // name -> value
+	kindRecordBase = 'B' // key -> value, set by TrimRecords
 )
 
 // Record is one stored record.
@@ -35,7 +37,7 @@ func recordIDKey(id string) []byte { return namedKey(kindRecordID, id) }
 
 // isRecordKind reports whether a stored key kind belongs to the records, which Open skips.
 func isRecordKind(kind byte) bool {
-	return kind == kindRecord || kind == kindRecordID || kind == kindRecordMeta
+	return kind == kindRecord || kind == kindRecordID || kind == kindRecordMeta || kind == kindRecordBase
 }
 
 // recordValue is what a record's key holds: its id (length-prefixed), then the value, so a
@@ -239,4 +241,154 @@ func (ds *Datastore) SetRecordMetaOnce(name string, value []byte) error {
 		return fmt.Errorf("localstore: storing %q: %w", name, describeOSError(err))
 	}
 	return nil
+}
+
+// BaseValue is one value of the records' base.
+type BaseValue struct {
+	Key   string
+	Value []byte
+}
+
+// RecordBase streams the base TrimRecords last stored, in key order (bytewise), a page at a
+// time.
+func (ds *Datastore) RecordBase(ctx context.Context) iter.Seq2[BaseValue, error] {
+	return func(yield func(BaseValue, error) bool) {
+		lower := []byte{kindRecordBase}
+		const page = 1000
+		for {
+			batch, next, err := ds.basePage(lower, page)
+			if err == nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				yield(BaseValue{}, err)
+				return
+			}
+			for _, v := range batch {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if next == nil {
+				return
+			}
+			lower = next
+		}
+	}
+}
+
+// basePage reads up to limit base values from lower on, and the key to go on from (nil at
+// the end).
+func (ds *Datastore) basePage(lower []byte, limit int) ([]BaseValue, []byte, error) {
+	ds.mu.RLock()
+	defer ds.mu.RUnlock()
+	if ds.db == nil {
+		return nil, nil, ErrClosed
+	}
+	it, err := ds.store.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{kindRecordBase + 1}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("localstore: reading the records' base: %w", err)
+	}
+	defer it.Close()
+	var out []BaseValue
+	for valid := it.First(); valid; valid = it.Next() {
+		if len(out) == limit {
+			return out, bytes.Clone(it.Key()), it.Error()
+		}
+		out = append(out, BaseValue{Key: string(it.Key()[1:]), Value: bytes.Clone(it.Value())})
+	}
+	return out, nil, it.Error()
+}
+
+// TrimRecords removes the records numbered up to upTo, replaces the base with the values
+// base yields, and appends a record as AppendRecord does (id, build), with the named
+// values build returns stored beside the records, all in one write that is on stable
+// storage when it returns: a crash leaves either the records as they were or the trimmed
+// ones with their base, never a gap. It reports the appended record's number.
+func (ds *Datastore) TrimRecords(upTo uint64, base iter.Seq2[BaseValue, error], id string, build func(last *Record, seq uint64) ([]byte, map[string][]byte, error)) (uint64, error) {
+	if id == "" {
+		return 0, errors.New("localstore: a record needs an id")
+	}
+	ds.writeMu.Lock()
+	defer ds.writeMu.Unlock()
+	ds.mu.RLock()
+	open := ds.db != nil
+	ds.mu.RUnlock()
+	if !open {
+		return 0, ErrClosed
+	}
+	if _, ok, err := ds.recordSeq(id); err != nil || ok {
+		if err == nil {
+			err = fmt.Errorf("localstore: a record with id %q exists", id)
+		}
+		return 0, err
+	}
+	last, err := ds.lastRecord()
+	if err != nil {
+		return 0, err
+	}
+	if last == nil || upTo >= last.Seq+1 {
+		return 0, fmt.Errorf("localstore: cannot trim records up to %d: the last is %d", upTo, lastSeq(last))
+	}
+	batch := ds.store.NewBatch()
+	defer batch.Close()
+	size := 0
+	for r, err := range ds.Records(context.Background(), 0) {
+		if err != nil {
+			return 0, err
+		}
+		if r.Seq > upTo {
+			break
+		}
+		if err := batch.Delete(recordKey(r.Seq), nil); err != nil {
+			return 0, err
+		}
+		if err := batch.Delete(recordIDKey(r.ID), nil); err != nil {
+			return 0, err
+		}
+	}
+	if err := batch.DeleteRange([]byte{kindRecordBase}, []byte{kindRecordBase + 1}, nil); err != nil {
+		return 0, err
+	}
+	for v, err := range base {
+		if err != nil {
+			return 0, err
+		}
+		size += len(v.Key) + len(v.Value)
+		if err := batch.Set(namedKey(kindRecordBase, v.Key), v.Value, nil); err != nil {
+			return 0, err
+		}
+	}
+	seq := last.Seq + 1
+	value, meta, err := build(last, seq)
+	if err != nil {
+		return 0, err
+	}
+	for name, v := range meta {
+		size += len(name) + len(v)
+		if err := batch.Set(namedKey(kindRecordMeta, name), v, nil); err != nil {
+			return 0, err
+		}
+	}
+	size += len(value) + len(id)
+	if err := ds.checkFreeSpace("trimming records", size); err != nil {
+		return 0, err
+	}
+	if err := batch.Set(recordKey(seq), recordValue(id, value), nil); err != nil {
+		return 0, err
+	}
+	if err := batch.Set(recordIDKey(id), binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
+		return 0, err
+	}
+	if err := ds.syncBatch(batch); err != nil {
+		return 0, fmt.Errorf("localstore: trimming records up to %d: %w", upTo, describeOSError(err))
+	}
+	return seq, nil
+}
+
+func lastSeq(r *Record) uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.Seq
 }

@@ -175,7 +175,7 @@ type asOfGap struct {
 
 // asOfStats counts what one world compared.
 type asOfStats struct {
-	ops, instants, pairs, expired int
+	ops, instants, pairs, expired, prunes, afterPrune int
 }
 
 // runAsOfWorld applies ops to a logged product and to the model, noting after each when
@@ -257,27 +257,75 @@ func runAsOfWorld(ctx context.Context, datastore string, seed uint64, ops []refm
 		}
 	}
 	st := asOfStats{ops: r.stats.ops}
-	for _, i := range r.rng.Perm(len(candidates))[:min(instants, len(candidates))] {
-		g := candidates[i]
-		at := g.lo
-		if span := g.hi.Sub(g.lo); span > 0 {
-			at = at.Add(time.Duration(r.rng.Int64N(int64(span))))
-		}
-		if nearExpiry(at) {
-			at = g.lo
-		}
-		n, expired, mm, err := compareAsOf(ctx, d.log, at, r.applied[:g.k])
-		st.instants++
-		st.pairs += n
-		if expired {
-			st.expired++
-		}
-		if mm != nil || err != nil {
-			mm2 := mm
-			if mm2 != nil {
-				mm2 = &mismatch{sig: mm.sig, detail: fmt.Sprintf("as of %s (after %d applied ops):\n%s", at.UTC().Format(time.RFC3339Nano), g.k, mm.detail)}
+	compareSome := func(candidates []asOfGap, n int) (*mismatch, error) {
+		for _, i := range r.rng.Perm(len(candidates))[:min(n, len(candidates))] {
+			g := candidates[i]
+			at := g.lo
+			if span := g.hi.Sub(g.lo); span > 0 {
+				at = at.Add(time.Duration(r.rng.Int64N(int64(span))))
 			}
-			return st, mm2, err
+			if nearExpiry(at) {
+				at = g.lo
+			}
+			n, expired, mm, err := compareAsOf(ctx, d.log, at, r.applied[:g.k])
+			st.instants++
+			if st.prunes > 0 {
+				st.afterPrune++
+			}
+			st.pairs += n
+			if expired {
+				st.expired++
+			}
+			if mm != nil {
+				return &mismatch{sig: mm.sig, detail: fmt.Sprintf("as of %s (after %d applied ops, %d prunes):\n%s", at.UTC().Format(time.RFC3339Nano), g.k, st.prunes, mm.detail)}, err
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	each := max(1, instants/2)
+	if mm, err := compareSome(candidates, each); mm != nil || err != nil {
+		return st, mm, err
+	}
+	// Retention: prune the log at a random instant, twice, each time later; answers after
+	// the cut must not change, the chain must verify and match the stored relationships, and
+	// an instant before the cut is refused.
+	for range 2 {
+		if len(candidates) < 2 {
+			break
+		}
+		i := 1 + r.rng.IntN(len(candidates)-1)
+		cut := candidates[i].lo
+		res, err := auditlog.Prune(ctx, d.log, cut, "system:retention", "retention test")
+		if err != nil {
+			return st, nil, err
+		}
+		if !res.Pruned {
+			return st, nil, fmt.Errorf("pruning before %s removed nothing, though changes were recorded before it", cut.UTC().Format(time.RFC3339Nano))
+		}
+		st.prunes++
+		v, err := d.log.Verify(ctx, nil)
+		if err != nil {
+			return st, nil, err
+		}
+		if err := audit.VerifyState(ctx, d.e.Engine, d.log, &v); err != nil {
+			return st, nil, err
+		}
+		if !v.Intact() || !v.StateChecked {
+			return st, nil, fmt.Errorf("after pruning up to entry %d: verification %+v", res.Anchor.Position, v)
+		}
+		before := res.Anchor.RecordedAt.Add(-time.Microsecond)
+		if g, err := audit.RebuildAt(ctx, d.log, before); err == nil || !errors.Is(err, access.ErrInvalidArgument) || !strings.Contains(err.Error(), "retention policy") {
+			if err == nil {
+				g.Close()
+			}
+			return st, nil, fmt.Errorf("as of %s, before the history pruned up to entry %d: want a refusal naming the retention policy, got %v", before.Format(time.RFC3339Nano), res.Anchor.Position, err)
+		}
+		candidates = candidates[i:]
+		if mm, err := compareSome(candidates, each); mm != nil || err != nil {
+			return st, mm, err
 		}
 	}
 	return st, nil, nil
@@ -409,6 +457,8 @@ func TestAsOfAgreesWithTheModelThen(t *testing.T) {
 				total.instants += res.stats.instants
 				total.pairs += res.stats.pairs
 				total.expired += res.stats.expired
+				total.prunes += res.stats.prunes
+				total.afterPrune += res.stats.afterPrune
 				switch {
 				case res.err != nil:
 					t.Errorf("seed %d: %v", res.seed, res.err)
@@ -418,8 +468,8 @@ func TestAsOfAgreesWithTheModelThen(t *testing.T) {
 						res.seed, res.seed, res.mm.detail, describe(res.ops))
 				}
 			}
-			t.Logf("as of, %s: %d worlds (seeds %d..%d), %d operations, %d past instants rebuilt (%d after an expiry), %d (user, permission, object) answers compared with the model, %d mismatched worlds, in %s",
-				datastore, worlds, *flagAsOfStart, *flagAsOfStart+uint64(worlds)-1, total.ops, total.instants, total.expired, total.pairs, mismatches, time.Since(start).Round(time.Millisecond))
+			t.Logf("as of, %s: %d worlds (seeds %d..%d), %d operations, %d past instants rebuilt (%d after an expiry; %d after one of %d prunes by retention), %d (user, permission, object) answers compared with the model, %d mismatched worlds, in %s",
+				datastore, worlds, *flagAsOfStart, *flagAsOfStart+uint64(worlds)-1, total.ops, total.instants, total.expired, total.afterPrune, total.prunes, total.pairs, mismatches, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }

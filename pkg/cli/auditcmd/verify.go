@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -129,6 +130,10 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 			for _, pr := range v.Problems {
 				fmt.Fprintf(out, "  %s\n", pr)
 			}
+		}
+		if a := v.Anchor; a != nil {
+			fmt.Fprintf(out, "retention: entries up to %d (recorded up to %s) were pruned; the chain goes on from entry %d's hash, and the %d relationships they left are kept in their place\n",
+				a.Position, a.RecordedAt.UTC().Format(time.RFC3339), a.Position, a.Relationships)
 		}
 		if v.StateNote != "" {
 			fmt.Fprintf(out, "relationships: %s\n", v.StateNote)

@@ -26,7 +26,7 @@ func TestServeLogsAuditCheckpoints(t *testing.T) {
 	defer emb.Close()
 	l := auditlog.NewLocalLog(emb.LocalStore())
 	core, logs := observer.New(zapcore.InfoLevel)
-	stop, err := startAuditLog(ctx, emb.Engine, l, 30*time.Millisecond, zap.New(core))
+	stop, err := startAuditLog(ctx, emb.Engine, l, auditSchedule{checkpointEvery: 30 * time.Millisecond}, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}

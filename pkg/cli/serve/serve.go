@@ -45,6 +45,9 @@ type Options struct {
 	NoAuditLog bool
 	// CheckpointEvery is how often the audit log's head is logged (0: never).
 	CheckpointEvery time.Duration
+	// AuditRetention is how long audit log entries are kept (0: for good); see
+	// auditlog.Prune.
+	AuditRetention time.Duration
 	// Limits are the request limits the server enforces.
 	Limits Limits
 	// API configures the domain API (api.go).
@@ -129,6 +132,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "do not keep the change history in the durable audit log (the data directory's, or the database's audit_log table)")
 	fl.DurationVar(&o.CheckpointEvery, "audit-checkpoint-every", time.Hour, "log the audit log's head (a checkpoint for history verify --checkpoint) this often; 0 never")
+	fl.DurationVar(&o.AuditRetention, "audit-retention", 0, "keep audit log entries this long (e.g. 17520h for two years), then prune them, keeping the relationships they left; 0 keeps them for good")
 	o.Limits.bind(fl)
 	o.API.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
@@ -284,7 +288,7 @@ func runServe(ctx context.Context, o *Options) error {
 			return err
 		}
 		defer auditLog.Close()
-		stopAudit, err := startAuditLog(ctx, emb.Engine, auditLog, o.CheckpointEvery, log)
+		stopAudit, err := startAuditLog(ctx, emb.Engine, auditLog, auditSchedule{checkpointEvery: o.CheckpointEvery, retention: o.AuditRetention}, log)
 		if err != nil {
 			return err
 		}

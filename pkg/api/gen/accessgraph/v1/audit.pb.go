@@ -2111,8 +2111,13 @@ type HistoryVerification struct {
 	StateChecked     bool   `protobuf:"varint,5,opt,name=state_checked,json=stateChecked,proto3" json:"state_checked,omitempty"`
 	StateNote        string `protobuf:"bytes,6,opt,name=state_note,json=stateNote,proto3" json:"state_note,omitempty"`
 	StateDifferences int64  `protobuf:"varint,7,opt,name=state_differences,json=stateDifferences,proto3" json:"state_differences,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Set when the retention policy pruned the log: the last entry removed (the chain goes on
+	// from it) and how many relationships the removed entries left written, kept in their
+	// place.
+	PrunedThrough     *Checkpoint `protobuf:"bytes,8,opt,name=pruned_through,json=prunedThrough,proto3" json:"pruned_through,omitempty"`
+	RelationshipsKept int64       `protobuf:"varint,9,opt,name=relationships_kept,json=relationshipsKept,proto3" json:"relationships_kept,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *HistoryVerification) Reset() {
@@ -2190,6 +2195,20 @@ func (x *HistoryVerification) GetStateNote() string {
 func (x *HistoryVerification) GetStateDifferences() int64 {
 	if x != nil {
 		return x.StateDifferences
+	}
+	return 0
+}
+
+func (x *HistoryVerification) GetPrunedThrough() *Checkpoint {
+	if x != nil {
+		return x.PrunedThrough
+	}
+	return nil
+}
+
+func (x *HistoryVerification) GetRelationshipsKept() int64 {
+	if x != nil {
+		return x.RelationshipsKept
 	}
 	return 0
 }
@@ -2602,7 +2621,7 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x1a\n" +
 	"\brevision\x18\x03 \x01(\tR\brevision\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xc6\x02\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xb8\x03\n" +
 	"\x13HistoryVerification\x12\x18\n" +
 	"\aentries\x18\x01 \x01(\x03R\aentries\x12.\n" +
 	"\x04head\x18\x02 \x01(\v2\x1a.accessgraph.v1.CheckpointR\x04head\x12:\n" +
@@ -2613,7 +2632,9 @@ const file_accessgraph_v1_audit_proto_rawDesc = "" +
 	"\rstate_checked\x18\x05 \x01(\bR\fstateChecked\x12\x1d\n" +
 	"\n" +
 	"state_note\x18\x06 \x01(\tR\tstateNote\x12+\n" +
-	"\x11state_differences\x18\a \x01(\x03R\x10stateDifferences\"\x86\x01\n" +
+	"\x11state_differences\x18\a \x01(\x03R\x10stateDifferences\x12A\n" +
+	"\x0epruned_through\x18\b \x01(\v2\x1a.accessgraph.v1.CheckpointR\rprunedThrough\x12-\n" +
+	"\x12relationships_kept\x18\t \x01(\x03R\x11relationshipsKept\"\x86\x01\n" +
 	"\x11ProvenanceRequest\x12$\n" +
 	"\rrelationships\x18\x01 \x03(\tR\rrelationships\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
@@ -2722,30 +2743,31 @@ var file_accessgraph_v1_audit_proto_depIdxs = []int32{
 	23, // 29: accessgraph.v1.HistoryVerification.head:type_name -> accessgraph.v1.Checkpoint
 	23, // 30: accessgraph.v1.HistoryVerification.checkpoint:type_name -> accessgraph.v1.Checkpoint
 	26, // 31: accessgraph.v1.HistoryVerification.problems:type_name -> accessgraph.v1.ChainProblem
-	31, // 32: accessgraph.v1.ProvenanceRequest.at:type_name -> google.protobuf.Timestamp
-	31, // 33: accessgraph.v1.Origin.time:type_name -> google.protobuf.Timestamp
-	29, // 34: accessgraph.v1.ProvenanceResponse.origins:type_name -> accessgraph.v1.Origin
-	0,  // 35: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
-	4,  // 36: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
-	7,  // 37: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
-	10, // 38: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
-	19, // 39: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
-	24, // 40: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
-	25, // 41: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
-	28, // 42: accessgraph.v1.AuditService.Provenance:input_type -> accessgraph.v1.ProvenanceRequest
-	3,  // 43: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
-	6,  // 44: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
-	9,  // 45: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
-	18, // 46: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
-	22, // 47: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
-	27, // 48: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
-	23, // 49: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
-	30, // 50: accessgraph.v1.AuditService.Provenance:output_type -> accessgraph.v1.ProvenanceResponse
-	43, // [43:51] is the sub-list for method output_type
-	35, // [35:43] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	23, // 32: accessgraph.v1.HistoryVerification.pruned_through:type_name -> accessgraph.v1.Checkpoint
+	31, // 33: accessgraph.v1.ProvenanceRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 34: accessgraph.v1.Origin.time:type_name -> google.protobuf.Timestamp
+	29, // 35: accessgraph.v1.ProvenanceResponse.origins:type_name -> accessgraph.v1.Origin
+	0,  // 36: accessgraph.v1.AuditService.Explain:input_type -> accessgraph.v1.ExplainRequest
+	4,  // 37: accessgraph.v1.AuditService.Expand:input_type -> accessgraph.v1.ExpandRequest
+	7,  // 38: accessgraph.v1.AuditService.WhoCan:input_type -> accessgraph.v1.WhoCanRequest
+	10, // 39: accessgraph.v1.AuditService.AccessReview:input_type -> accessgraph.v1.AccessReviewRequest
+	19, // 40: accessgraph.v1.AuditService.History:input_type -> accessgraph.v1.HistoryRequest
+	24, // 41: accessgraph.v1.AuditService.VerifyHistory:input_type -> accessgraph.v1.VerifyHistoryRequest
+	25, // 42: accessgraph.v1.AuditService.HistoryCheckpoint:input_type -> accessgraph.v1.HistoryCheckpointRequest
+	28, // 43: accessgraph.v1.AuditService.Provenance:input_type -> accessgraph.v1.ProvenanceRequest
+	3,  // 44: accessgraph.v1.AuditService.Explain:output_type -> accessgraph.v1.Explanation
+	6,  // 45: accessgraph.v1.AuditService.Expand:output_type -> accessgraph.v1.Tree
+	9,  // 46: accessgraph.v1.AuditService.WhoCan:output_type -> accessgraph.v1.WhoCanResponse
+	18, // 47: accessgraph.v1.AuditService.AccessReview:output_type -> accessgraph.v1.Review
+	22, // 48: accessgraph.v1.AuditService.History:output_type -> accessgraph.v1.HistoryResponse
+	27, // 49: accessgraph.v1.AuditService.VerifyHistory:output_type -> accessgraph.v1.HistoryVerification
+	23, // 50: accessgraph.v1.AuditService.HistoryCheckpoint:output_type -> accessgraph.v1.Checkpoint
+	30, // 51: accessgraph.v1.AuditService.Provenance:output_type -> accessgraph.v1.ProvenanceResponse
+	44, // [44:52] is the sub-list for method output_type
+	36, // [36:44] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_accessgraph_v1_audit_proto_init() }
