@@ -25,3 +25,13 @@ func AppendAt(ctx context.Context, l Log, e Entry, at time.Time) (bool, error) {
 	}
 	panic(fmt.Sprintf("AppendAt: unknown log %T", l))
 }
+
+// BaseDigest gives external tests the digest an anchor commits to, to forge a base as
+// someone who has read the code would.
+func BaseDigest(base []BaseRelationship) string {
+	d := newBaseDigest()
+	for _, b := range base {
+		d.add(b)
+	}
+	return d.hex()
+}

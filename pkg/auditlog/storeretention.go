@@ -114,7 +114,7 @@ func (s *Store) commitPrune(ctx context.Context, was *Anchor, a Anchor, base []B
 		if err != nil {
 			return err
 		}
-		if len(last) != 1 || head.Position <= a.Position {
+		if len(last) != 1 || head.Position < a.Position {
 			return fmt.Errorf("%w: the chain's head (entry %d) is not in the log", ErrTampered, head.Position)
 		}
 		final = a
