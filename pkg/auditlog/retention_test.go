@@ -235,7 +235,9 @@ func expectedBase(before []auditlog.BaseRelationship, entries []auditlog.Entry, 
 			out = append(out, b)
 		}
 	}
-	slices.SortFunc(out, func(a, b auditlog.BaseRelationship) int { return strings.Compare(a.Change.Relationship, b.Change.Relationship) })
+	slices.SortFunc(out, func(a, b auditlog.BaseRelationship) int {
+		return strings.Compare(a.Change.Relationship, b.Change.Relationship)
+	})
 	return out
 }
 
