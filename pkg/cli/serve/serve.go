@@ -71,10 +71,11 @@ exactly what was acknowledged. One server at a time can use a directory.
 --datastore postgres://USER:PASS@HOST:PORT/DB or cockroachdb://... serves from a database,
 migrated first.
 
-Every change (with its actor, principal and reason) is also kept for good in a
-hash-chained audit log, which outlives SpiceDB's 24-hour change history: in the data
-directory beside the relationships, or in the database's audit_log table. History asked
-of the domain API reads it (--no-audit-log turns it off).
+Every change (with its actor, principal and reason) is also kept in a hash-chained audit
+log, which outlives SpiceDB's 24-hour change history: in the data directory beside the
+relationships, or in the database's audit_log table. History asked of the domain API reads
+it (--no-audit-log turns it off). It is kept for good unless --audit-retention says how
+long; older entries are then pruned, keeping the relationships they left (docs/auditing.md).
 
 Clients authenticate with a key that proves a principal (operator, user, auditor or
 service; docs/security.md). The server's own key (--token or ACCESSCTL_TOKEN, at least 16
