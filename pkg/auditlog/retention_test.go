@@ -443,3 +443,49 @@ func TestVerifyCatchesTamperingWithWhatAPruneKept(t *testing.T) {
 		})
 	}
 }
+
+// A table written before retention existed (no anchor column or tables) reads and verifies
+// through OpenReader, which creates nothing; opened for writing, it gains them and prunes.
+func TestLogFromBeforeRetentionReadsAndMigrates(t *testing.T) {
+	uri := database(t)
+	ctx := context.Background()
+	w, err := auditlog.Open(ctx, uri)
+	must(t, err)
+	rng := rand.New(rand.NewPCG(9, 9))
+	entries := appendRandom(t, w, rng, 0, 12, time.Now().Add(-time.Hour), time.Second)
+	w.Close()
+	conn, err := pgx.Connect(ctx, uri)
+	must(t, err)
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `ALTER TABLE audit_log DROP COLUMN anchor; DROP TABLE audit_log_anchor; DROP TABLE audit_log_base`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := auditlog.OpenReader(ctx, uri)
+	must(t, err)
+	if got := entriesOf(t, r); len(got) != len(entries) {
+		t.Fatalf("read %d entries, want %d", len(got), len(entries))
+	}
+	v, err := r.Verify(ctx, nil)
+	must(t, err)
+	a, err := r.Anchor(ctx)
+	must(t, err)
+	if !v.Intact() || a != nil || len(baseOf(t, r)) != 0 {
+		t.Fatalf("before retention: %+v, anchor %v", v, a)
+	}
+	r.Close()
+	var exists bool
+	must(t, conn.QueryRow(ctx, `SELECT to_regclass('audit_log_anchor') IS NOT NULL`).Scan(&exists))
+	if exists {
+		t.Fatal("OpenReader created the anchor table")
+	}
+	w, err = auditlog.Open(ctx, uri)
+	must(t, err)
+	defer w.Close()
+	res, err := auditlog.Prune(ctx, w, entries[6].RecordedAt, "system:retention", "")
+	must(t, err)
+	v, err = w.Verify(ctx, nil)
+	must(t, err)
+	if !res.Pruned || res.Removed != 6 || !v.Intact() {
+		t.Fatalf("after migrating: %+v, %+v", res, v)
+	}
+}

@@ -58,6 +58,9 @@ type Change struct {
 // concurrent use; build it with Open and Close it when done.
 type Store struct {
 	pool *pgxpool.Pool
+	// beforeRetention marks a table read (OpenReader) that no version with retention has
+	// opened for writing: it has no anchor column or tables, and was never pruned.
+	beforeRetention bool
 }
 
 const createTable = `
@@ -149,7 +152,12 @@ func OpenReader(ctx context.Context, uri string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("%w: the audit_log table is missing; it is created by \"accessctl serve\" on this database or by \"accessctl audit consume\"", ErrNoAuditLog)
 	}
-	return &Store{pool: pool}, nil
+	var retained bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('audit_log_anchor') IS NOT NULL`).Scan(&retained); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("looking for the audit log's anchor: %w", err)
+	}
+	return &Store{pool: pool, beforeRetention: !retained}, nil
 }
 
 // Close releases the store's connections.
@@ -209,7 +217,7 @@ func (s *Store) chainUnchained(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1 FOR UPDATE`).Scan(&head.Position, &head.Hash); err != nil {
 			return fmt.Errorf("locking the chain head: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE chain_pos IS NULL ORDER BY seq`)
+		rows, err := tx.Query(ctx, `SELECT `+s.columns()+` FROM audit_log WHERE chain_pos IS NULL ORDER BY seq`)
 		if err != nil {
 			return err
 		}
@@ -305,7 +313,7 @@ func (s *Store) pagedEntries(ctx context.Context, where, key string, from int64,
 		after := from
 		const page = 1000
 		for {
-			rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log WHERE `+where+` ORDER BY `+key+` LIMIT $2`, append([]any{after, page}, args...)...)
+			rows, err := s.pool.Query(ctx, `SELECT `+s.columns()+` FROM audit_log WHERE `+where+` ORDER BY `+key+` LIMIT $2`, append([]any{after, page}, args...)...)
 			if err != nil {
 				yield(Entry{}, fmt.Errorf("reading the audit log: %w", err))
 				return
@@ -331,8 +339,19 @@ func (s *Store) pagedEntries(ctx context.Context, where, key string, from int64,
 	}
 }
 
-// entryColumns are the columns scanEntry reads, in its order.
-const entryColumns = `seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes, COALESCE(chain_pos, 0), COALESCE(prev_hash, ''), COALESCE(chain_hash, ''), anchor`
+// entryColumns are the columns scanEntry reads, in its order; entryColumnsBeforeRetention
+// the same of a table without the anchor column.
+const (
+	entryColumns                = `seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes, COALESCE(chain_pos, 0), COALESCE(prev_hash, ''), COALESCE(chain_hash, ''), anchor`
+	entryColumnsBeforeRetention = `seq, revision, recorded_at, actor, reason, operation, principal, claimed_actor, changes, COALESCE(chain_pos, 0), COALESCE(prev_hash, ''), COALESCE(chain_hash, ''), NULL::JSONB`
+)
+
+func (s *Store) columns() string {
+	if s.beforeRetention {
+		return entryColumnsBeforeRetention
+	}
+	return entryColumns
+}
 
 func scanEntry(row pgx.CollectableRow) (Entry, error) {
 	var e Entry
@@ -356,7 +375,7 @@ func scanEntry(row pgx.CollectableRow) (Entry, error) {
 // LastRevision returns the revision of the newest entry (after a prune's entry, the newest
 // change it recorded), or "" for an empty log.
 func (s *Store) LastRevision(ctx context.Context) (string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+entryColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
+	rows, err := s.pool.Query(ctx, `SELECT `+s.columns()+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
 	if err != nil {
 		return "", fmt.Errorf("reading the last audit revision: %w", err)
 	}

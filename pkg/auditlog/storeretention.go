@@ -14,6 +14,9 @@ import (
 
 // Anchor implements Log.
 func (s *Store) Anchor(ctx context.Context) (*Anchor, error) {
+	if s.beforeRetention {
+		return nil, nil
+	}
 	return readAnchor(ctx, s.pool.QueryRow)
 }
 
@@ -37,6 +40,9 @@ func readAnchor(ctx context.Context, query func(ctx context.Context, sql string,
 // Base implements Log, a page at a time.
 func (s *Store) Base(ctx context.Context) iter.Seq2[BaseRelationship, error] {
 	return func(yield func(BaseRelationship, error) bool) {
+		if s.beforeRetention {
+			return
+		}
 		after := []byte{}
 		const page = 1000
 		for {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -37,6 +38,8 @@ type ConsumeOptions struct {
 	Factory   *factory.Factory
 	Datastore string
 	LogLevel  string
+	// Retention is how long entries are kept (0: for good).
+	Retention time.Duration
 }
 
 // NewCmdConsume builds `accessctl audit consume`.
@@ -55,7 +58,8 @@ The first consumer of a database records the current revision as where the log s
 later runs resume after the last entry, and entries are idempotent per revision, so a
 restart loses and duplicates nothing as long as SpiceDB still holds the changes since the
 last entry (its garbage-collection window, 24 hours by default). A broken stream is
-reopened with back-off. Run exactly one consumer per server.
+reopened with back-off. Run exactly one consumer per server. Entries are kept for good
+unless --retention says how long (docs/auditing.md, Retention).
 
 "accessctl serve --datastore postgres://..." already keeps the audit log in its own
 database; this command is for servers run elsewhere (the Kubernetes Deployment in
@@ -75,11 +79,15 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.Datastore, "datastore", "", "the audit log database: postgres://... or cockroachdb://... (required)")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fl.DurationVar(&o.Retention, "retention", 0, "keep entries this long (e.g. 17520h for two years), then prune them, keeping the relationships they left; 0 keeps them for good")
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logging.Levels, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func runConsume(ctx context.Context, o *ConsumeOptions) error {
+	if o.Retention < 0 {
+		return cmdutil.Usagef("--retention %s: give a positive duration, or 0 to keep the audit log for good", o.Retention)
+	}
 	driverURI, err := sqlDatastore(o.Datastore)
 	if err != nil {
 		return err
@@ -116,8 +124,19 @@ func runConsume(ctx context.Context, o *ConsumeOptions) error {
 	if last != "" {
 		fields = append(fields, zap.String("resume_after", last))
 	}
+	if o.Retention > 0 {
+		fields = append(fields, zap.Duration("retention", o.Retention))
+	}
 	log.Info("copying the change stream into the audit log", fields...)
-	if err := consumer.Run(ctx, log.Named("audit")); err != nil {
+	pruning := make(chan struct{})
+	go func() {
+		defer close(pruning)
+		auditlog.PruneOnSchedule(ctx, store, o.Retention, log.Named("audit"))
+	}()
+	err = consumer.Run(ctx, log.Named("audit"))
+	stop()
+	<-pruning
+	if err != nil {
 		return err
 	}
 	last, _ = store.LastRevision(context.WithoutCancel(ctx))

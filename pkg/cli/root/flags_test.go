@@ -49,6 +49,7 @@ func TestFlagsReachTheRun(t *testing.T) {
 			"account:acme", "--as", "user:bill", "--expiring-within", "72h", "--format", "csv")
 		clitest.Flags(t, auditcmd.NewCmdConsume, auditcmd.ConsumeOptions{Datastore: "postgres://db", LogLevel: "info"}, "--datastore", "postgres://db")
 		clitest.Flags(t, auditcmd.NewCmdConsume, auditcmd.ConsumeOptions{Datastore: "postgres://db", LogLevel: "debug"}, "--datastore", "postgres://db", "--log-level", "debug")
+		clitest.Flags(t, auditcmd.NewCmdConsume, auditcmd.ConsumeOptions{Datastore: "postgres://db", LogLevel: "info", Retention: 720 * time.Hour}, "--datastore", "postgres://db", "--retention", "720h")
 	})
 	t.Run("cases", func(t *testing.T) {
 		sally := cmdutil.ActorOptions{As: "user:sally", Reason: "r"}

@@ -38,9 +38,6 @@ type auditSchedule struct {
 // startAuditLog copies the change stream into the audit log in the background, logs its
 // head and prunes it on schedule, and returns the function that stops them.
 func startAuditLog(ctx context.Context, e *engine.Engine, store auditlog.Log, sched auditSchedule, log *zap.Logger) (func(), error) {
-	if sched.retention < 0 {
-		return nil, fmt.Errorf("--audit-retention %s: give a positive duration, or 0 to keep the audit log for good", sched.retention)
-	}
 	consumer, err := auditlog.NewConsumer(ctx, e, store)
 	if err != nil {
 		return nil, fmt.Errorf("starting the audit log: %w", err)
@@ -59,7 +56,7 @@ func startAuditLog(ctx context.Context, e *engine.Engine, store auditlog.Log, sc
 	pruning := make(chan struct{})
 	go func() {
 		defer close(pruning)
-		pruneOnSchedule(cctx, store, sched.retention, log.Named("audit"))
+		auditlog.PruneOnSchedule(cctx, store, sched.retention, log.Named("audit"))
 	}()
 	if sched.retention > 0 {
 		log.Info("keeping the audit log", zap.Duration("retention", sched.retention))
@@ -104,40 +101,5 @@ func logCheckpoints(ctx context.Context, store auditlog.Log, interval time.Durat
 		last = head
 		log.Info("audit log checkpoint", zap.Int64("position", head.Position), zap.String("hash", head.Hash),
 			zap.String("revision", head.Revision), zap.Time("recorded_at", head.RecordedAt))
-	}
-}
-
-// RetentionActor is the actor of the entries that record a prune by the retention policy.
-const RetentionActor = "system:retention"
-
-// pruneInterval is how often entries older than the retention are pruned: a quarter of
-// it, between a second and an hour.
-func pruneInterval(retention time.Duration) time.Duration {
-	return min(max(retention/4, time.Second), time.Hour)
-}
-
-// pruneOnSchedule prunes the entries recorded more than retention ago, at once and then
-// every pruneInterval, until ctx ends (retention 0: never).
-func pruneOnSchedule(ctx context.Context, store auditlog.Log, retention time.Duration, log *zap.Logger) {
-	if retention <= 0 {
-		return
-	}
-	t := time.NewTicker(pruneInterval(retention))
-	defer t.Stop()
-	for {
-		before := time.Now().Add(-retention)
-		res, err := auditlog.Prune(ctx, store, before, RetentionActor, fmt.Sprintf("retention %s: entries recorded before %s removed", retention, before.UTC().Format(time.RFC3339)))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("pruning the audit log", zap.Error(err))
-		case res.Pruned:
-			log.Info("audit log pruned", zap.Int64("removed", res.Removed), zap.Int64("kept_from", res.Anchor.Position+1),
-				zap.Int64("relationships_kept", res.Anchor.Relationships), zap.Int64("position", res.Entry.Position), zap.String("hash", res.Entry.Hash))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
 }

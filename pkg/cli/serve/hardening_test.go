@@ -127,6 +127,8 @@ func TestServeLimitFlags(t *testing.T) {
 		{[]string{"--max-bulk-check-items", "0"}, "--max-bulk-check-items 0: give a positive number (default 1000)"},
 		{[]string{"--max-export-limit", "-1"}, "--max-export-limit -1: give a positive number (default 10000)"},
 		{[]string{"--max-read-limit", "lots"}, "invalid argument \"lots\" for \"--max-read-limit\""},
+		{[]string{"--audit-retention", "-1h"}, "--audit-retention -1h0m0s: give a positive duration, or 0 to keep the audit log for good"},
+		{[]string{"--audit-retention", "a year"}, "invalid argument \"a year\" for \"--audit-retention\""},
 	} {
 		fake := &fakeStart{}
 		r := env.RunWith(fake.options(), append([]string{"serve"}, tc.args...)...)

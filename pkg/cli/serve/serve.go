@@ -190,6 +190,9 @@ func runServe(ctx context.Context, o *Options) error {
 	if err != nil {
 		return cmdutil.Usagef("--addr %q: %v", o.Addr, err)
 	}
+	if o.AuditRetention < 0 {
+		return cmdutil.Usagef("--audit-retention %s: give a positive duration, or 0 to keep the audit log for good", o.AuditRetention)
+	}
 	key, err := givenKey(o.Factory)
 	if err != nil {
 		return err
