@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -386,6 +388,31 @@ func TestProvenanceNamesTheChangeBehindEachRelationship(t *testing.T) {
 			t.Fatalf("origin as of %v: %+v, want bill's grant %q", tc.at, o, tc.reason)
 		}
 	}
+	// Pruned by retention up to `between`: the answers at and after it are the same, the
+	// origins of what the removed entries left come from what the prune kept, and a time
+	// before the cut is refused.
+	var want [2]map[string]audit.Origin
+	for i, at := range []time.Time{{}, between} {
+		if want[i], err = a.Provenance(ctx, rels, audit.At(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := auditlog.Prune(ctx, l, between, auditlog.RetentionActor, "test")
+	if err != nil || !res.Pruned {
+		t.Fatalf("prune: %+v, %v", res, err)
+	}
+	for i, at := range []time.Time{{}, between} {
+		got, err := a.Provenance(ctx, rels, audit.At(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("provenance as of %v after the prune:\n got %+v\nwant %+v", at, got, want[i])
+		}
+	}
+	if _, err := a.Provenance(ctx, rels, audit.At(res.Anchor.RecordedAt.Add(-time.Millisecond))); !errors.Is(err, access.ErrInvalidArgument) || !strings.Contains(err.Error(), "retention policy") {
+		t.Fatalf("provenance before the cut: %v", err)
+	}
 	paths := audit.WithOrigins(x.Paths, map[string]audit.Origin{})
 	if len(paths[0].Origins) != len(paths[0].Relationships) || !paths[0].Origins[0].Time.IsZero() {
 		t.Fatalf("origins without a log entry: %+v", paths[0].Origins)
@@ -447,5 +474,65 @@ func TestHistoryFiltersByOperationAndTime(t *testing.T) {
 		if got := ops(src, audit.HistoryFilter{To: from, Operation: "account.create"}); len(got) != 1 {
 			t.Errorf("%s, account.create before from: %v", name, got)
 		}
+	}
+}
+
+// After a prune, an account's history still counts what the account came to own before the
+// cut: a change to a case opened before it is listed under the account.
+func TestAccountHistoryAfterAPruneKeepsWhatTheAccountOwns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, l := loggedServer(t)
+	c := access.New(e.Engine)
+	a := audit.New(c, audit.WithDurableLog(l))
+	must := func(_ access.Token, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	settled := func() {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			behind := 0
+			for ch, err := range a.History(ctx, audit.HistoryFilter{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ch.ChainPosition == 0 {
+					behind++
+				}
+			}
+			if behind == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the audit log did not catch up within 10s")
+			}
+		}
+	}
+	must(c.Bootstrap(ctx, "vera", "setup"))
+	must(c.AddPlatformRole(ctx, access.As("vera"), "carol", access.PlatformCustomerCare))
+	must(c.CreateAccount(ctx, access.As("carol"), "acme", "bill"))
+	must(c.CreateCase(ctx, access.As("bill").Because("printer on fire"), access.NewCase{ID: "7", Account: "acme"}))
+	settled()
+	cut := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	if res, err := auditlog.Prune(ctx, l, cut, auditlog.RetentionActor, "test"); err != nil || !res.Pruned {
+		t.Fatalf("prune: %+v, %v", res, err)
+	}
+	must(c.CloseCase(ctx, access.As("bill").Because("fixed"), "7"))
+	settled()
+	found := false
+	for ch, err := range a.History(ctx, audit.HistoryFilter{Account: ref.Object{Type: "account", ID: "acme"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range ch.Updates {
+			found = found || u.Resource == ref.Object{Type: "case", ID: "7"}
+		}
+	}
+	if !found {
+		t.Fatal("the change to case 7, opened for acme before the cut, is missing from acme's history")
 	}
 }

@@ -125,7 +125,11 @@ func (l *LogHistory) start(ctx context.Context, since access.Token, follow bool)
 	case since != "":
 		seq, err := l.store.SeqOf(ctx, string(since))
 		if errors.Is(err, auditlog.ErrNotFound) {
-			return 0, fmt.Errorf("%w: no change with revision %q is in the audit log (pass the revision of a change history printed)", access.ErrNotFound, since)
+			pruned := ""
+			if a, aerr := l.store.Anchor(ctx); aerr == nil && a != nil {
+				pruned = fmt.Sprintf("; the retention policy removed the changes up to %s", a.RecordedAt.UTC().Format(time.RFC3339))
+			}
+			return 0, fmt.Errorf("%w: no change with revision %q is in the audit log (pass the revision of a change history printed%s)", access.ErrNotFound, since, pruned)
 		}
 		return seq, err
 	case follow:

@@ -46,12 +46,19 @@ func provenance(ctx context.Context, l auditlog.Log, relationships []string, at 
 	if len(wanted) == 0 {
 		return out, nil
 	}
-	past, _, err := logBound(ctx, l, at)
+	past, when, err := logBound(ctx, l, at)
 	if err != nil {
 		return nil, err
 	}
 	// A log pruned by retention keeps, for what the pruned entries left written, the entry
-	// that wrote it.
+	// that wrote it; it knows nothing of a time before the last entry it removed.
+	anchor, err := l.Anchor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if anchor != nil && !when.IsZero() && when.Before(anchor.RecordedAt) {
+		return nil, prunedBefore(anchor, when)
+	}
 	for b, err := range l.Base(ctx) {
 		if err != nil {
 			return nil, err

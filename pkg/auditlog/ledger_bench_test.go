@@ -142,6 +142,32 @@ func benchLocalLedger(ctx context.Context, b *testing.B, y *ledgerYear) {
 			b.Fatalf("rebuilt at the end of the year: %d holders, allowed %v; the live graph: %d, %v", got.holders, got.allowed, present.holders, present.allowed)
 		}
 	}
+	benchPrune(ctx, b, "local", l, y, present)
+}
+
+// benchPrune prunes the first half of the year, as a retention of six months would, and
+// asks as of the end of the year again: the rebuild now starts from what the prune kept.
+func benchPrune(ctx context.Context, b *testing.B, name string, l auditlog.Log, y *ledgerYear, present answers) {
+	began := time.Now()
+	res, err := auditlog.Prune(ctx, l, y.mid, auditlog.RetentionActor, "benchmark: six months")
+	if err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(began)
+	if v, err := l.Verify(ctx, nil); err != nil || !v.Intact() {
+		b.Fatalf("%s: verify after the prune: %+v, %v", name, v.Problems, err)
+	}
+	b.Logf("%s: prune of the first half-year: %d entries removed, %d relationships kept, in %s", name, res.Removed, res.Anchor.Relationships, took.Round(time.Millisecond))
+	b.ReportMetric(took.Seconds(), name+"-prune-s")
+	g, rb := rebuild(ctx, b, l, y.end)
+	got := askLedger(ctx, b, access.New(g.Engine), y, y.end)
+	_ = g.Close()
+	b.Logf("as of year-end after the prune (%s): rebuild %s (%d entries replayed after the kept relationships, %s allocated, heap held %s); check %s, who-can %s (%d holders)",
+		name, rb.took.Round(time.Millisecond), g.Applied, mib(rb.allocated), mib(rb.held), got.check, got.whoCan, got.holders)
+	b.ReportMetric(rb.took.Seconds(), name+"-asof-year-end-after-prune-rebuild-s")
+	if got.holders != present.holders || !slices.Equal(got.allowed, present.allowed) {
+		b.Fatalf("rebuilt at the end of the year after the prune: %d holders, allowed %v; the live graph: %d, %v", got.holders, got.allowed, present.holders, present.allowed)
+	}
 }
 
 func benchPostgresLedger(ctx context.Context, b *testing.B, y *ledgerYear) {
