@@ -56,8 +56,6 @@ func Handler(o Options) (http.Handler, error) {
 	c := &console{api: o.API, sessions: newSessions(idle, now), pages: pages}
 	static, _ := fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()
-	mux.Handle("/accessgraph.v1.", o.API)
-	mux.Handle("/openapi.json", o.API)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /signin", c.signinForm)
 	mux.HandleFunc("POST /signin", c.signin)
@@ -69,7 +67,20 @@ func Handler(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /history", c.page(c.history))
 	mux.HandleFunc("GET /approvals", c.page(c.approvals))
 	mux.HandleFunc("POST /approvals", c.page(c.decide))
-	return securityHeaders(mux), nil
+	consolePages := securityHeaders(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isAPIPath(r.URL.Path) {
+			o.API.ServeHTTP(w, r)
+			return
+		}
+		consolePages.ServeHTTP(w, r)
+	}), nil
+}
+
+// isAPIPath reports the domain API's own paths: every service of accessgraph.v1 and the
+// OpenAPI document.
+func isAPIPath(path string) bool {
+	return strings.HasPrefix(path, "/accessgraph.v1.") || path == "/openapi.json"
 }
 
 // parsePages parses each page with the shared layout.
@@ -96,11 +107,9 @@ func parsePages() (map[string]*template.Template, error) {
 // securityHeaders keeps the pages from being framed or from loading anything off the server.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/accessgraph.v1.") && r.URL.Path != "/openapi.json" {
-			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.Header().Set("Referrer-Policy", "same-origin")
-		}
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
 		h.ServeHTTP(w, r)
 	})
 }
