@@ -79,6 +79,8 @@ func grantedGraph(paths []audit.Path) *graph {
 		prevLabel := ""
 		for _, rel := range p.Relationships {
 			resource, relation, subject := splitRelationship(rel)
+			// A subject set (partner:integrator#member) is the box of its object.
+			subject, _, _ = strings.Cut(subject, "#")
 			if col == 0 || subject != prevLabel {
 				b := g.box(col, row, subject, "node sat")
 				if col > 0 {
