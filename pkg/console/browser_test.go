@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/client"
 	"github.com/accessgraph/accessgraph/pkg/demo"
 )
@@ -166,6 +167,28 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("acme's page shows %v, who-can %v", got, holders)
 	}
 	b.screenshot("object")
+
+	// The account's access review, sorted by subject in the browser.
+	rv, err := s.audit.AccessReview(bg, access.As(demo.AcmeAdmin), demo.Acme, audit.ReviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reviewRows []string
+	for _, r := range rv.Rows() {
+		reviewRows = append(reviewRows, r.Section+"|"+r.Subject+"|"+r.Access+"|"+r.Object)
+	}
+	slices.Sort(reviewRows)
+	b.run("opening the review", chromedp.Click(chromedp.ID("review-link")), chromedp.WaitVisible(chromedp.ID("as")))
+	b.run("reviewing as bill", chromedp.SendKeys(chromedp.ID("as"), demo.AcmeAdmin), chromedp.Submit(chromedp.ID("as")), chromedp.WaitVisible(chromedp.ID("review")))
+	b.run("sorting by subject", chromedp.Click(chromedp.CSS(`#review th a[href*="sort=subject"]`)), chromedp.WaitVisible(chromedp.CSS(`#review th a[aria-current]`)))
+	if got := b.list(`Array.from(document.querySelectorAll("#review tr[data-row]")).map(r => r.dataset.row)`); !slices.Equal(got, reviewRows) {
+		t.Errorf("acme's review shows %v, the auditor %v", got, reviewRows)
+	}
+	subjects := value(b, "reading the subjects", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#review tr[data-row] td:nth-child(2)")).map(c => c.textContent)`))
+	if !slices.IsSorted(subjects) {
+		t.Errorf("sorted by subject, the page shows %v", subjects)
+	}
+	b.screenshot("review")
 
 	// Why and why not, with the drawing.
 	for _, tc := range []struct{ user, object, perm string }{

@@ -64,6 +64,7 @@ func Handler(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /person/{id}", c.page(c.person))
 	mux.HandleFunc("GET /objects/{type}/{id}", c.page(c.object))
 	mux.HandleFunc("GET /why", c.page(c.why))
+	mux.HandleFunc("GET /accounts/{id}/review", c.page(c.review))
 	mux.HandleFunc("GET /history", c.page(c.history))
 	mux.HandleFunc("GET /approvals", c.page(c.approvals))
 	mux.HandleFunc("POST /approvals", c.page(c.decide))
