@@ -9,6 +9,10 @@ import (
 
 func pathEscape(s string) string { return url.PathEscape(s) }
 
+// expiring reports a path through a grant with an end date: the auditor's words for such a
+// grant say "until" its expiry.
+func expiring(pathText string) bool { return strings.Contains(pathText, " until ") }
+
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
 	"link": link,
@@ -19,7 +23,7 @@ var funcs = template.FuncMap{
 		}
 		return "/why?" + v.Encode()
 	},
-	"expiring": func(text string) bool { return strings.Contains(text, " until ") },
+	"expiring": expiring,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -104,6 +104,13 @@ func TestPersonPageListsWhatTheDomainLooksUp(t *testing.T) {
 	if total < 20 {
 		t.Fatalf("the demo's people reach %d objects in all: the comparison proves little", total)
 	}
+	// tara's individual grant on acme ends in 30 days: the row is marked, a member's is not.
+	if _, body := b.get("/person/" + demo.Consultant); !contains(body, `class="expiring" data-object="account:acme" data-permission="view_all_cases"`) {
+		t.Errorf("tara's expiring grant is not marked:\n%s", body)
+	}
+	if _, body := b.get("/person/" + demo.Standard); contains(body, `class="expiring" data-object`) {
+		t.Errorf("sally's page marks a row expiring:\n%s", body)
+	}
 }
 
 func TestAUserSeesOnlyItself(t *testing.T) {

@@ -71,7 +71,7 @@ func (c *console) person(rq *request) error {
 		}
 		row.Paths = e.Paths
 		for _, p := range e.Paths {
-			if funcs["expiring"].(func(string) bool)(p.Text) {
+			if expiring(p.Text) {
 				row.Expiring = true
 			}
 		}
