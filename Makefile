@@ -41,8 +41,8 @@ test-browser: ## Run the access console's browser tests in headless Chromium (BR
 	@if [ ! -x "$(BROWSER)" ]; then echo "make test-browser: no Chromium at $(BROWSER): install it (apt-get install chromium) or pass BROWSER=/path/to/chromium"; exit 1; fi
 	ACCESSGRAPH_TEST_BROWSER="$(BROWSER)" $(GO) test -count=1 -timeout 5m -run 'Browser' ./pkg/console/...
 
-test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, key registry) with the race detector
-	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/... ./pkg/api/... ./pkg/principal/...
+test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, console, key registry) with the race detector
+	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/... ./pkg/api/... ./pkg/console/... ./pkg/principal/...
 
 test-postgres: ## Run the domain, durability, audit-log and as-of suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
