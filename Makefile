@@ -12,7 +12,7 @@ BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help run run-postgres build test test-race test-postgres test-local bench lint e2e fuzz memdb-diff proto proto-check
+.PHONY: help run run-postgres build test test-browser test-race test-postgres test-local bench lint e2e fuzz memdb-diff proto proto-check
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -34,8 +34,15 @@ build: ## Build bin/accessctl
 test: ## Run every test (go test ./...)
 	$(GO) test -timeout 20m ./...
 
-test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, key registry) with the race detector
-	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/... ./pkg/api/... ./pkg/principal/...
+# BROWSER is the Chromium `make test-browser` drives (Debian's chromium package).
+BROWSER ?= /usr/bin/chromium
+
+test-browser: ## Run the access console's browser tests in headless Chromium (BROWSER, /usr/bin/chromium); screenshots go to ACCESSGRAPH_TEST_ARTIFACTS if set
+	@if [ ! -x "$(BROWSER)" ]; then echo "make test-browser: no Chromium at $(BROWSER): install it (apt-get install chromium) or pass BROWSER=/path/to/chromium"; exit 1; fi
+	ACCESSGRAPH_TEST_BROWSER="$(BROWSER)" $(GO) test -count=1 -timeout 5m -run 'Browser' ./pkg/console/...
+
+test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, console, key registry) with the race detector
+	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/... ./pkg/api/... ./pkg/console/... ./pkg/principal/...
 
 test-postgres: ## Run the domain, durability, audit-log and as-of suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \

@@ -171,7 +171,7 @@ func TestFlagsReachTheRun(t *testing.T) {
 		},
 			"--addr", "127.0.0.1:0", "--datastore", "memory", "--data-dir", "data", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--demo", "--log-level", "debug", "--no-audit-log", "--audit-checkpoint-every", "5m", "--audit-retention", "2160h",
 			"--max-request-bytes", "1", "--max-updates-per-write", "2", "--max-preconditions", "3", "--max-lookup-limit", "4", "--max-read-limit", "5", "--max-caveat-context-bytes", "6",
-			"--max-bulk-check-items", "7", "--max-export-limit", "8", "--api-addr", "10.0.0.1:9000", "--api-plaintext")
+			"--max-bulk-check-items", "7", "--max-export-limit", "8", "--api-addr", "10.0.0.1:9000", "--api-plaintext", "--console=false")
 	})
 	t.Run("transfer", func(t *testing.T) {
 		clitest.Flags(t, transfer.NewCmdExport, transfer.Options{Consistency: cmdutil.ConsistencyOptions{Name: "fresh"}})

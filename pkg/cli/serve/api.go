@@ -16,6 +16,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
+	"github.com/accessgraph/accessgraph/pkg/console"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 )
 
@@ -30,11 +31,14 @@ type APIOptions struct {
 	Addr string
 	// PlaintextRemote allows plain HTTP on an address that is not loopback.
 	PlaintextRemote bool
+	// Console serves the access console (pkg/console) at / on the API's listener.
+	Console bool
 }
 
 func (a *APIOptions) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&a.Addr, "api-addr", "", "listen address of the domain API (gRPC, gRPC-Web, HTTP/JSON; docs/api.md), or off (default "+DefaultAPIAddr+"; any free port when --addr has port 0)")
 	fl.BoolVar(&a.PlaintextRemote, "api-plaintext", false, "allow the domain API on a non-loopback address without --tls-cert (keys and data unencrypted)")
+	fl.BoolVar(&a.Console, "console", true, "serve the access console (web pages for admins and auditors, docs/console.md) at / on the domain API's address")
 }
 
 // listen checks the flags and takes the API's address before anything starts, so a bad or
@@ -94,6 +98,11 @@ func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *O
 	if err != nil {
 		return nil, err
 	}
+	if o.API.Console {
+		if h, err = console.Handler(console.Options{API: h}); err != nil {
+			return nil, err
+		}
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log.Named("api"))}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
@@ -120,6 +129,9 @@ func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *O
 		scheme = "https"
 	}
 	log.Info("serving the domain API", zap.String("url", scheme+"://"+connectable(ln.Addr().String())), zap.Bool("tls", tls))
+	if o.API.Console {
+		log.Info("serving the access console", zap.String("url", scheme+"://"+connectable(ln.Addr().String())+"/"))
+	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
