@@ -521,6 +521,21 @@ func TestAccountHistoryAfterAPruneKeepsWhatTheAccountOwns(t *testing.T) {
 	if res, err := auditlog.Prune(ctx, l, cut, auditlog.RetentionActor, "test"); err != nil || !res.Pruned {
 		t.Fatalf("prune: %+v, %v", res, err)
 	}
+	// The prune's entry is now the newest and every change before it is gone: history reads
+	// the log (the prune) and then the stream after the newest change the prune recorded.
+	n := 0
+	for ch, err := range a.History(ctx, audit.HistoryFilter{}) {
+		if err != nil {
+			t.Fatalf("history right after the prune: %v", err)
+		}
+		if ch.Operation != auditlog.PruneOperation {
+			t.Fatalf("history right after the prune lists %+v; want only the prune", ch)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("history right after the prune: %d changes, want the prune's", n)
+	}
 	must(c.CloseCase(ctx, access.As("bill").Because("fixed"), "7"))
 	settled()
 	found := false

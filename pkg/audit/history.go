@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 	"github.com/accessgraph/accessgraph/pkg/reltext"
 	"github.com/accessgraph/accessgraph/pkg/spice"
@@ -302,5 +303,6 @@ func keepChange(c *Change, object ref.Object, actor, principal string) bool {
 		}
 	}
 	c.Updates = kept
-	return len(kept) > 0
+	// A prune by the retention policy changes no relationship but is on the record.
+	return len(kept) > 0 || object.IsZero() && c.Operation == auditlog.PruneOperation
 }

@@ -51,20 +51,27 @@ func (a *Auditor) HistoryCheckpoint(ctx context.Context) (auditlog.Checkpoint, e
 func (a *Auditor) durable(ctx context.Context, filter HistoryFilter, follow bool) iter.Seq2[Change, error] {
 	return func(yield func(Change, error) bool) {
 		store := a.log.store
-		lastRev, err := store.LastRevision(ctx)
+		// The newest entry bounds the log's part, and the revision it has recorded through
+		// starts the stream's: read together, so an entry appended meanwhile is read once.
+		// After a prune the newest entry may be the prune's, whose change is gone.
+		lastSeq, err := store.LastSeq(ctx)
 		if err != nil {
 			yield(Change{}, err)
 			return
 		}
-		if lastRev == "" {
+		if lastSeq == 0 {
 			// Nothing recorded yet: all there is, is in the stream.
 			a.stream(ctx, filter, follow, yield)
 			return
 		}
-		lastSeq, err := store.SeqOf(ctx, lastRev)
-		if err != nil {
-			yield(Change{}, err)
-			return
+		var lastRev string
+		for e, err := range store.Entries(ctx, auditlog.Filter{AfterSeq: lastSeq - 1}) {
+			if err != nil {
+				yield(Change{}, err)
+				return
+			}
+			lastRev = e.StreamRevision()
+			break
 		}
 		if filter.Since != "" {
 			if _, err := store.SeqOf(ctx, string(filter.Since)); errors.Is(err, auditlog.ErrNotFound) {

@@ -232,11 +232,16 @@ func Prune(ctx context.Context, l Log, before time.Time, actor, reason string) (
 
 // resumeRevision is where the change stream resumes after last, the newest entry: its
 // revision, or for a prune's entry the newest change it recorded.
-func resumeRevision(last Entry) string {
-	if last.Anchor != nil && IsPruneRevision(last.Revision) {
-		return last.Anchor.ResumeRevision
+func resumeRevision(last Entry) string { return last.StreamRevision() }
+
+// StreamRevision is the change-stream revision the log has recorded through at this entry:
+// its own, or for a prune's entry (which records no change) the newest change recorded
+// before it.
+func (e Entry) StreamRevision() string {
+	if e.Anchor != nil && IsPruneRevision(e.Revision) {
+		return e.Anchor.ResumeRevision
 	}
-	return last.Revision
+	return e.Revision
 }
 
 // sameAnchor reports whether two anchors are equal, times compared as instants.
