@@ -20,7 +20,7 @@ import (
 // The command reference docs/cli.md is written by hand from a skeleton generated from the
 // live command tree:
 //
-//	go test ./pkg/cli/root -run TestCLIDocSkeleton -clidoc /tmp/cli-skeleton.md
+//	go test ./pkg/cli/root -run TestCLIDocSkeleton -clidoc cli-skeleton.md
 //
 // TestCLIDocCoversEveryCommand keeps it complete.
 var clidocOut = flag.String("clidoc", "", "write the skeleton of docs/cli.md, generated from the command tree, to this file")
