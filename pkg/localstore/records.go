@@ -68,10 +68,7 @@ func (ds *Datastore) AppendRecord(id string, build func(last *Record, seq uint64
 	}
 	ds.writeMu.Lock()
 	defer ds.writeMu.Unlock()
-	ds.mu.RLock()
-	open := ds.db != nil
-	ds.mu.RUnlock()
-	if !open {
+	if !ds.isOpen() {
 		return 0, false, ErrClosed
 	}
 	if seq, ok, err := ds.recordSeq(id); err != nil || ok {
@@ -311,10 +308,7 @@ func (ds *Datastore) TrimRecords(upTo uint64, base iter.Seq2[BaseValue, error], 
 	}
 	ds.writeMu.Lock()
 	defer ds.writeMu.Unlock()
-	ds.mu.RLock()
-	open := ds.db != nil
-	ds.mu.RUnlock()
-	if !open {
+	if !ds.isOpen() {
 		return 0, ErrClosed
 	}
 	if _, ok, err := ds.recordSeq(id); err != nil || ok {
@@ -391,4 +385,11 @@ func lastSeq(r *Record) uint64 {
 		return 0
 	}
 	return r.Seq
+}
+
+// isOpen reports whether the store is open.
+func (ds *Datastore) isOpen() bool {
+	ds.mu.RLock()
+	defer ds.mu.RUnlock()
+	return ds.db != nil
 }
