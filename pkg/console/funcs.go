@@ -44,6 +44,7 @@ var funcs = template.FuncMap{
 		return "/why?" + v.Encode()
 	},
 	"expiring":  expiring,
+	"asOfEntry": asOfEntry,
 	"kindLabel": func(k any) string { return kindLabel(fmt.Sprint(k)) },
 	// linkAt is an object's page, as of at when at is set.
 	"linkAt": func(object, at string) string {
