@@ -116,6 +116,9 @@ func TestPagesAsOfAPastTimeAnswerAsTheAPIAtThatTime(t *testing.T) {
 
 	// History: the approval's entry links to acme's page and dave's as they stood just after it.
 	_, body = b.get("/history?operation=member.approve")
+	if !strings.Contains(body, "touch <code>account:acme#standard@user:dave</code>") || !strings.Contains(body, "delete <code>account:acme#join_request_standard@user:dave</code> until ") {
+		t.Errorf("the approval's entry does not list its relationships as written:\n%s", body)
+	}
 	links := attrsInOrder(body, `class="asof-link" href`)
 	var acmeThen, daveThen string
 	for _, l := range links {
