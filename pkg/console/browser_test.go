@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,7 +35,7 @@ func chromium(t *testing.T) context.Context {
 	)
 	ctx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(ctx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
@@ -122,9 +123,17 @@ func (b *tab) signOut() {
 
 func TestBrowser(t *testing.T) {
 	ctx := chromium(t)
-	s := newServer(t, false)
+	s := newLoggedServer(t)
 	b := &tab{t: t, ctx: ctx, s: s, dir: artifacts(t)}
 	bg := context.Background()
+	// reseller asks acme for a partner level, which acme's admin decides in the browser below.
+	if _, err := s.access.RequestPartnerLevel(bg, access.As(demo.Rita), demo.Acme, access.PartnerOrg(demo.Reseller), access.LevelLook); err != nil {
+		t.Fatal(err)
+	}
+	s.caughtUp(t, 1)
+	time.Sleep(1100 * time.Millisecond)
+	before := time.Now().UTC().Format(time.RFC3339Nano) // before any decision made in the browser
+	time.Sleep(1100 * time.Millisecond)
 
 	// Unauthenticated: redirected to sign in, and back to the page after.
 	b.open("/person/" + demo.Standard)
@@ -151,7 +160,31 @@ func TestBrowser(t *testing.T) {
 	if got := b.list(`Array.from(document.querySelectorAll("#reach tr[data-object]")).map(r => r.dataset.object + " " + r.dataset.permission)`); !slices.Equal(got, want) {
 		t.Errorf("sally's page shows %v, the domain %v", got, want)
 	}
+	if bad := b.list(`Array.from(document.querySelectorAll("#reach section.group tr[data-object]")).filter(r => r.dataset.account !== r.closest("section").dataset.account).map(r => r.dataset.object)`); len(bad) != 0 {
+		t.Errorf("sally's page has rows outside their account's group: %v", bad)
+	}
 	b.screenshot("person")
+	// The kind filter, chosen with the keyboard: only rows through an admin role remain.
+	b.open("/person/" + demo.AcmeAdmin)
+	for i := 0; value(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.id`)) != "kind"; i++ {
+		if i == 30 {
+			t.Fatal("30 presses of Tab never reach the kind filter")
+		}
+		b.run("pressing Tab", chromedp.KeyEvent("\t"))
+	}
+	b.run("choosing a kind", chromedp.SetValue(chromedp.ID("kind"), string(audit.KindAdmin)), chromedp.KeyEvent("\t"))
+	if focused := value(b, "reading the focus", chromedp.Evaluate[string](`document.activeElement.textContent`)); focused != "Filter" {
+		t.Fatalf("Tab after the kind filter focuses %q, want its Filter button", focused)
+	}
+	step, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(step, chromedp.KeyEvent("\r"), chromedp.WaitReady(chromedp.CSS(`#kind option[value="role:admin"][selected]`))); err != nil {
+		t.Fatalf("pressing Enter on Filter: %v", err)
+	}
+	if kinds := b.list(`Array.from(new Set(Array.from(document.querySelectorAll("#reach li[data-kind]")).map(l => l.dataset.kind)))`); !slices.Equal(kinds, []string{string(audit.KindAdmin)}) {
+		t.Errorf("bill's page filtered to admin paths shows kinds %v", kinds)
+	}
+	b.screenshot("person-filtered")
 
 	// An object: who can see every case of acme.
 	var holders []string
@@ -212,13 +245,20 @@ func TestBrowser(t *testing.T) {
 		if len(boxes) == 0 || (e.Allowed && !slices.Contains(boxes, "node sat")) {
 			t.Errorf("why %s: the drawing has boxes %v", tc.user, boxes)
 		}
-		b.screenshot("why-" + tc.user)
+		if e.Allowed {
+			b.screenshot("why-allowed-" + tc.user)
+		} else {
+			b.screenshot("why-denied-" + tc.user)
+		}
 	}
 
 	// Approvals: the auditor sees dave's request and no button.
 	b.open("/approvals?as=" + demo.AcmeAdmin)
 	if rows := b.list(`Array.from(document.querySelectorAll("tr.request[data-user]")).map(r => r.dataset.user)`); !slices.Contains(rows, demo.Requester) {
 		t.Errorf("the auditor's approvals show %v, want dave's request", rows)
+	}
+	if rows := b.list(`Array.from(document.querySelectorAll("tr.request[data-grantee]")).map(r => r.dataset.grantee)`); !slices.Contains(rows, "partner:"+demo.Reseller) {
+		t.Errorf("the auditor's approvals show partner requests %v, want reseller's", rows)
 	}
 	if n := b.list(`Array.from(document.querySelectorAll("button[value=approve], button[value=deny]")).map(b => b.value)`); len(n) != 0 {
 		t.Errorf("the auditor sees decision buttons: %v", n)
@@ -229,7 +269,7 @@ func TestBrowser(t *testing.T) {
 	// bill, acme's admin, approves dave in the browser.
 	b.signIn(billKey, "/approvals")
 	b.screenshot("approvals")
-	b.run("approving dave", chromedp.Click(chromedp.CSS(`button[aria-label="approve dave on acme"]`)), chromedp.WaitVisible(chromedp.ID("none")))
+	b.run("approving dave", chromedp.Click(chromedp.CSS(`button[aria-label="approve dave on acme"]`)), chromedp.WaitNotPresent(chromedp.CSS(`tr.request[data-user="dave"]`)))
 	op, err := client.New(s.url, operatorKey)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +278,25 @@ func TestBrowser(t *testing.T) {
 	if err != nil || !d.Allowed {
 		t.Errorf("after the approval in the browser, the API says dave is no member of acme: %v %v", d, err)
 	}
+	// The partner request: rita sees no case of acme until bill approves reseller's look.
+	ritaSees := func() bool {
+		t.Helper()
+		d, err := op.Check(bg, subjectOf("user:"+demo.Rita), "view_all_cases", objectOf("account:"+demo.Acme), access.Full())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Allowed
+	}
+	if ritaSees() {
+		t.Fatal("before the partner approval rita already sees every case of acme")
+	}
+	b.open("/approvals")
+	b.run("approving reseller", chromedp.Click(chromedp.CSS(`button[aria-label="approve partner:reseller on acme"]`)), chromedp.WaitVisible(chromedp.ID("none")))
+	if !ritaSees() {
+		t.Error("after the partner approval in the browser, the API says rita does not see every case of acme")
+	}
 	b.signOut()
+	s.caughtUp(t, 3)
 
 	// The operator sees the approval in history, made by bill's principal.
 	b.signIn(operatorKey, "/history%3Foperation%3Dmember.approve%26actor%3Dbill")
@@ -247,6 +305,50 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("history of bill's approvals: %v, want the console's", rows)
 	}
 	b.screenshot("history")
+	b.open("/history?operation=partner.approve")
+	if rows := b.list(`Array.from(document.querySelectorAll("#changes tr[data-operation]")).map(r => r.dataset.operation + " " + r.cells[2].textContent + " " + r.cells[4].textContent)`); !slices.Contains(rows, "partner.approve user:bill decided in the access console") {
+		t.Errorf("history of partner approvals: %v, want the console's", rows)
+	}
+
+	// As of before the decisions: from dave's approval entry to acme's page as it stood then.
+	b.open("/history?operation=member.approve&actor=bill")
+	b.screenshot("history-as-of-links")
+	href := value(b, "finding the console's approval", chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#changes tr[data-operation]")).filter(r => r.cells[4].textContent === "decided in the access console").map(r => r.querySelector('a.asof-link[href^="/objects/account/acme"]').getAttribute("href"))[0] || ""`))
+	if href == "" {
+		t.Fatal("dave's approval in history has no link to acme as of it")
+	}
+	b.open(href + "&permission=member")
+	if got := b.list(`Array.from(document.querySelectorAll("#holders tr[data-user]")).map(r => r.dataset.user)`); !slices.Contains(got, demo.Requester) || !strings.Contains(b.text("#asof"), "As of") {
+		t.Errorf("acme's members as of dave's approval: %v, want dave among them under the as-of banner", got)
+	}
+	b.screenshot("history-as-of")
+	b.open("/person/" + demo.Requester + "?at=" + url.QueryEscape(before))
+	if !strings.Contains(b.text("#asof"), before) {
+		t.Errorf("dave's page as of %s: banner %q", before, b.text("#asof"))
+	}
+	if rows := b.list(`Array.from(document.querySelectorAll("#reach tr[data-object]")).map(r => r.dataset.object)`); slices.Contains(rows, "account:"+demo.Acme) {
+		t.Errorf("as of before the approval dave's page lists acme: %v", rows)
+	}
+	b.open("/person/" + demo.Standard + "?at=" + url.QueryEscape(before))
+	b.screenshot("person-as-of")
+	var thenHolders []string
+	for h, err := range op.At(mustTime(t, before)).WhoCan(bg, objectOf("account:"+demo.Acme), "view_all_cases") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		thenHolders = append(thenHolders, h.User)
+	}
+	slices.Sort(thenHolders)
+	b.open("/objects/account/" + demo.Acme + "?at=" + url.QueryEscape(before))
+	if got := b.list(`Array.from(document.querySelectorAll("#holders tr[data-user]")).map(r => r.dataset.user)`); !slices.Equal(got, thenHolders) || slices.Contains(got, demo.Rita) {
+		t.Errorf("acme's page as of %s shows %v, who-can then %v (rita must not be among them)", before, got, thenHolders)
+	}
+	b.screenshot("object-as-of")
+	b.open("/person/" + demo.Requester + "?at=2001-01-01T00:00:00Z")
+	if msg := b.text("#error"); !strings.Contains(msg, "choose a time the audit log covers") {
+		t.Errorf("as of before the log: %q", msg)
+	}
+	b.screenshot("as-of-error")
 
 	// Search, at phone width too.
 	b.open("/?q=" + demo.Acme)
@@ -254,7 +356,35 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("search acme: links %v", href)
 	}
 	b.screenshot("search")
-	b.run("phone width", chromedp.EmulateViewport(390, 844))
+
+	// Every control is labelled, and every page fits the width at 1280 px and at a phone's.
+	pages := []string{"/", "/?q=" + demo.Acme, "/person/" + demo.Standard, "/objects/account/" + demo.Acme, "/why",
+		"/why?subject=user:" + demo.PartnerPam + "&permission=view_all_cases&object=account:" + demo.Acme,
+		"/accounts/" + demo.Acme + "/review?as=" + demo.AcmeAdmin, "/history", "/approvals?as=" + demo.AcmeAdmin,
+		"/person/" + demo.Standard + "?at=" + url.QueryEscape(before)}
+	for _, width := range []int64{1280, 390} {
+		b.run("viewport", chromedp.EmulateViewport(width, 844))
+		for _, p := range pages {
+			b.open(p)
+			if bare := b.list(`Array.from(document.querySelectorAll("input:not([type=hidden]), select")).filter(c => !c.id || !document.querySelector("label[for='" + c.id + "']")).map(c => c.name)`); len(bare) != 0 {
+				t.Errorf("%s: controls without a label: %v", p, bare)
+			}
+			if wide := value(b, "measuring "+p, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
+				t.Errorf("%s at %d px: the page is wider than the window", p, width)
+			}
+		}
+	}
 	b.open("/person/" + demo.Standard)
 	b.screenshot("person-phone")
+	b.open("/objects/account/" + demo.Acme)
+	b.screenshot("object-phone")
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
 }

@@ -1,10 +1,14 @@
 package console
 
 import (
+	"fmt"
 	"html/template"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
 func pathEscape(s string) string { return url.PathEscape(s) }
@@ -12,6 +16,22 @@ func pathEscape(s string) string { return url.PathEscape(s) }
 // expiring reports a path through a grant with an end date: the auditor's words for such a
 // grant say "until" its expiry.
 func expiring(pathText string) bool { return strings.Contains(pathText, " until ") }
+
+// kindNames are the kinds of path in the console's words, where audit's names are terse.
+var kindNames = map[audit.PathKind]string{
+	audit.KindPartnerOrg:        "partner organisation grant",
+	audit.KindPartnerIndividual: "individual grant",
+	audit.KindGroupRead:         "super customer (group read access)",
+	audit.KindFunctionalRole:    "related party (functional role)",
+}
+
+// kindLabel names a kind of path for people.
+func kindLabel[K ~string](k K) string {
+	if n, ok := kindNames[audit.PathKind(k)]; ok {
+		return n
+	}
+	return string(k)
+}
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
@@ -23,7 +43,20 @@ var funcs = template.FuncMap{
 		}
 		return "/why?" + v.Encode()
 	},
-	"expiring": expiring,
+	"expiring":  expiring,
+	"asOfEntry": asOfEntry,
+	"kindLabel": func(k any) string { return kindLabel(fmt.Sprint(k)) },
+	// linkAt is an object's page, as of at when at is set.
+	"linkAt": func(object, at string) string {
+		o, err := ref.Parse(object)
+		if err != nil {
+			return "/"
+		}
+		if at == "" {
+			return link(o)
+		}
+		return link(o) + "?" + url.Values{"at": {at}}.Encode()
+	},
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

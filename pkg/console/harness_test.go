@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/api"
 	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/console"
 	"github.com/accessgraph/accessgraph/pkg/demo"
 	"github.com/accessgraph/accessgraph/pkg/engine"
@@ -42,8 +44,11 @@ type server struct {
 	transport http.RoundTripper
 	access    *access.Client
 	audit     *audit.Auditor
-	mu        sync.Mutex
-	refused   []api.AuthFailure
+	log       auditlog.Log // nil without a durable audit log
+	// demoChanges is how many changes loading the demo made.
+	demoChanges int
+	mu          sync.Mutex
+	refused     []api.AuthFailure
 }
 
 func (s *server) refusals() int {
@@ -63,7 +68,7 @@ var (
 // serves it over HTTPS.
 func newServer(t testing.TB, tls bool) *server {
 	t.Helper()
-	s, stop, err := startServer(tls)
+	s, stop, err := startServer(serverOptions{tls: tls})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,40 +76,118 @@ func newServer(t testing.TB, tls bool) *server {
 	return s
 }
 
-func startServer(tls bool) (*server, func(), error) {
+// newLoggedServer is newServer on the local datastore with a durable audit log, so pages
+// answer "as of" a past time the way serve's do.
+func newLoggedServer(t testing.TB) *server {
+	t.Helper()
+	s, stop, err := startServer(serverOptions{dataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+type serverOptions struct {
+	tls bool
+	// dataDir, when set, keeps the graph in the local datastore there with an audit log.
+	dataDir string
+}
+
+func startServer(o serverOptions) (*server, func(), error) {
 	ctx := context.Background()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{StartTimeout: 60 * time.Second})
+	cfg := engine.EmbeddedConfig{StartTimeout: 60 * time.Second}
+	if o.dataDir != "" {
+		cfg.DatastoreURI = engine.LocalURI(filepath.Join(o.dataDir, "data"))
+	}
+	e, err := engine.StartEmbedded(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
+	closers := []func(){func() { _ = e.Close() }}
+	stop := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
 	c := access.New(e.Engine)
-	if _, err := demo.Load(ctx, c, demo.Options{}); err != nil {
-		_ = e.Close()
+	auditOpts := []audit.Option{}
+	var past api.PastGraphs
+	var log auditlog.Log
+	if o.dataDir != "" {
+		log = auditlog.NewLocalLog(e.LocalStore())
+		consumer, err := auditlog.NewConsumer(ctx, e.Engine, log)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = consumer.Run(cctx, nil) }()
+		closers = append(closers, func() { cancel(); <-done; log.Close() })
+		auditOpts = append(auditOpts, audit.WithDurableLog(log))
+		past = pastGraphs(log)
+	}
+	sum, err := demo.Load(ctx, c, demo.Options{})
+	if err != nil {
+		stop()
 		return nil, nil, err
 	}
-	s := &server{access: c, audit: audit.New(c)}
-	h, err := api.Handler(api.Options{Access: c, Audit: s.audit, Resolver: testKeys, OnAuthFailure: func(f api.AuthFailure) {
+	s := &server{access: c, audit: audit.New(c, auditOpts...), log: log, demoChanges: sum.Changes}
+	h, err := api.Handler(api.Options{Access: c, Audit: s.audit, Past: past, Resolver: testKeys, OnAuthFailure: func(f api.AuthFailure) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.refused = append(s.refused, f)
 	}})
 	if err != nil {
-		_ = e.Close()
+		stop()
 		return nil, nil, err
 	}
 	ch, err := console.Handler(console.Options{API: h})
 	if err != nil {
-		_ = e.Close()
+		stop()
 		return nil, nil, err
 	}
 	var srv *httptest.Server
-	if tls {
+	if o.tls {
 		srv = httptest.NewTLSServer(ch)
 	} else {
 		srv = httptest.NewServer(ch)
 	}
 	s.url, s.transport = srv.URL, srv.Client().Transport
-	return s, func() { srv.Close(); _ = e.Close() }, nil
+	closers = append(closers, srv.Close)
+	return s, stop, nil
+}
+
+// pastGraphs answers "as of" from the audit log as serve does: the graph rebuilt at the
+// moment, with the audit layer's clock at it.
+func pastGraphs(l auditlog.Log) api.PastGraphs {
+	return func(ctx context.Context, at audit.AsOf) (access.Service, audit.Service, func(), error) {
+		g, err := audit.Rebuild(ctx, l, at)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c := access.New(g.Engine)
+		return c, audit.New(c, audit.WithClock(func() time.Time { return g.At })), func() { _ = g.Close() }, nil
+	}
+}
+
+// caughtUp waits until the audit log holds the demo's changes and more changes after them:
+// only then does "as of" a time after them see them all.
+func (s *server) caughtUp(t testing.TB, more int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		seq, err := s.log.LastSeq(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq >= int64(s.demoChanges+more) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the audit log holds %d entries after 30s, want %d", seq, s.demoChanges+more)
+		}
+	}
 }
 
 // browser is an HTTP client with a cookie jar that does not follow redirects, so tests see them.
@@ -181,7 +264,7 @@ func (b *browser) csrf() string {
 
 // sharedServer is one server for the read-only tests, which change nothing.
 func sharedServer(t testing.TB) *server {
-	sharedOnce.Do(func() { shared, stopShared, sharedErr = startServer(false) })
+	sharedOnce.Do(func() { shared, stopShared, sharedErr = startServer(serverOptions{}) })
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}

@@ -3,7 +3,9 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/audit"
@@ -17,6 +19,24 @@ type historyData struct {
 	Account, Object, Actor, Operation, From, To string
 	Changes                                     []audit.Change
 	Page, PrevPage, NextPage                    int
+}
+
+// entryLink is one page as it stood just after a change.
+type entryLink struct{ Label, URL string }
+
+// asOfEntry links a change to the pages its relationships touch, as of the change's time:
+// the page of the first resource it changed and, for a user subject, that person's page.
+func asOfEntry(ch audit.Change) []entryLink {
+	if ch.Time.IsZero() || len(ch.Updates) == 0 {
+		return nil
+	}
+	at := url.Values{"at": {ch.Time.UTC().Format(time.RFC3339Nano)}}.Encode()
+	u := ch.Updates[0]
+	links := []entryLink{{Label: u.Resource.String(), URL: link(u.Resource) + "?" + at}}
+	if u.Subject.Object.Type == "user" && u.Subject.Relation == "" && u.Subject.Object.ID != "*" {
+		links = append(links, entryLink{Label: u.Subject.Object.String(), URL: link(u.Subject.Object) + "?" + at})
+	}
+	return links
 }
 
 func (c *console) history(rq *request) error {

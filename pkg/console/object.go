@@ -1,9 +1,11 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 
+	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
@@ -38,6 +40,9 @@ func (c *console) object(rq *request) error {
 	o := ref.Object{Type: rq.r.PathValue("type"), ID: rq.r.PathValue("id")}
 	q := rq.r.URL.Query()
 	d := objectData{Object: o, Permission: q.Get("permission"), Permissions: permissions[o.Type], Kind: q.Get("kind"), Kinds: allKinds}
+	if d.Kind != "" && !slices.Contains(allKinds, audit.PathKind(d.Kind)) {
+		return fmt.Errorf("%w: kind %q: choose one of the kinds of path the filter lists, or none", access.ErrInvalidArgument, d.Kind)
+	}
 	if d.Permission == "" && len(d.Permissions) > 0 {
 		d.Permission = d.Permissions[0]
 	}

@@ -89,6 +89,11 @@ func (c *console) page(fn func(*request) error) http.HandlerFunc {
 				http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
+			if !rq.at.IsZero() && statusOf(err) == http.StatusBadRequest {
+				// The audit log cannot answer for that moment (before it began or was
+				// pruned, in the future, or no log at all): say what to do instead.
+				err = fmt.Errorf("as of %s: %w; choose a time the audit log covers (the history page lists its entries) or clear “as of” to see the present", rq.at.Format(time.RFC3339Nano), err)
+			}
 			rq.fail(statusOf(err), err)
 		}
 	}
@@ -151,7 +156,7 @@ func (rq *request) render(status int, name, title string, data any, pageErr erro
 		}
 	}
 	if !rq.at.IsZero() {
-		pd.At = rq.at.Format(time.RFC3339)
+		pd.At = rq.at.Format(time.RFC3339Nano)
 	}
 	if pageErr != nil {
 		pd.Error = pageErr.Error()

@@ -47,7 +47,7 @@ var personReach = []struct{ typ, permission string }{
 	{"account", "member"}, {"account", "view_all_cases"}, {"case", "view"}, {"sold_product", "view"}, {"install_base", "view"},
 }
 
-var rowRE = regexp.MustCompile(`data-object="([^"]*)" data-permission="([^"]*)"`)
+var rowRE = regexp.MustCompile(`data-object="([^"]*)" data-permission="([^"]*)" data-account="([^"]*)"`)
 
 // attrs are the values of attribute name on a page, unescaped.
 func attrs(body, name string) []string {
@@ -59,17 +59,24 @@ func attrs(body, name string) []string {
 	return out
 }
 
-// personRows reads every page of a person's reach.
-func personRows(t *testing.T, b *browser, user string) []string {
+// personRows reads every page of a person's reach (query adds to each page's URL), each
+// row as "OBJECT PERMISSION @ACCOUNT", and checks each row sits in its account's group.
+func personRows(t *testing.T, b *browser, user, query string) []string {
 	t.Helper()
 	var rows []string
 	for page := 1; ; page++ {
-		resp, body := b.get(fmt.Sprintf("/person/%s?page=%d", url.PathEscape(user), page))
+		resp, body := b.get(fmt.Sprintf("/person/%s?page=%d%s", url.PathEscape(user), page, query))
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("person %s page %d: %d\n%s", user, page, resp.StatusCode, body)
 		}
-		for _, m := range rowRE.FindAllStringSubmatch(body, -1) {
-			rows = append(rows, html.UnescapeString(m[1])+" "+m[2])
+		for _, group := range strings.Split(body, `<section class="card group" data-account="`)[1:] {
+			account := html.UnescapeString(group[:strings.IndexByte(group, '"')])
+			for _, m := range rowRE.FindAllStringSubmatch(group, -1) {
+				if got := html.UnescapeString(m[3]); got != account {
+					t.Errorf("person %s: row %s (account %q) is in the group of account %q", user, m[1], got, account)
+				}
+				rows = append(rows, html.UnescapeString(m[1])+" "+m[2]+" @"+html.UnescapeString(m[3]))
+			}
 		}
 		if !contains(body, `rel="next"`) {
 			break
@@ -79,30 +86,67 @@ func personRows(t *testing.T, b *browser, user string) []string {
 	return rows
 }
 
-func TestPersonPageListsWhatTheDomainLooksUp(t *testing.T) {
+// wantAccount is the account the domain's explanation puts obj in: its own for an account,
+// else the one its account relationship on a path names.
+func wantAccount(obj ref.Object, e audit.Explanation) string {
+	if obj.Type == "account" {
+		return obj.ID
+	}
+	for _, p := range e.Paths {
+		for _, r := range p.Relationships {
+			if rest, ok := strings.CutPrefix(r, obj.String()+"#account@account:"); ok {
+				return strings.FieldsFunc(rest, func(c rune) bool { return c == '[' || c == ' ' })[0]
+			}
+		}
+	}
+	return ""
+}
+
+func TestPersonPageGroupsWhatTheDomainLooksUpByAccount(t *testing.T) {
 	s := sharedServer(t)
 	ctx := context.Background()
 	b := s.browser(t)
 	b.signIn(operatorKey)
-	total := 0
+	total, grouped := 0, 0
 	for _, user := range demoUsers {
 		var want []string
+		byKind := map[audit.PathKind][]string{}
 		for _, r := range personReach {
 			for o, err := range s.access.LookupResources(ctx, subjectOf("user:"+user), r.permission, r.typ, access.Full()) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want = append(want, o.String()+" "+r.permission)
+				e, err := s.audit.Explain(ctx, subjectOf("user:"+user), r.permission, o, access.Full())
+				if err != nil {
+					t.Fatal(err)
+				}
+				row := o.String() + " " + r.permission + " @" + wantAccount(o, e)
+				want = append(want, row)
+				for _, p := range e.Paths {
+					if !slices.Contains(byKind[p.Kind], row) {
+						byKind[p.Kind] = append(byKind[p.Kind], row)
+					}
+				}
+				if wantAccount(o, e) != "" {
+					grouped++
+				}
 			}
 		}
 		slices.Sort(want)
-		if got := personRows(t, b, user); !slices.Equal(got, want) {
+		if got := personRows(t, b, user, ""); !slices.Equal(got, want) {
 			t.Errorf("person %s: page lists %v, the domain %v", user, got, want)
+		}
+		for _, k := range allKinds {
+			rows := byKind[k]
+			slices.Sort(rows)
+			if got := personRows(t, b, user, "&kind="+url.QueryEscape(string(k))); !slices.Equal(got, rows) {
+				t.Errorf("person %s kind %s: page lists %v, the domain %v", user, k, got, rows)
+			}
 		}
 		total += len(want)
 	}
-	if total < 20 {
-		t.Fatalf("the demo's people reach %d objects in all: the comparison proves little", total)
+	if total < 20 || grouped < 10 {
+		t.Fatalf("the demo's people reach %d objects in all, %d in an account: the comparison proves little", total, grouped)
 	}
 	// tara's individual grant on acme ends in 30 days: the row is marked, a member's is not.
 	if _, body := b.get("/person/" + demo.Consultant); !contains(body, `class="expiring" data-object="account:acme" data-permission="view_all_cases"`) {
@@ -111,6 +155,19 @@ func TestPersonPageListsWhatTheDomainLooksUp(t *testing.T) {
 	if _, body := b.get("/person/" + demo.Standard); contains(body, `class="expiring" data-object`) {
 		t.Errorf("sally's page marks a row expiring:\n%s", body)
 	}
+	// An unknown kind is refused with the fix, on the person and the object page.
+	for _, p := range []string{"/person/" + demo.Standard + "?kind=nonsense", "/objects/account/" + demo.Acme + "?kind=nonsense"} {
+		if resp, body := b.get(p); resp.StatusCode != http.StatusBadRequest || !contains(body, "choose one of the kinds of path") {
+			t.Errorf("%s: %d, want 400 naming the fix\n%s", p, resp.StatusCode, body)
+		}
+	}
+}
+
+// allKinds are the kinds of path the filters offer.
+var allKinds = []audit.PathKind{
+	audit.KindAdmin, audit.KindStandard, audit.KindViewer, audit.KindCustomerCare, audit.KindPartnerOrg,
+	audit.KindPartnerIndividual, audit.KindVendorStaff, audit.KindDataAccess, audit.KindGroupRead,
+	audit.KindFunctionalRole, audit.KindCustomRole, audit.KindReporter, audit.KindEveryone, audit.KindOther,
 }
 
 func TestAUserSeesOnlyItself(t *testing.T) {
