@@ -36,7 +36,9 @@ type pageData struct {
 	Error string
 	// Keep are the query's fields other than at and page, which the "as of" form resends.
 	Keep map[string]string
-	Data any
+	// Present is this page at the present: the same query without at.
+	Present string
+	Data    any
 }
 
 // apiClient is a client of the domain API in process, authenticating with key.
@@ -157,6 +159,12 @@ func (rq *request) render(status int, name, title string, data any, pageErr erro
 	}
 	if !rq.at.IsZero() {
 		pd.At = rq.at.Format(time.RFC3339Nano)
+		present := rq.r.URL.Query()
+		present.Del("at")
+		pd.Present = rq.r.URL.Path
+		if len(present) > 0 {
+			pd.Present += "?" + present.Encode()
+		}
 	}
 	if pageErr != nil {
 		pd.Error = pageErr.Error()

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/audit"
@@ -343,5 +344,43 @@ func TestSearchFindsEveryKindByID(t *testing.T) {
 		if !contains(body, `href="`+want+`"`) {
 			t.Errorf("search %q: no link to %s\n%s", o.ID, want, body)
 		}
+	}
+}
+
+// A page asked as of a past time keeps that time in the navigation and in what it links
+// to, and offers the same page at the present.
+func TestAsOfTimeCarriesThroughNavigationAndSearch(t *testing.T) {
+	s := sharedServer(t)
+	b := s.browser(t)
+	b.signIn(operatorKey)
+	at := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)
+	escaped := url.Values{"at": {at}}.Encode()
+	for _, obj := range append(demoObjects(t, s), "user:"+demo.AcmeAdmin) {
+		o := objectOf(obj)
+		resp, body := b.get("/?" + url.Values{"q": {o.ID}, "type": {o.Type}, "at": {at}}.Encode())
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("search %s as of %s: %d\n%s", obj, at, resp.StatusCode, body)
+		}
+		page := "/objects/" + o.Type + "/" + url.PathEscape(o.ID)
+		if o.Type == "user" {
+			page = "/person/" + o.ID
+		}
+		present := "/?" + url.Values{"q": {o.ID}, "type": {o.Type}}.Encode()
+		for _, want := range []string{
+			`href="` + page + "?" + escaped + `"`,
+			`href="/?` + escaped + `">Search`,
+			`href="/why?` + escaped + `">Why`,
+			`id="now" href="` + html.EscapeString(present) + `"`,
+			`type="hidden" name="at" value="` + at + `"`,
+		} {
+			if !contains(body, want) {
+				t.Errorf("search %s as of %s: no %s\n%s", obj, at, want, body)
+			}
+		}
+	}
+	// At the present nothing carries a time.
+	_, body := b.get("/?q=" + url.QueryEscape(demo.Acme))
+	if contains(body, "at=") || contains(body, `id="now"`) {
+		t.Errorf("search at the present carries a time:\n%s", body)
 	}
 }

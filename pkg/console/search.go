@@ -19,7 +19,6 @@ var searchTypes = []struct{ Type, Label string }{
 type hit struct {
 	Object ref.Object
 	Label  string
-	Link   string
 }
 
 type searchData struct {
@@ -55,7 +54,7 @@ func (c *console) search(rq *request) error {
 			return err
 		}
 		if known {
-			d.Hits = append(d.Hits, hit{Object: o, Label: st.Label, Link: link(o)})
+			d.Hits = append(d.Hits, hit{Object: o, Label: st.Label})
 		}
 	}
 	var pageErr error
