@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"reflect"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/go-memdb"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -165,20 +166,21 @@ var changelogKeyFloor = []byte{kindChangelog}
 
 // rowToCoreTuple converts a relationship row to SpiceDB's stored tuple form.
 func rowToCoreTuple(r *relationship) (*core.RelationTuple, error) {
-	cc, err := r.caveat.contextualizedCaveat()
+	cc, err := r.caveat().contextualizedCaveat()
 	if err != nil {
 		return nil, fmt.Errorf("relationship %s caveat: %w", r, err)
 	}
+	f := r.fields()
 	rt := &core.RelationTuple{
-		ResourceAndRelation: &core.ObjectAndRelation{Namespace: r.namespace, ObjectId: r.resourceID, Relation: r.relation},
-		Subject:             &core.ObjectAndRelation{Namespace: r.subjectNamespace, ObjectId: r.subjectObjectID, Relation: r.subjectRelation},
+		ResourceAndRelation: &core.ObjectAndRelation{Namespace: f[0], ObjectId: f[1], Relation: f[2]},
+		Subject:             &core.ObjectAndRelation{Namespace: f[3], ObjectId: f[4], Relation: f[5]},
 		Caveat:              cc,
 	}
-	if r.integrity != nil {
-		rt.Integrity = r.integrity.relationshipIntegrity()
+	if ri := r.integrity(); ri != nil {
+		rt.Integrity = ri.relationshipIntegrity()
 	}
-	if r.expiration != nil {
-		rt.OptionalExpirationTime = timestamppb.New(*r.expiration)
+	if exp := r.expiration(); exp != nil {
+		rt.OptionalExpirationTime = timestamppb.New(*exp)
 	}
 	return rt, nil
 }
@@ -189,38 +191,21 @@ func rowFromCoreTuple(rt *core.RelationTuple) (*relationship, error) {
 	if res == nil || sub == nil {
 		return nil, fmt.Errorf("relationship without resource or subject")
 	}
-	r := &relationship{
-		namespace:        res.Namespace,
-		resourceID:       res.ObjectId,
-		relation:         res.Relation,
-		subjectNamespace: sub.Namespace,
-		subjectObjectID:  sub.ObjectId,
-		subjectRelation:  sub.Relation,
-	}
-	if c := rt.Caveat; c != nil {
-		r.caveat = &contextualizedCaveat{caveatName: c.CaveatName, context: c.Context.AsMap()}
-	}
-	if ig := rt.Integrity; ig != nil {
-		r.integrity = &relationshipIntegrity{keyID: ig.KeyId, hash: ig.Hash, timestamp: ig.HashedAt.AsTime()}
-	}
-	if exp := rt.OptionalExpirationTime; exp != nil {
-		t := exp.AsTime()
-		r.expiration = &t
-	}
-	return r, nil
+	caveat, integrity, expiration := rowExtrasFromCore(rt)
+	return newRow(res.Namespace, res.ObjectId, res.Relation, sub.Namespace, sub.ObjectId, sub.Relation, caveat, integrity, expiration), nil
 }
 
 // encodeChangelog returns the stored form of a changelog entry.
-func encodeChangelog(entry *changelog, schemaBefore []storedRow) ([]byte, error) {
+func encodeChangelog(entry *changelog, rels []relChange, schemaBefore []storedRow) ([]byte, error) {
 	rec := changelogRecord{
 		Version:      changelogRecordVersion,
 		Revision:     entry.revisionNanos,
 		SchemaBefore: schemaBefore,
 	}
-	if len(entry.rels) > 0 {
-		rec.Relationships = make([][]byte, 0, len(entry.rels))
+	if len(rels) > 0 {
+		rec.Relationships = make([][]byte, 0, len(rels))
 	}
-	for _, rc := range entry.rels {
+	for _, rc := range rels {
 		rt, err := rowToCoreTuple(rc.row)
 		if err != nil {
 			return nil, err
@@ -272,53 +257,57 @@ func encodeChangelog(entry *changelog, schemaBefore []storedRow) ([]byte, error)
 }
 
 // decodeChangelog is the inverse of encodeChangelog. It also returns the schema
-// pre-images.
-func decodeChangelog(rev int64, value []byte) (*changelog, []storedRow, error) {
+// pre-images. Every relationship change is decoded and checked; the rows are
+// returned only if keepRels is set.
+func decodeChangelog(rev int64, value []byte, keepRels bool) (*changelog, []relChange, []storedRow, error) {
 	var rec changelogRecord
 	if err := json.Unmarshal(value, &rec); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if rec.Version != changelogRecordVersion {
-		return nil, nil, fmt.Errorf("unsupported changelog record version %d", rec.Version)
+		return nil, nil, nil, fmt.Errorf("unsupported changelog record version %d", rec.Version)
 	}
 	if rec.Revision != rev {
-		return nil, nil, fmt.Errorf("record revision %d under key revision %d", rec.Revision, rev)
+		return nil, nil, nil, fmt.Errorf("record revision %d under key revision %d", rec.Revision, rev)
 	}
-	entry := &changelog{revisionNanos: rev}
-	if len(rec.Relationships) > 0 {
-		entry.rels = make([]relChange, 0, len(rec.Relationships))
+	entry := &changelog{revisionNanos: rev, relChanges: len(rec.Relationships)}
+	var rels []relChange
+	if keepRels && len(rec.Relationships) > 0 {
+		rels = make([]relChange, 0, len(rec.Relationships))
 	}
 	for _, b := range rec.Relationships {
 		var upd core.RelationTupleUpdate
 		if err := upd.UnmarshalVT(b); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
+		}
+		if upd.Operation != core.RelationTupleUpdate_TOUCH && upd.Operation != core.RelationTupleUpdate_DELETE {
+			return nil, nil, nil, fmt.Errorf("unexpected relationship operation %v", upd.Operation)
+		}
+		if upd.Tuple.GetResourceAndRelation() == nil || upd.Tuple.GetSubject() == nil {
+			return nil, nil, nil, fmt.Errorf("relationship without resource or subject")
+		}
+		if !keepRels {
+			continue
 		}
 		row, err := rowFromCoreTuple(upd.Tuple)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		switch upd.Operation {
-		case core.RelationTupleUpdate_TOUCH:
-			entry.rels = append(entry.rels, relChange{row: row})
-		case core.RelationTupleUpdate_DELETE:
-			entry.rels = append(entry.rels, relChange{row: row, deleted: true})
-		default:
-			return nil, nil, fmt.Errorf("unexpected relationship operation %v", upd.Operation)
-		}
+		rels = append(rels, relChange{row: row, deleted: upd.Operation == core.RelationTupleUpdate_DELETE})
 	}
 
 	cs := newChangeSet()
 	for _, b := range rec.ChangedNamespaces {
 		def := &core.NamespaceDefinition{}
 		if err := def.UnmarshalVT(b); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cs.addChangedNamespace(def)
 	}
 	for _, b := range rec.ChangedCaveats {
 		def := &core.CaveatDefinition{}
 		if err := def.UnmarshalVT(b); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cs.addChangedCaveat(def)
 	}
@@ -331,14 +320,14 @@ func decodeChangelog(rev int64, value []byte) (*changelog, []storedRow, error) {
 	if rec.Metadata != nil {
 		md := &structpb.Struct{}
 		if err := proto.Unmarshal(rec.Metadata, md); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cs.metadata = md
 	}
 	if !cs.empty() {
 		entry.schema = cs
 	}
-	return entry, rec.SchemaBefore, nil
+	return entry, rels, rec.SchemaBefore, nil
 }
 
 // loadChangelogEntry restores one stored entry into the changelog table, skipping
@@ -352,7 +341,7 @@ func loadChangelogEntry(tx *memdb.Txn, state *loadedState, key, value []byte) er
 		state.changelogExpired++
 		return nil
 	}
-	entry, schemaBefore, err := decodeChangelog(rev, value)
+	entry, _, schemaBefore, err := decodeChangelog(rev, value, false)
 	if err != nil {
 		return fmt.Errorf("changelog entry at revision %d: %w", rev, err)
 	}
@@ -360,43 +349,34 @@ func loadChangelogEntry(tx *memdb.Txn, state *loadedState, key, value []byte) er
 		state.schemaUndo = append(state.schemaUndo, schemaUndo{revision: revision(rev), before: schemaBefore})
 	}
 	state.changelogEntries++
-	state.loadedEntries = append(state.loadedEntries, entry)
 	return tx.Insert(tableChangelog, entry)
 }
 
-// shareLoadedRows points loaded changelog rows at the identical live rows of the
-// restored trees, so history costs a pointer per change after a restart as before.
-// Entries are not yet published, so they may still be modified.
-func shareLoadedRows(state *loadedState) {
-	for _, entry := range state.loadedEntries {
-		for i := range entry.rels {
-			rc := &entry.rels[i]
-			if rc.deleted {
-				continue
-			}
-			if live := state.rels.get(rc.row); live != nil && sameRow(live, rc.row) {
-				rc.row = live
-			}
-		}
+// storedRelChanges reads the relationship changes of the changelog entry at rev
+// back from storage. found is false if the entry is no longer stored (collected
+// after the caller read the changelog).
+func (ds *Datastore) storedRelChanges(rev int64) (rels []relChange, found bool, err error) {
+	ds.mu.RLock()
+	if ds.db == nil {
+		ds.mu.RUnlock()
+		return nil, false, ErrClosed
 	}
-	state.loadedEntries = nil
-}
+	v, closer, err := ds.store.Get(changelogKey(rev))
+	if errors.Is(err, pebble.ErrNotFound) {
+		ds.mu.RUnlock()
+		return nil, false, nil
+	}
+	if err != nil {
+		ds.mu.RUnlock()
+		return nil, false, fmt.Errorf("reading changelog entry at revision %d: %w", rev, err)
+	}
+	value := bytes.Clone(v)
+	closer.Close()
+	ds.mu.RUnlock()
 
-// sameRow reports whether two rows with the same key also carry the same caveat,
-// integrity and expiration.
-func sameRow(a, b *relationship) bool {
-	switch {
-	case (a.caveat == nil) != (b.caveat == nil),
-		(a.integrity == nil) != (b.integrity == nil),
-		(a.expiration == nil) != (b.expiration == nil):
-		return false
+	_, rels, _, err = decodeChangelog(rev, value, true)
+	if err != nil {
+		return nil, false, fmt.Errorf("changelog entry at revision %d: %w", rev, err)
 	}
-	if a.caveat != nil && (a.caveat.caveatName != b.caveat.caveatName || !reflect.DeepEqual(a.caveat.context, b.caveat.context)) {
-		return false
-	}
-	if a.integrity != nil && (a.integrity.keyID != b.integrity.keyID || !bytes.Equal(a.integrity.hash, b.integrity.hash) ||
-		!a.integrity.timestamp.Equal(b.integrity.timestamp)) {
-		return false
-	}
-	return a.expiration == nil || a.expiration.Equal(*b.expiration)
+	return rels, true, nil
 }

@@ -66,10 +66,11 @@ func (cs *changeSet) empty() bool {
 		len(cs.caveatsDeleted) == 0 && cs.metadata == nil
 }
 
-// revisionChanges builds the Watch form of a changelog entry.
-func (c *changelog) revisionChanges() (datastore.RevisionChanges, error) {
+// revisionChanges builds the Watch form of a changelog entry with its relationship
+// changes rels (read from storage).
+func (c *changelog) revisionChanges(rels []relChange) (datastore.RevisionChanges, error) {
 	change := datastore.RevisionChanges{Revision: revision(c.revisionNanos)}
-	for _, rc := range c.rels {
+	for _, rc := range rels {
 		rel, err := rc.row.Relationship()
 		if err != nil {
 			return datastore.RevisionChanges{}, err

@@ -12,18 +12,22 @@
 //     resource (type, id, relation, subject…), by subject (type, id, relation,
 //     resource…), by (type, relation) and by expiration. A query reads the narrowest
 //     tree range its filter allows, so a lookup by resource or subject id costs
-//     O(log n + results) instead of a scan of every relationship of the type.
-//     Namespaces, caveats, counters, the stored schema and the Watch changelog stay
-//     in go-memdb tables as in memdb.
+//     O(log n + results) instead of a scan of every relationship of the type. A row
+//     is one string holding its six key fields (its storage key, whose byte order is
+//     the resource order) and one pointer to the rare caveat, integrity and
+//     expiration. Namespaces, caveats, counters, the stored schema and the Watch
+//     changelog stay in go-memdb tables as in memdb.
 //   - Durability. Each write transaction is one Pebble batch committed with fsync
 //     before its revision becomes visible and before ReadWriteTx returns. Open rebuilds
 //     the in-memory state from the stored current state (relationships, namespaces,
 //     caveats, counters, stored schema, head revision).
 //   - Durable Watch history. The batch also holds the transaction's changelog entry
 //     (relationship updates, schema changes, transaction metadata; JSON carrying
-//     SpiceDB protobuf messages) keyed by big-endian revision. Open reloads the entries
-//     inside the GC window, so Watch from a revision written before a restart replays
-//     the same changes and metadata, then continues live.
+//     SpiceDB protobuf messages) keyed by big-endian revision. In memory an entry keeps
+//     only its revision, the number of relationship changes, its schema changes and
+//     metadata: Watch reads the relationship changes back from the stored entry. Open
+//     reloads the entries inside the GC window, so Watch from a revision written before
+//     a restart replays the same changes and metadata, then continues live.
 //   - Serialised writers. Write transactions run one at a time and revisions are
 //     assigned at commit, so revisions follow commit order and a read at the revision a
 //     write returned always sees that write.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/RaduBerinde/btreemap"
 	"github.com/cockroachdb/pebble/v2"
 )
 
@@ -50,12 +49,13 @@ func (ds *Datastore) CollectGarbage(_ context.Context) (GCStats, error) {
 
 	rels := ds.headRels().clone()
 	var expired []*relationship
-	for row := range rels.byExpiration.Ascend(btreemap.Min[*relationship](), btreemap.Max[*relationship]()) {
+	rels.byExpiration.Scan(func(row *relationship) bool {
 		if !row.expiredAt(now) {
-			break // ordered by expiration
+			return false // ordered by expiration
 		}
 		expired = append(expired, row)
-	}
+		return true
+	})
 
 	var oldChanges []any
 	cit, err := tx.LowerBound(tableChangelog, indexRevision, int64(math.MinInt64))

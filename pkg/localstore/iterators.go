@@ -49,34 +49,34 @@ func filterFuncForFilters(
 ) func(*relationship) bool {
 	return func(tuple *relationship) bool {
 		switch {
-		case optionalResourceType != "" && optionalResourceType != tuple.namespace:
+		case optionalResourceType != "" && optionalResourceType != tuple.namespace():
 			return false
-		case len(optionalResourceIds) > 0 && !slices.Contains(optionalResourceIds, tuple.resourceID):
+		case len(optionalResourceIds) > 0 && !slices.Contains(optionalResourceIds, tuple.resourceID()):
 			return false
-		case optionalResourceIDPrefix != "" && !strings.HasPrefix(tuple.resourceID, optionalResourceIDPrefix):
+		case optionalResourceIDPrefix != "" && !strings.HasPrefix(tuple.resourceID(), optionalResourceIDPrefix):
 			return false
-		case optionalRelation != "" && optionalRelation != tuple.relation:
+		case optionalRelation != "" && optionalRelation != tuple.relation():
 			return false
-		case optionalCaveatFilter.Option == datastore.CaveatFilterOptionHasMatchingCaveat && (tuple.caveat == nil || tuple.caveat.caveatName != optionalCaveatFilter.CaveatName):
+		case optionalCaveatFilter.Option == datastore.CaveatFilterOptionHasMatchingCaveat && (tuple.caveat() == nil || tuple.caveat().caveatName != optionalCaveatFilter.CaveatName):
 			return false
-		case optionalCaveatFilter.Option == datastore.CaveatFilterOptionNoCaveat && (tuple.caveat != nil && tuple.caveat.caveatName != ""):
+		case optionalCaveatFilter.Option == datastore.CaveatFilterOptionNoCaveat && (tuple.caveat() != nil && tuple.caveat().caveatName != ""):
 			return false
-		case optionalExpirationFilter == datastore.ExpirationFilterOptionHasExpiration && tuple.expiration == nil:
+		case optionalExpirationFilter == datastore.ExpirationFilterOptionHasExpiration && tuple.expiration() == nil:
 			return false
-		case optionalExpirationFilter == datastore.ExpirationFilterOptionNoExpiration && tuple.expiration != nil:
+		case optionalExpirationFilter == datastore.ExpirationFilterOptionNoExpiration && tuple.expiration() != nil:
 			return false
 		}
 
 		applySubjectSelector := func(selector datastore.SubjectsSelector) bool {
 			switch {
-			case len(selector.OptionalSubjectType) > 0 && selector.OptionalSubjectType != tuple.subjectNamespace:
+			case len(selector.OptionalSubjectType) > 0 && selector.OptionalSubjectType != tuple.subjectNamespace():
 				return false
-			case len(selector.OptionalSubjectIds) > 0 && !slices.Contains(selector.OptionalSubjectIds, tuple.subjectObjectID):
+			case len(selector.OptionalSubjectIds) > 0 && !slices.Contains(selector.OptionalSubjectIds, tuple.subjectObjectID()):
 				return false
 			}
 
 			if selector.RelationFilter.OnlyNonEllipsisRelations {
-				return tuple.subjectRelation != datastore.Ellipsis
+				return tuple.subjectRelation() != datastore.Ellipsis
 			}
 
 			relations := make([]string, 0, 2)
@@ -86,7 +86,7 @@ func filterFuncForFilters(
 			if selector.RelationFilter.NonEllipsisRelation != "" {
 				relations = append(relations, selector.RelationFilter.NonEllipsisRelation)
 			}
-			return len(relations) == 0 || slices.Contains(relations, tuple.subjectRelation)
+			return len(relations) == 0 || slices.Contains(relations, tuple.subjectRelation())
 		}
 
 		if len(optionalSubjectsSelectors) > 0 && !slices.ContainsFunc(optionalSubjectsSelectors, applySubjectSelector) {
@@ -108,17 +108,17 @@ func mustMakeCursorFilterFn(after options.Cursor, order options.SortOrder) func(
 		return noopCursorFilter
 	case options.ChooseEfficient, options.ByResource:
 		return func(tpl *relationship) bool {
-			return less(tpl.namespace, tpl.resourceID, tpl.relation, after.Resource) ||
-				(eq(tpl.namespace, tpl.resourceID, tpl.relation, after.Resource) &&
-					(less(tpl.subjectNamespace, tpl.subjectObjectID, tpl.subjectRelation, after.Subject) ||
-						eq(tpl.subjectNamespace, tpl.subjectObjectID, tpl.subjectRelation, after.Subject)))
+			return less(tpl.namespace(), tpl.resourceID(), tpl.relation(), after.Resource) ||
+				(eq(tpl.namespace(), tpl.resourceID(), tpl.relation(), after.Resource) &&
+					(less(tpl.subjectNamespace(), tpl.subjectObjectID(), tpl.subjectRelation(), after.Subject) ||
+						eq(tpl.subjectNamespace(), tpl.subjectObjectID(), tpl.subjectRelation(), after.Subject)))
 		}
 	case options.BySubject:
 		return func(tpl *relationship) bool {
-			return less(tpl.subjectNamespace, tpl.subjectObjectID, tpl.subjectRelation, after.Subject) ||
-				(eq(tpl.subjectNamespace, tpl.subjectObjectID, tpl.subjectRelation, after.Subject) &&
-					(less(tpl.namespace, tpl.resourceID, tpl.relation, after.Resource) ||
-						eq(tpl.namespace, tpl.resourceID, tpl.relation, after.Resource)))
+			return less(tpl.subjectNamespace(), tpl.subjectObjectID(), tpl.subjectRelation(), after.Subject) ||
+				(eq(tpl.subjectNamespace(), tpl.subjectObjectID(), tpl.subjectRelation(), after.Subject) &&
+					(less(tpl.namespace(), tpl.resourceID(), tpl.relation(), after.Resource) ||
+						eq(tpl.namespace(), tpl.resourceID(), tpl.relation(), after.Resource)))
 		}
 	default:
 		panic("unhandled cursor filter case")
@@ -138,7 +138,7 @@ func eq(lhsNamespace, lhsObjectID, lhsRelation string, rhs tuple.ObjectAndRelati
 }
 
 func visible(now time.Time, row *relationship, skipCaveats, skipExpiration bool) bool {
-	if skipCaveats && row.caveat != nil {
+	if skipCaveats && row.caveat() != nil {
 		return false
 	}
 	return skipExpiration || !row.expiredAt(now)

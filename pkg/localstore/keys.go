@@ -17,9 +17,3 @@ func joinKey(parts []string, terminateLast bool) []byte {
 	}
 	return b
 }
-
-// resourceKeyBytes is the storage key of a relationship (without the kind byte).
-func resourceKeyBytes(r *relationship) []byte {
-	k := resourceKey(r)
-	return joinKey(k[:], true)
-}

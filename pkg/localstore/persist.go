@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -45,60 +46,61 @@ func namedKey(kind byte, name string) []byte {
 }
 
 func relationshipKey(r *relationship) []byte {
-	return append([]byte{kindRelationship}, resourceKeyBytes(r)...)
+	return append([]byte{kindRelationship}, r.key...)
 }
 
 // relationshipValue stores only what the key does not: caveat, integrity, expiration.
 func relationshipValue(r *relationship) ([]byte, error) {
-	if r.caveat == nil && r.integrity == nil && r.expiration == nil {
+	if r.extra == nil {
 		return nil, nil
 	}
 	extras := &core.RelationTuple{}
-	cc, err := r.caveat.contextualizedCaveat()
+	cc, err := r.caveat().contextualizedCaveat()
 	if err != nil {
 		return nil, fmt.Errorf("relationship %s caveat: %w", r, err)
 	}
 	extras.Caveat = cc
-	if r.integrity != nil {
-		extras.Integrity = r.integrity.relationshipIntegrity()
+	if ri := r.integrity(); ri != nil {
+		extras.Integrity = ri.relationshipIntegrity()
 	}
-	if r.expiration != nil {
-		extras.OptionalExpirationTime = timestamppb.New(*r.expiration)
+	if exp := r.expiration(); exp != nil {
+		extras.OptionalExpirationTime = timestamppb.New(*exp)
 	}
 	return extras.MarshalVT()
 }
 
 func decodeRelationship(key, value []byte) (*relationship, error) {
-	parts := bytes.Split(key[1:], []byte{0})
-	if len(parts) != 7 || len(parts[6]) != 0 {
+	rowKey := string(key[1:])
+	if !validRowKey(rowKey) {
 		return nil, fmt.Errorf("malformed relationship key %q", key)
 	}
-	r := &relationship{
-		namespace:        string(parts[0]),
-		resourceID:       string(parts[1]),
-		relation:         string(parts[2]),
-		subjectNamespace: string(parts[3]),
-		subjectObjectID:  string(parts[4]),
-		subjectRelation:  string(parts[5]),
-	}
 	if len(value) == 0 {
-		return r, nil
+		return rowFromKey(rowKey, nil, nil, nil), nil
 	}
 	extras := &core.RelationTuple{}
 	if err := extras.UnmarshalVT(value); err != nil {
-		return nil, fmt.Errorf("relationship %s: %w", r, err)
+		return nil, fmt.Errorf("relationship %s: %w", rowFromKey(rowKey, nil, nil, nil), err)
 	}
-	if c := extras.Caveat; c != nil {
-		r.caveat = &contextualizedCaveat{caveatName: c.CaveatName, context: c.Context.AsMap()}
+	caveat, integrity, expiration := rowExtrasFromCore(extras)
+	return rowFromKey(rowKey, caveat, integrity, expiration), nil
+}
+
+// rowExtrasFromCore returns the caveat, integrity and expiration of a stored tuple.
+func rowExtrasFromCore(rt *core.RelationTuple) (*contextualizedCaveat, *relationshipIntegrity, *time.Time) {
+	var cv *contextualizedCaveat
+	if c := rt.Caveat; c != nil {
+		cv = &contextualizedCaveat{caveatName: c.CaveatName, context: c.Context.AsMap()}
 	}
-	if ig := extras.Integrity; ig != nil {
-		r.integrity = &relationshipIntegrity{keyID: ig.KeyId, hash: ig.Hash, timestamp: ig.HashedAt.AsTime()}
+	var ri *relationshipIntegrity
+	if ig := rt.Integrity; ig != nil {
+		ri = &relationshipIntegrity{keyID: ig.KeyId, hash: ig.Hash, timestamp: ig.HashedAt.AsTime()}
 	}
-	if exp := extras.OptionalExpirationTime; exp != nil {
-		t := exp.AsTime()
-		r.expiration = &t
+	var exp *time.Time
+	if e := rt.OptionalExpirationTime; e != nil {
+		t := e.AsTime()
+		exp = &t
 	}
-	return r, nil
+	return cv, ri, exp
 }
 
 func putUint64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
@@ -196,7 +198,6 @@ type loadedState struct {
 	// changelogFrom is the revision after which the stored changelog is complete.
 	changelogFrom    revision
 	hasChangelogFrom bool
-	loadedEntries    []*changelog
 	// schemaUndo holds, per loaded entry that changed the schema (ascending), the
 	// stored form of the schema rows before it.
 	schemaUndo []schemaUndo
@@ -242,7 +243,6 @@ func loadState(ctx context.Context, store *pebble.DB, changelogCutoff revision) 
 
 	state.rels.load(state.rows)
 	state.rows = nil
-	shareLoadedRows(state)
 
 	if state.uniqueID == "" {
 		state.uniqueID = uuid.NewString()

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/RaduBerinde/btreemap"
-
 	"github.com/authzed/spicedb/pkg/datastore"
 )
 
@@ -35,13 +33,19 @@ type rowSource struct {
 func (s rowSource) rows() iter.Seq[*relationship] {
 	return func(yield func(*relationship) bool) {
 		for _, l := range s.lookups {
-			for row := range l.tree.Ascend(btreemap.GE(l.start), btreemap.Max[*relationship]()) {
+			stopped := false
+			l.tree.Ascend(l.start, func(row *relationship) bool {
 				if !l.within(row) {
-					break
+					return false
 				}
 				if !yield(row) {
-					return
+					stopped = true
+					return false
 				}
+				return true
+			})
+			if stopped {
+				return
 			}
 		}
 	}
@@ -66,22 +70,23 @@ func planQuery(rels *relTrees, filter datastore.RelationshipsFilter) rowSource {
 		lookups := make([]lookup, 0, len(ids))
 		for _, id := range ids {
 			lookups = append(lookups, lookup{
-				tree:  rels.byResource,
-				start: &relationship{namespace: resType, resourceID: id, relation: relation},
-				within: func(r *relationship) bool {
-					return r.namespace == resType && r.resourceID == id && (relation == "" || r.relation == relation)
-				},
+				tree:   rels.byResource,
+				start:  probeRow(resType, id, relation, "", ""),
+				within: keyPrefix(resType, id, relation),
 			})
 		}
 		return rowSource{lookups: lookups, order: orderByResource}
 
 	case resType != "" && filter.OptionalResourceIDPrefix != "":
 		prefix := filter.OptionalResourceIDPrefix
+		p := resType + "\x00" + prefix
 		return rowSource{order: orderByResource, lookups: []lookup{{
 			tree:  rels.byResource,
-			start: &relationship{namespace: resType, resourceID: prefix},
+			start: probeRow(resType, prefix, "", "", ""),
 			within: func(r *relationship) bool {
-				return r.namespace == resType && strings.HasPrefix(r.resourceID, prefix)
+				// The id follows the type's terminator, so this is "type matches and the
+				// id starts with prefix".
+				return strings.HasPrefix(r.key, p)
 			},
 		}}}
 	}
@@ -94,18 +99,18 @@ func planQuery(rels *relTrees, filter datastore.RelationshipsFilter) rowSource {
 	case resType != "" && relation != "":
 		return rowSource{order: orderByResource, lookups: []lookup{{
 			tree:   rels.byNamespaceRelation,
-			start:  &relationship{namespace: resType, relation: relation},
-			within: func(r *relationship) bool { return r.namespace == resType && r.relation == relation },
+			start:  probeRow(resType, "", relation, "", ""),
+			within: func(r *relationship) bool { return r.namespace() == resType && r.relation() == relation },
 		}}}
 	case resType != "":
 		return rowSource{order: orderByResource, lookups: []lookup{{
 			tree:   rels.byResource,
-			start:  &relationship{namespace: resType},
-			within: func(r *relationship) bool { return r.namespace == resType },
+			start:  probeRow(resType, "", "", "", ""),
+			within: keyPrefix(resType),
 		}}}
 	default:
 		return rowSource{order: orderByResource, lookups: []lookup{{
-			tree: rels.byResource, start: &relationship{}, within: everything,
+			tree: rels.byResource, start: probeRow("", "", "", "", ""), within: everything,
 		}}}
 	}
 }
@@ -142,11 +147,9 @@ func selectorSubjects(rels *relTrees, selectors []datastore.SubjectsSelector) []
 
 func subjectLookup(rels *relTrees, typ, id string) lookup {
 	return lookup{
-		tree:  rels.bySubject,
-		start: &relationship{subjectNamespace: typ, subjectObjectID: id},
-		within: func(r *relationship) bool {
-			return r.subjectNamespace == typ && r.subjectObjectID == id
-		},
+		tree:   rels.bySubject,
+		start:  probeRow("", "", "", typ, id),
+		within: subjectPrefix(typ, id),
 	}
 }
 
@@ -156,8 +159,8 @@ func planReverseQuery(rels *relTrees, sf datastore.SubjectsFilter) rowSource {
 		typ := sf.SubjectType
 		return rowSource{order: orderBySubject, lookups: []lookup{{
 			tree:   rels.bySubject,
-			start:  &relationship{subjectNamespace: typ},
-			within: func(r *relationship) bool { return r.subjectNamespace == typ },
+			start:  probeRow("", "", "", typ, ""),
+			within: subjectPrefix(typ),
 		}}}
 	}
 	ids := sortedUnique(sf.OptionalSubjectIds)
@@ -172,4 +175,26 @@ func sortedUnique(in []string) []string {
 	out := slices.Clone(in)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// probeRow is a range start: a row key with the given leading fields and empty
+// others, which sorts before every row sharing those fields.
+func probeRow(namespace, resourceID, relation, subjectNamespace, subjectObjectID string) *relationship {
+	return newRow(namespace, resourceID, relation, subjectNamespace, subjectObjectID, "", nil, nil, nil)
+}
+
+// keyPrefix matches rows whose leading key fields are fields; a trailing empty
+// field matches any value.
+func keyPrefix(fields ...string) func(*relationship) bool {
+	for len(fields) > 0 && fields[len(fields)-1] == "" {
+		fields = fields[:len(fields)-1]
+	}
+	p := string(joinKey(fields, true))
+	return func(r *relationship) bool { return strings.HasPrefix(r.key, p) }
+}
+
+// subjectPrefix matches rows whose leading subject fields are fields.
+func subjectPrefix(fields ...string) func(*relationship) bool {
+	p := string(joinKey(fields, true))
+	return func(r *relationship) bool { return strings.HasPrefix(r.key[r.subjectStart():], p) }
 }

@@ -347,24 +347,24 @@ func (rwt *readWriteTx) BulkLoad(ctx context.Context, iter datastore.BulkWriteRe
 func relationshipFilterMatch(filter *v1.RelationshipFilter) func(*relationship) bool {
 	return func(tuple *relationship) bool {
 		switch {
-		case filter.ResourceType != "" && filter.ResourceType != tuple.namespace:
+		case filter.ResourceType != "" && filter.ResourceType != tuple.namespace():
 			return false
-		case filter.OptionalResourceId != "" && filter.OptionalResourceId != tuple.resourceID:
+		case filter.OptionalResourceId != "" && filter.OptionalResourceId != tuple.resourceID():
 			return false
-		case filter.OptionalResourceIdPrefix != "" && !strings.HasPrefix(tuple.resourceID, filter.OptionalResourceIdPrefix):
+		case filter.OptionalResourceIdPrefix != "" && !strings.HasPrefix(tuple.resourceID(), filter.OptionalResourceIdPrefix):
 			return false
-		case filter.OptionalRelation != "" && filter.OptionalRelation != tuple.relation:
+		case filter.OptionalRelation != "" && filter.OptionalRelation != tuple.relation():
 			return false
 		}
 
 		if subjectFilter := filter.OptionalSubjectFilter; subjectFilter != nil {
 			switch {
-			case subjectFilter.SubjectType != tuple.subjectNamespace:
+			case subjectFilter.SubjectType != tuple.subjectNamespace():
 				return false
-			case subjectFilter.OptionalSubjectId != "" && subjectFilter.OptionalSubjectId != tuple.subjectObjectID:
+			case subjectFilter.OptionalSubjectId != "" && subjectFilter.OptionalSubjectId != tuple.subjectObjectID():
 				return false
 			case subjectFilter.OptionalRelation != nil &&
-				cmp.Or(subjectFilter.OptionalRelation.Relation, datastore.Ellipsis) != tuple.subjectRelation:
+				cmp.Or(subjectFilter.OptionalRelation.Relation, datastore.Ellipsis) != tuple.subjectRelation():
 				return false
 			}
 		}

@@ -4,6 +4,7 @@
 package localstore
 
 import (
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -14,17 +15,116 @@ import (
 )
 
 // relationship is one row of the relationship table. Rows are immutable once
-// inserted: every index tree and every snapshot shares them.
+// inserted: every index tree, every snapshot and the Watch changelog share them.
+//
+// A row is two words and a pointer: its six key fields live in one string, each
+// terminated by 0x00 (object ids, types and relations cannot contain it), which is
+// also the row's storage key without the kind byte. Byte order of that string is
+// the lexicographic order of the (resource type, id, relation, subject type, id,
+// relation) tuple, so the resource order compares one string. The fields are read
+// by scanning for the separators; the rare caveat, integrity and expiration sit
+// behind one pointer that is nil for most rows.
 type relationship struct {
-	namespace        string
-	resourceID       string
-	relation         string
-	subjectNamespace string
-	subjectObjectID  string
-	subjectRelation  string
-	caveat           *contextualizedCaveat
-	integrity        *relationshipIntegrity
-	expiration       *time.Time
+	key   string
+	extra *rowExtras
+}
+
+// rowExtras holds what few rows carry.
+type rowExtras struct {
+	caveat     *contextualizedCaveat
+	integrity  *relationshipIntegrity
+	expiration *time.Time
+}
+
+// newRow builds a row from its key fields and extras (nil pointers for none).
+func newRow(namespace, resourceID, relation, subjectNamespace, subjectObjectID, subjectRelation string,
+	caveat *contextualizedCaveat, integrity *relationshipIntegrity, expiration *time.Time,
+) *relationship {
+	fields := [6]string{namespace, resourceID, relation, subjectNamespace, subjectObjectID, subjectRelation}
+	n := 0
+	for _, f := range fields {
+		n += len(f) + 1
+	}
+	// One allocation of exactly the key's size: no temporary copy is left behind
+	// between the rows that are kept.
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.WriteString(f)
+		b.WriteByte(0)
+	}
+	return rowFromKey(b.String(), caveat, integrity, expiration)
+}
+
+// rowFromKey builds a row around a key in row form (six fields, each terminated
+// by 0x00).
+func rowFromKey(key string, caveat *contextualizedCaveat, integrity *relationshipIntegrity, expiration *time.Time) *relationship {
+	r := &relationship{key: key}
+	if caveat != nil || integrity != nil || expiration != nil {
+		r.extra = &rowExtras{caveat: caveat, integrity: integrity, expiration: expiration}
+	}
+	return r
+}
+
+// validRowKey reports whether key has exactly six fields, each terminated.
+func validRowKey(key string) bool {
+	return len(key) > 0 && key[len(key)-1] == 0 && strings.Count(key, "\x00") == 6
+}
+
+// field returns the i-th key field (0: resource type ... 5: subject relation).
+func (r *relationship) field(i int) string {
+	s := r.key
+	for ; i > 0; i-- {
+		s = s[strings.IndexByte(s, 0)+1:]
+	}
+	return s[:strings.IndexByte(s, 0)]
+}
+
+func (r *relationship) namespace() string        { return r.field(0) }
+func (r *relationship) resourceID() string       { return r.field(1) }
+func (r *relationship) relation() string         { return r.field(2) }
+func (r *relationship) subjectNamespace() string { return r.field(3) }
+func (r *relationship) subjectObjectID() string  { return r.field(4) }
+func (r *relationship) subjectRelation() string  { return r.field(5) }
+
+// fields returns the six key fields, substrings of the row's key.
+func (r *relationship) fields() (f [6]string) {
+	s := r.key
+	for i := range f {
+		j := strings.IndexByte(s, 0)
+		f[i], s = s[:j], s[j+1:]
+	}
+	return f
+}
+
+// subjectStart is the offset in key of the subject type.
+func (r *relationship) subjectStart() int {
+	n := 0
+	for range 3 {
+		n += strings.IndexByte(r.key[n:], 0) + 1
+	}
+	return n
+}
+
+func (r *relationship) caveat() *contextualizedCaveat {
+	if r.extra == nil {
+		return nil
+	}
+	return r.extra.caveat
+}
+
+func (r *relationship) integrity() *relationshipIntegrity {
+	if r.extra == nil {
+		return nil
+	}
+	return r.extra.integrity
+}
+
+func (r *relationship) expiration() *time.Time {
+	if r.extra == nil {
+		return nil
+	}
+	return r.extra.expiration
 }
 
 type relationshipIntegrity struct {
@@ -61,67 +161,57 @@ func (cr *contextualizedCaveat) contextualizedCaveat() (*core.ContextualizedCave
 }
 
 func (r *relationship) String() string {
-	s := r.namespace + ":" + r.resourceID + "#" + r.relation + "@" + r.subjectNamespace + ":" + r.subjectObjectID + "#" + r.subjectRelation
-	if r.caveat != nil {
-		s += "[" + r.caveat.caveatName + "]"
+	f := r.fields()
+	s := f[0] + ":" + f[1] + "#" + f[2] + "@" + f[3] + ":" + f[4] + "#" + f[5]
+	if c := r.caveat(); c != nil {
+		s += "[" + c.caveatName + "]"
 	}
-	if r.expiration != nil {
-		s += "[expiration:" + r.expiration.Format(time.RFC3339Nano) + "]"
+	if exp := r.expiration(); exp != nil {
+		s += "[expiration:" + exp.Format(time.RFC3339Nano) + "]"
 	}
 	return s
 }
 
-// Relationship converts the row to SpiceDB's relationship type.
+// Relationship converts the row to SpiceDB's relationship type. Its strings are
+// substrings of the row's key.
 func (r *relationship) Relationship() (tuple.Relationship, error) {
-	cr, err := r.caveat.contextualizedCaveat()
+	cr, err := r.caveat().contextualizedCaveat()
 	if err != nil {
 		return tuple.Relationship{}, err
 	}
 
 	var ig *core.RelationshipIntegrity
-	if r.integrity != nil {
-		ig = r.integrity.relationshipIntegrity()
+	if ri := r.integrity(); ri != nil {
+		ig = ri.relationshipIntegrity()
 	}
 
+	f := r.fields()
 	return tuple.Relationship{
 		RelationshipReference: tuple.RelationshipReference{
-			Resource: tuple.ObjectAndRelation{
-				ObjectType: r.namespace,
-				ObjectID:   r.resourceID,
-				Relation:   r.relation,
-			},
-			Subject: tuple.ObjectAndRelation{
-				ObjectType: r.subjectNamespace,
-				ObjectID:   r.subjectObjectID,
-				Relation:   r.subjectRelation,
-			},
+			Resource: tuple.ObjectAndRelation{ObjectType: f[0], ObjectID: f[1], Relation: f[2]},
+			Subject:  tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]},
 		},
 		OptionalCaveat:     cr,
 		OptionalIntegrity:  ig,
-		OptionalExpiration: r.expiration,
+		OptionalExpiration: r.expiration(),
 	}, nil
 }
 
 // relationshipFromTuple builds a row from a SpiceDB relationship.
 func relationshipFromTuple(rel tuple.Relationship) *relationship {
-	row := &relationship{
-		namespace:        rel.Resource.ObjectType,
-		resourceID:       rel.Resource.ObjectID,
-		relation:         rel.Resource.Relation,
-		subjectNamespace: rel.Subject.ObjectType,
-		subjectObjectID:  rel.Subject.ObjectID,
-		subjectRelation:  rel.Subject.Relation,
-		expiration:       rel.OptionalExpiration,
-	}
+	var cv *contextualizedCaveat
 	if c := rel.OptionalCaveat; c != nil {
-		row.caveat = &contextualizedCaveat{caveatName: c.CaveatName, context: c.Context.AsMap()}
+		cv = &contextualizedCaveat{caveatName: c.CaveatName, context: c.Context.AsMap()}
 	}
+	var ri *relationshipIntegrity
 	if ig := rel.OptionalIntegrity; ig != nil {
-		row.integrity = &relationshipIntegrity{keyID: ig.KeyId, hash: ig.Hash, timestamp: ig.HashedAt.AsTime()}
+		ri = &relationshipIntegrity{keyID: ig.KeyId, hash: ig.Hash, timestamp: ig.HashedAt.AsTime()}
 	}
-	return row
+	res, sub := rel.Resource, rel.Subject
+	return newRow(res.ObjectType, res.ObjectID, res.Relation, sub.ObjectType, sub.ObjectID, sub.Relation, cv, ri, rel.OptionalExpiration)
 }
 
 func (r *relationship) expiredAt(now time.Time) bool {
-	return r.expiration != nil && r.expiration.Before(now)
+	exp := r.expiration()
+	return exp != nil && exp.Before(now)
 }

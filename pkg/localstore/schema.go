@@ -53,12 +53,15 @@ type caveat struct {
 	revision   datastore.Revision
 }
 
-// changelog is the Watch record of one committed revision. Relationship changes
-// point at the immutable rows shared with the indexes, so history inside the GC
-// window costs a pointer per change rather than a copy of each relationship.
+// changelog is the Watch record of one committed revision. Only the revision, the
+// number of relationship changes and the schema changes and metadata are held in
+// memory: the relationship changes themselves are read back from the stored entry
+// (written in the transaction's own batch, see changelogstore.go) when a Watch asks
+// for them, so the history of the GC window costs memory per transaction, not per
+// change.
 type changelog struct {
 	revisionNanos int64
-	rels          []relChange
+	relChanges    int
 	schema        *changeSet
 }
 

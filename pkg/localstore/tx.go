@@ -140,12 +140,13 @@ func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *rel
 		schemaChanges.metadata = metadata
 	}
 
+	var recorded []relChange
 	for _, change := range relChanges.changes() {
 		if recordRelationships {
 			if change.after != nil {
-				entry.rels = append(entry.rels, relChange{row: change.after})
+				recorded = append(recorded, relChange{row: change.after})
 			} else {
-				entry.rels = append(entry.rels, relChange{row: change.before, deleted: true})
+				recorded = append(recorded, relChange{row: change.before, deleted: true})
 			}
 		}
 		var before, after any
@@ -213,12 +214,13 @@ func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *rel
 	if !schemaChanges.empty() {
 		entry.schema = schemaChanges
 	}
+	entry.relChanges = len(recorded)
 	// Every committed revision gets a changelog entry so Watch can checkpoint it. It
 	// is stored in the same batch, so it is durable exactly when the transaction is.
 	if err := tx.Insert(tableChangelog, entry); err != nil {
 		return fmt.Errorf("localstore: writing changelog: %w", err)
 	}
-	encoded, err := encodeChangelog(entry, schemaBefore)
+	encoded, err := encodeChangelog(entry, recorded, schemaBefore)
 	if err != nil {
 		return fmt.Errorf("localstore: encoding changelog entry: %w", err)
 	}

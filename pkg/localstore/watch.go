@@ -115,10 +115,24 @@ func (ds *Datastore) loadChanges(currentTxn int64, opts datastore.WatchOptions) 
 	for changeRaw := it.Next(); changeRaw != nil; changeRaw = it.Next() {
 		entry := changeRaw.(*changelog)
 
-		wantRels := opts.Content&datastore.WatchRelationships == datastore.WatchRelationships && len(entry.rels) > 0
+		wantRels := opts.Content&datastore.WatchRelationships == datastore.WatchRelationships && entry.relChanges > 0
 		wantSchema := opts.Content&datastore.WatchSchema == datastore.WatchSchema && entry.hasSchemaChanges()
 		if wantRels || wantSchema {
-			change, err := entry.revisionChanges()
+			var rels []relChange
+			if entry.relChanges > 0 {
+				stored, found, err := ds.storedRelChanges(entry.revisionNanos)
+				if err != nil {
+					return nil, 0, nil, fmt.Errorf(errWatchError, err)
+				}
+				if !found {
+					// Collected since this snapshot was read: the watcher has fallen
+					// behind the GC window.
+					return nil, 0, nil, fmt.Errorf(errWatchError,
+						datastore.NewInvalidRevisionErr(revision(entry.revisionNanos), datastore.RevisionStale))
+				}
+				rels = stored
+			}
+			change, err := entry.revisionChanges(rels)
 			if err != nil {
 				return nil, 0, nil, fmt.Errorf(errWatchError, err)
 			}
