@@ -151,7 +151,6 @@ func (b *runner) profilePhase(ctx context.Context, name string, clients int, d t
 		AllocsFile:     filepath.Join(b.o.ProfileDir, name+".allocs.pprof"),
 		AllocsBaseFile: filepath.Join(b.o.ProfileDir, name+".allocs.base.pprof")}
 	b.logf("profiling %s for %s", name, d)
-	runtime.GC()
 	if err := writeHeapProfile(ph.AllocsBaseFile); err != nil {
 		return err
 	}
@@ -199,7 +198,12 @@ func (b *runner) profilePhase(ctx context.Context, name string, clients int, d t
 	return nil
 }
 
+// writeHeapProfile writes the allocation profile. The runtime publishes allocations at the
+// end of a garbage collection cycle, up to two cycles late: two forced cycles first make
+// the profile current.
 func writeHeapProfile(path string) error {
+	runtime.GC()
+	runtime.GC()
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("creating the allocation profile: %w", err)
