@@ -253,6 +253,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Datastore = kind
+	if o.SQL != nil {
+		if err := samePortal(o.SQL.Config(), g.Config()); err != nil {
+			return nil, err
+		}
+		st := o.SQL.Stats()
+		rep.SQLBaseline = &st
+	}
 
 	// Earlier runs in this process (a comparison) leave freed heap behind: return it first.
 	debug.FreeOSMemory()
@@ -282,13 +289,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	e.ObserveToken(st.Token)
 	b.token = st.Token
 	b.c = access.New(e.Engine)
-	if o.SQL != nil {
-		if err := samePortal(o.SQL.Config(), g.Config()); err != nil {
-			return rep, err
-		}
-		st := o.SQL.Stats()
-		rep.SQLBaseline = &st
-	}
 
 	b.checks(ctx)
 	b.bulkChecks(ctx)

@@ -226,3 +226,40 @@ func TestBenchSmallWithSQLBaseline(t *testing.T) {
 	}
 	t.Logf("\n%s", table.String())
 }
+
+// TestBenchRefusesASQLBaselineOfAnotherPortal: a baseline loaded with another seed is
+// refused before anything is imported or measured.
+func TestBenchRefusesASQLBaselineOfAnotherPortal(t *testing.T) {
+	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("set ACCESSGRAPH_TEST_POSTGRES=postgres://... (deploy/local-postgres/pg.sh start prints one) to run with the SQL baseline")
+	}
+	ctx := context.Background()
+	uri, drop, err := bench.FreshDatabase(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := drop(); err != nil {
+			t.Errorf("dropping the SQL baseline's database: %v", err)
+		}
+	}()
+	sql, err := sqlbase.Open(ctx, uri, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close()
+	cfg, _ := gen.Scale("small")
+	cfg.Seed = 2
+	g, err := gen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sql.Load(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.Run(ctx, bench.Options{Scale: "small", SQL: sql})
+	if err == nil || !strings.Contains(err.Error(), "the SQL baseline holds the small portal of seed 2") || rep != nil {
+		t.Errorf("run with a baseline of seed 2: report %v, error %v", rep != nil, err)
+	}
+}
