@@ -54,9 +54,9 @@ test-local: ## Run the domain suite, the differential test and the expiry-reaper
 	ACCESSGRAPH_TEST_DATASTORE=local $(GO) test -count=1 -timeout 20m ./pkg/access/... ./pkg/refmodel/...
 	ACCESSGRAPH_TEST_DATASTORE=local $(GO) test -count=1 -timeout 10m -run 'TestLateReaper|TestLongScans' ./pkg/engine/
 
-bench: ## Benchmark at medium scale (~1M relationships): the local datastore and a private PostgreSQL, side by side (docs/performance.md)
+bench: ## Benchmark at medium scale (~1M relationships): the local datastore and a private PostgreSQL side by side, each against a SQL baseline on the same data (docs/performance.md)
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \
-	$(GO) run ./cmd/accessctl bench --scale medium --datastore file:.data/bench --datastore "$$uri" --json-file bench.json; \
+	$(GO) run ./cmd/accessctl bench --scale medium --datastore file:.data/bench --datastore "$$uri" --sql-baseline "$$uri" --json-file bench.json; \
 	status=$$?; deploy/local-postgres/pg.sh stop; exit $$status
 
 # FUZZTIME is how long `make fuzz` runs each fuzz target.

@@ -24,6 +24,7 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
+	"github.com/accessgraph/accessgraph/pkg/bench/sqlbase"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/gen"
 	"github.com/accessgraph/accessgraph/pkg/ref"
@@ -52,6 +53,15 @@ type Options struct {
 	Progress io.Writer
 	// FullRelationCache runs the engine with SpiceDB's experimental full relation cache.
 	FullRelationCache bool
+	// SQL, when set, is a SQL baseline loaded with the same portal (the same scale, seed and
+	// day): every check and listing is also answered by it, right after the engine's, with
+	// the same probes, clients and durations, and the report carries engine/SQL ratios.
+	SQL *sqlbase.Baseline
+	// ProfileDir, when set, receives CPU and allocation profiles of the uncached check and
+	// listing paths, each taken in a phase of its own (ProfileDuration, default 10s) after
+	// the measurements, so profiling does not slow the measured figures.
+	ProfileDir      string
+	ProfileDuration time.Duration
 }
 
 // Figure is one measured operation.
@@ -113,7 +123,35 @@ type Report struct {
 	// Restart is measured on durable datastores only: the engine is closed and started again
 	// on the same data, until it serves a correct check.
 	Restart *Restart `json:"restart,omitempty"`
+	// SQLBaseline is the load of the SQL baseline when the run had one; its figures are in
+	// Figures (groups sql_check_first, sql_check, sql_lookup) and compared in Ratios.
+	SQLBaseline *sqlbase.LoadStats `json:"sql_baseline,omitempty"`
+	Ratios      []Ratio            `json:"sql_ratios,omitempty"`
+	// Profiles lists the profiling phases when the run was asked for profiles.
+	Profiles []ProfilePhase `json:"profiles,omitempty"`
 }
+
+// Ratio compares an engine figure with the SQL baseline's for the same probes or listing,
+// measured in the same run: above 1 the engine is slower (p50, p99) or, for PerSecRatio,
+// faster.
+type Ratio struct {
+	Group        string  `json:"group"` // the engine's group: check_first, check, lookup_first, lookup
+	SQLGroup     string  `json:"sql_group"`
+	Name         string  `json:"name"`
+	Clients      int     `json:"clients"`
+	EngineP50    float64 `json:"engine_p50_ms"`
+	SQLP50       float64 `json:"sql_p50_ms"`
+	P50Ratio     float64 `json:"p50_ratio"`
+	EngineP99    float64 `json:"engine_p99_ms"`
+	SQLP99       float64 `json:"sql_p99_ms"`
+	EnginePerSec float64 `json:"engine_per_second"`
+	SQLPerSec    float64 `json:"sql_per_second"`
+	PerSecRatio  float64 `json:"per_second_ratio"`
+}
+
+// sqlGroups pairs each engine group with the SQL baseline's group it is compared with. The
+// SQL baseline caches no answers, so both engine groups of a kind are set against it.
+var sqlGroups = [][2]string{{"check_first", "sql_check_first"}, {"check", "sql_check"}, {"lookup_first", "sql_lookup"}, {"lookup", "sql_lookup"}}
 
 // Restart is the time from starting an engine on existing data to its first correct answer.
 type Restart struct {
@@ -215,6 +253,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Datastore = kind
+	if o.SQL != nil {
+		if err := samePortal(o.SQL.Config(), g.Config()); err != nil {
+			return nil, err
+		}
+		st := o.SQL.Stats()
+		rep.SQLBaseline = &st
+	}
 
 	// Earlier runs in this process (a comparison) leave freed heap behind: return it first.
 	debug.FreeOSMemory()
@@ -248,6 +293,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	b.checks(ctx)
 	b.bulkChecks(ctx)
 	b.lookups(ctx)
+	b.ratios()
+	if o.ProfileDir != "" {
+		if err := b.profile(ctx); err != nil {
+			return rep, err
+		}
+	}
 	if err := b.writes(ctx); err != nil {
 		return rep, err
 	}
@@ -458,6 +509,11 @@ func (b *runner) checks(ctx context.Context) {
 				d, err := b.c.Check(ctx, subjectOf(p), p.Permission, objectOf(p.Resource), access.AtLeast(tok))
 				return d.Allowed == p.Allowed, err
 			})
+			if b.o.SQL != nil {
+				b.measureOnce(ctx, "sql_check_first", kind, clients, len(probes), func(ctx context.Context, i int) (bool, error) {
+					return b.sqlCheck(ctx, probes[i])
+				})
+			}
 		}
 		tok := access.Token(b.token.GetToken())
 		for _, clients := range b.o.Clients {
@@ -475,6 +531,56 @@ func (b *runner) checks(ctx context.Context) {
 				})
 				allowed := resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
 				return allowed == p.Allowed, err
+			})
+			if b.o.SQL != nil {
+				b.measure(ctx, "sql_check", kind, clients, func(ctx context.Context, i int) (bool, error) {
+					return b.sqlCheck(ctx, probes[i%len(probes)])
+				})
+			}
+		}
+	}
+}
+
+// sqlCheck answers a probe with the SQL baseline's one query.
+func (b *runner) sqlCheck(ctx context.Context, p gen.Probe) (bool, error) {
+	ok, err := b.o.SQL.Check(ctx, p.Subject, p.Permission, p.Resource)
+	return ok == p.Allowed, err
+}
+
+// samePortal refuses a SQL baseline loaded with another portal than the run's.
+func samePortal(sql, run gen.Config) error {
+	if sql.Name != run.Name || sql.Seed != run.Seed || sql.Accounts != run.Accounts || !sql.Now.Equal(run.Now) {
+		return fmt.Errorf("the SQL baseline holds the %s portal of seed %d generated for %s, the run the %s portal of seed %d for %s: load it with the run's scale on the same day",
+			sql.Name, sql.Seed, sql.Now.Format(time.DateOnly), run.Name, run.Seed, run.Now.Format(time.DateOnly))
+	}
+	return nil
+}
+
+// ratios sets each engine figure against the SQL baseline's for the same work.
+func (b *runner) ratios() {
+	if b.o.SQL == nil {
+		return
+	}
+	div := func(a, c float64) float64 {
+		if c == 0 {
+			return 0
+		}
+		return a / c
+	}
+	for _, f := range b.rep.Figures {
+		for _, pair := range sqlGroups {
+			if f.Group != pair[0] {
+				continue
+			}
+			q, ok := b.rep.Find(pair[1], f.Name, f.Clients)
+			if !ok {
+				continue
+			}
+			b.rep.Ratios = append(b.rep.Ratios, Ratio{
+				Group: f.Group, SQLGroup: q.Group, Name: f.Name, Clients: f.Clients,
+				EngineP50: f.P50ms, SQLP50: q.P50ms, P50Ratio: div(f.P50ms, q.P50ms),
+				EngineP99: f.P99ms, SQLP99: q.P99ms,
+				EnginePerSec: f.PerSec, SQLPerSec: q.PerSec, PerSecRatio: div(f.PerSec, q.PerSec),
 			})
 		}
 	}
@@ -530,18 +636,19 @@ func (b *runner) lookups(ctx context.Context) {
 		name, user, perm string
 		want             int
 		domain           func(ctx context.Context) func(func(ref.Object, error) bool)
+		sql              sqlbase.Listing
 	}
 	h := b.hot
 	ls := []listing{
 		{"admin_cases", h.Admin, "view", b.exp.AdminCases, func(ctx context.Context) func(func(ref.Object, error) bool) {
 			return b.c.VisibleCases(ctx, access.As(h.Admin), h.Admin, access.StatusAll)
-		}},
+		}, sqlbase.VisibleCases},
 		{"district_open_cases", h.SuperCustomer, "group_view_open", b.exp.DistrictOpenCases, func(ctx context.Context) func(func(ref.Object, error) bool) {
 			return b.c.GroupCases(ctx, access.As(h.SuperCustomer), h.SuperCustomer, access.StatusOpen)
-		}},
+		}, sqlbase.GroupOpenCases},
 		{"partner_member_cases", h.PartnerMember, "view", b.exp.PartnerMemberCases, func(ctx context.Context) func(func(ref.Object, error) bool) {
 			return b.c.VisibleCases(ctx, access.As(h.PartnerMember), h.PartnerMember, access.StatusAll)
-		}},
+		}, sqlbase.VisibleCases},
 	}
 	for _, l := range ls {
 		// The first listing is cold: nothing of it is in SpiceDB's caches yet.
@@ -577,6 +684,13 @@ func (b *runner) lookups(ctx context.Context) {
 		})
 		b.setResults(f, l.want)
 		b.setResults(raw, l.want)
+		if b.o.SQL != nil {
+			// One query per listing, measured like lookup (the same duration, one client).
+			b.setResults(b.measure(ctx, "sql_lookup", l.name, 1, func(ctx context.Context, _ int) (bool, error) {
+				ids, err := b.o.SQL.List(ctx, l.sql, l.user)
+				return len(ids) == l.want, err
+			}), l.want)
+		}
 	}
 }
 

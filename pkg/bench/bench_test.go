@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/bench"
+	"github.com/accessgraph/accessgraph/pkg/bench/sqlbase"
 	"github.com/accessgraph/accessgraph/pkg/gen"
 )
 
@@ -119,5 +120,146 @@ func TestBenchScale(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBenchSmallWithSQLBaseline runs the suite at small scale with the SQL baseline on a
+// private PostgreSQL (ACCESSGRAPH_TEST_POSTGRES) and profiles: every SQL figure, every ratio
+// and every profile file is produced, and every answer is right.
+func TestBenchSmallWithSQLBaseline(t *testing.T) {
+	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("set ACCESSGRAPH_TEST_POSTGRES=postgres://... (deploy/local-postgres/pg.sh start prints one) to run with the SQL baseline")
+	}
+	ctx := context.Background()
+	uri, drop, err := bench.FreshDatabase(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := drop(); err != nil {
+			t.Errorf("dropping the SQL baseline's database: %v", err)
+		}
+	}()
+	sql, err := sqlbase.Open(ctx, uri, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close()
+	cfg, _ := gen.Scale("small")
+	g, err := gen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sql.Load(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rep, err := bench.Run(ctx, bench.Options{
+		Scale: "small", Duration: 50 * time.Millisecond, MinOps: 10, Writes: 5,
+		SQL: sql, ProfileDir: dir, ProfileDuration: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if rep.SQLBaseline == nil || rep.SQLBaseline.Rows == 0 {
+		t.Fatalf("no SQL baseline load in the report: %+v", rep.SQLBaseline)
+	}
+	ratio := func(group, name string, clients int) {
+		t.Helper()
+		for _, q := range rep.Ratios {
+			if q.Group == group && q.Name == name && q.Clients == clients {
+				if q.SQLP50 <= 0 || q.EngineP50 <= 0 || q.P50Ratio <= 0 || q.PerSecRatio <= 0 {
+					t.Errorf("%s %s %d clients: empty ratio %+v", group, name, clients, q)
+				}
+				return
+			}
+		}
+		t.Errorf("%s %s %d clients: no ratio", group, name, clients)
+	}
+	for _, kind := range append(gen.PathKinds, "mixed") {
+		for _, clients := range []int{1, 8} {
+			for _, group := range []string{"sql_check_first", "sql_check"} {
+				if f, ok := rep.Find(group, kind, clients); !ok || f.Ops < 10 || f.Wrong != 0 {
+					t.Errorf("%s %s %d clients: figure missing or wrong: %+v", group, kind, clients, f)
+				}
+			}
+			ratio("check_first", kind, clients)
+			ratio("check", kind, clients)
+		}
+	}
+	for _, name := range []string{"admin_cases", "district_open_cases", "partner_member_cases"} {
+		if f, ok := rep.Find("sql_lookup", name, 1); !ok || f.Ops == 0 || f.Results <= 0 {
+			t.Errorf("sql_lookup %s: figure missing or empty: %+v", name, f)
+		}
+		ratio("lookup_first", name, 1)
+		ratio("lookup", name, 1)
+	}
+	if len(rep.Profiles) != 2 {
+		t.Fatalf("%d profiled phases, want check_first and lookup_first", len(rep.Profiles))
+	}
+	for _, p := range rep.Profiles {
+		if p.Ops == 0 || p.ProcessCPUms <= 0 || p.AllocBytesPerOp <= 0 {
+			t.Errorf("profile %s: empty figures %+v", p.Name, p)
+		}
+		for _, f := range []string{p.CPUFile, p.AllocsFile, p.AllocsBaseFile} {
+			if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+				t.Errorf("profile %s: file %s missing or empty: %v", p.Name, f, err)
+			}
+		}
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SQL baseline: PostgreSQL", "against the SQL baseline", "sql_check_first", "check_first.cpu.pprof"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	var cmp bytes.Buffer
+	if err := bench.WriteComparison(&cmp, []*bench.Report{rep, rep}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cmp.String(), "memory / SQL") {
+		t.Errorf("comparison lacks the ratio table:\n%s", cmp.String())
+	}
+	t.Logf("\n%s", table.String())
+}
+
+// TestBenchRefusesASQLBaselineOfAnotherPortal: a baseline loaded with another seed is
+// refused before anything is imported or measured.
+func TestBenchRefusesASQLBaselineOfAnotherPortal(t *testing.T) {
+	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("set ACCESSGRAPH_TEST_POSTGRES=postgres://... (deploy/local-postgres/pg.sh start prints one) to run with the SQL baseline")
+	}
+	ctx := context.Background()
+	uri, drop, err := bench.FreshDatabase(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := drop(); err != nil {
+			t.Errorf("dropping the SQL baseline's database: %v", err)
+		}
+	}()
+	sql, err := sqlbase.Open(ctx, uri, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close()
+	cfg, _ := gen.Scale("small")
+	cfg.Seed = 2
+	g, err := gen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sql.Load(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.Run(ctx, bench.Options{Scale: "small", SQL: sql})
+	if err == nil || !strings.Contains(err.Error(), "the SQL baseline holds the small portal of seed 2") || rep != nil {
+		t.Errorf("run with a baseline of seed 2: report %v, error %v", rep != nil, err)
 	}
 }

@@ -37,6 +37,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Restart != nil {
 		fmt.Fprintf(w, "restart on the same data until the first correct check: %.1fs\n", r.Restart.Seconds)
 	}
+	if q := r.SQLBaseline; q != nil {
+		fmt.Fprintf(w, "SQL baseline: PostgreSQL %s, %d relationships as %d rows in %.1fs = %.0f relationships/s (generation and COPY %.1fs, indexes %.1fs, group closure of %d rows %.1fs, ANALYZE %.1fs), database %.0f MiB\n",
+			q.Server, q.Relationships, q.Rows, q.Seconds, q.PerSecond(), q.CopySeconds, q.IndexSeconds, q.ClosureRows, q.ClosureSeconds, q.AnalyzeSeconds, q.DatabaseMiB)
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "group\tname\tclients\tops\tresults\tp50 ms\tp95 ms\tp99 ms\tper s\terrors\twrong\t")
@@ -56,6 +60,36 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "domain overhead (1 client)\tdomain p50 ms\traw p50 ms\toverhead\t")
 	for _, o := range r.Overheads {
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%+.1f%%\t\n", o.Name, o.DomainP50, o.RawP50, o.Percent)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := r.writeRatios(w); err != nil {
+		return err
+	}
+	if len(r.Profiles) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "profile\tclients\tops\ts\tCPU ms per op\tbytes per op\tallocations per op\tGC share\tCPU profile\t")
+		for _, p := range r.Profiles {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.3f\t%.0f\t%.0f\t%.0f%%\t%s\t\n", p.Name, p.Clients, p.Ops, p.Seconds, p.ProcessCPUms, p.AllocBytesPerOp, p.AllocObjectsPerOp, p.GCShare*100, p.CPUFile)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// writeRatios writes the engine against the SQL baseline, when the run had one.
+func (r *Report) writeRatios(w io.Writer) error {
+	if len(r.Ratios) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nengine (%s) against the SQL baseline, same probes, clients and durations (ratio above 1: the engine is slower, or for per s faster)\n", r.Datastore)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "group\tname\tclients\tengine p50 ms\tSQL p50 ms\tp50 ratio\tengine p99 ms\tSQL p99 ms\tengine per s\tSQL per s\tper s ratio\t")
+	for _, q := range r.Ratios {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t\n",
+			q.Group, q.Name, q.Clients, q.EngineP50, q.SQLP50, q.P50Ratio, q.EngineP99, q.SQLP99, q.EnginePerSec, q.SQLPerSec, q.PerSecRatio)
 	}
 	return tw.Flush()
 }
@@ -103,7 +137,30 @@ func WriteComparison(w io.Writer, reps []*Report) error {
 		return err
 	}
 	fmt.Fprintln(w, "\nPeak RSS is the process's: runs share one process, so later runs include earlier peaks.")
-	return nil
+	if len(first.Ratios) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\np50 of each datastore over the SQL baseline's p50 measured in the same run (above 1: slower than SQL)")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head = "group\tname\tclients\t"
+	for _, r := range reps {
+		head += r.Datastore + " / SQL\t"
+	}
+	fmt.Fprintln(tw, head)
+	for _, q := range first.Ratios {
+		row := fmt.Sprintf("%s\t%s\t%d\t", q.Group, q.Name, q.Clients)
+		for _, r := range reps {
+			cell := "-"
+			for _, o := range r.Ratios {
+				if o.Group == q.Group && o.Name == q.Name && o.Clients == q.Clients {
+					cell = fmt.Sprintf("%.2f", o.P50Ratio)
+				}
+			}
+			row += cell + "\t"
+		}
+		fmt.Fprintln(tw, row)
+	}
+	return tw.Flush()
 }
 
 // FreshDatabase creates an empty database on the PostgreSQL server named by base (a URI of

@@ -7,11 +7,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/accessgraph/accessgraph/pkg/bench"
+	"github.com/accessgraph/accessgraph/pkg/bench/sqlbase"
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/engine"
@@ -121,6 +123,15 @@ type BenchOptions struct {
 	JSONFile   string
 	// FullRelationCache turns on SpiceDB's experimental full relation cache.
 	FullRelationCache bool
+	// SQLBaseline is a PostgreSQL URI: the same portal is loaded there as relational tables
+	// and every check and listing is also answered with one SQL query, for a ratio.
+	SQLBaseline string
+	// ProfileDir receives CPU and allocation profiles of the uncached check and listing
+	// paths (one set per datastore), each profiled for ProfileDuration.
+	ProfileDir      string
+	ProfileDuration time.Duration
+
+	sql *sqlbase.Baseline // loaded by runBench from SQLBaseline
 }
 
 // NewCmdBench builds `accessctl bench`.
@@ -141,9 +152,17 @@ afterwards; with file:DIR, a fresh directory is created inside DIR and removed a
 (--fresh-database=false uses the named database or directory as is; it must be empty).
 Repeat --datastore to run the same portal on several datastores one after the other and
 print them side by side; durable datastores are also timed restarting on their data.
-JSON output is an array with one report per datastore.`,
+JSON output is an array with one report per datastore.
+
+With --sql-baseline postgres://..., the same portal is also loaded into PostgreSQL as
+relational tables (in a fresh database unless --fresh-database=false), and every check and
+listing is answered there too, with one SQL query each, right after the engine's: the
+report adds the SQL figures and the engine/SQL ratio per path kind, client count and
+listing. With --profile-dir, each run ends with profiled phases of uncached checks and
+uncached listings, whose CPU and allocation profiles go to that directory.`,
 		Example: `  $ accessctl bench --scale small
-  $ accessctl bench --scale medium --datastore file:.data/bench --datastore "$(deploy/local-postgres/pg.sh start)" --json-file bench.json`,
+  $ accessctl bench --scale medium --datastore file:.data/bench --datastore "$(deploy/local-postgres/pg.sh start)" --json-file bench.json
+  $ accessctl bench --scale medium --datastore file:.data/bench --sql-baseline "$(deploy/local-postgres/pg.sh start)" --profile-dir profiles`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmdutil.Run(cmd.Context(), runF, runBench, o)
@@ -157,6 +176,9 @@ JSON output is an array with one report per datastore.`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON (an array, one report per datastore) instead of the table")
 	cmd.Flags().StringVar(&o.JSONFile, "json-file", "", "also write the JSON reports to this file")
 	cmd.Flags().BoolVar(&o.FullRelationCache, "full-relation-cache", false, "turn on SpiceDB's experimental full relation cache in the embedded engine")
+	cmd.Flags().StringVar(&o.SQLBaseline, "sql-baseline", "", "PostgreSQL URI (postgres://...): also answer every check and listing with one SQL query on the same portal, and report the ratio")
+	cmd.Flags().StringVar(&o.ProfileDir, "profile-dir", "", "write CPU and allocation profiles of uncached checks and listings to this directory")
+	cmd.Flags().DurationVar(&o.ProfileDuration, "profile-duration", 10*time.Second, "how long each profiled phase runs")
 	return cmd
 }
 
@@ -177,7 +199,21 @@ func runBench(ctx context.Context, o *BenchOptions) error {
 			return cmdutil.Usagef("scale %s needs --datastore file:DIR or postgres://...: the memory datastore is unusable near 1M relationships", o.Scale)
 		}
 	}
+	if o.SQLBaseline != "" && !bench.IsPostgres(o.SQLBaseline) {
+		return cmdutil.Usagef("--sql-baseline needs a PostgreSQL URI (postgres://...), not %q", o.SQLBaseline)
+	}
+	if o.ProfileDuration <= 0 {
+		return cmdutil.Usagef("--profile-duration must be positive, not %s", o.ProfileDuration)
+	}
 	ios := o.Factory.IOStreams
+	if o.SQLBaseline != "" {
+		sql, done, err := loadSQLBaseline(ctx, o)
+		if err != nil {
+			return err
+		}
+		defer done()
+		o.sql = sql
+	}
 	var reps []*bench.Report
 	var runErr error
 	for _, uri := range datastores {
@@ -234,7 +270,55 @@ func benchOne(ctx context.Context, o *BenchOptions, uri string) (*bench.Report, 
 		}()
 		uri = fresh
 	}
-	return bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut, FullRelationCache: o.FullRelationCache})
+	profiles := o.ProfileDir
+	if profiles != "" && len(o.Datastores) > 1 {
+		kind, _, _ := engine.DatastoreEngine(uri)
+		profiles = filepath.Join(profiles, kind)
+	}
+	return bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut,
+		FullRelationCache: o.FullRelationCache, SQL: o.sql, ProfileDir: profiles, ProfileDuration: o.ProfileDuration})
+}
+
+// loadSQLBaseline loads the run's portal into the SQL baseline's database (a fresh one
+// unless told otherwise); done closes it and drops what was created.
+func loadSQLBaseline(ctx context.Context, o *BenchOptions) (*sqlbase.Baseline, func(), error) {
+	ios := o.Factory.IOStreams
+	uri, drop := o.SQLBaseline, func() error { return nil }
+	if o.Fresh {
+		var err error
+		if uri, drop, err = bench.FreshDatabase(ctx, o.SQLBaseline); err != nil {
+			return nil, nil, fmt.Errorf("creating the SQL baseline's database: %w", err)
+		}
+	}
+	dropWarn := func() {
+		if err := drop(); err != nil {
+			fmt.Fprintf(ios.ErrOut, "warning: removing the SQL baseline's database: %v\n", err)
+		}
+	}
+	cfg, err := gen.Scale(o.Scale)
+	if err != nil {
+		dropWarn()
+		return nil, nil, err
+	}
+	g, err := gen.New(cfg)
+	if err != nil {
+		dropWarn()
+		return nil, nil, err
+	}
+	sql, err := sqlbase.Open(ctx, uri, 8)
+	if err != nil {
+		dropWarn()
+		return nil, nil, err
+	}
+	fmt.Fprintf(ios.ErrOut, "loading the %s portal into the SQL baseline\n", cfg.Name)
+	st, err := sql.Load(ctx, g)
+	if err != nil {
+		sql.Close()
+		dropWarn()
+		return nil, nil, fmt.Errorf("loading the SQL baseline: %w", err)
+	}
+	fmt.Fprintf(ios.ErrOut, "SQL baseline loaded: %d relationships as %d rows in %.1fs\n", st.Relationships, st.Rows, st.Seconds)
+	return sql, func() { sql.Close(); dropWarn() }, nil
 }
 
 func writeJSONFile(path string, reps []*bench.Report) error {

@@ -70,12 +70,28 @@ func TestBenchFlagsReachTheRun(t *testing.T) {
 	f, _, _ := newFactory(nil)
 	var got *devcmd.BenchOptions
 	cmd := devcmd.NewCmdBench(f, func(_ context.Context, o *devcmd.BenchOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--scale", "medium", "--datastore", "postgres://x@127.0.0.1/db", "--datastore", "file:bench", "--duration", "2s", "--json-file", "out.json"})
+	cmd.SetArgs([]string{"--scale", "medium", "--datastore", "postgres://x@127.0.0.1/db", "--datastore", "file:bench", "--duration", "2s", "--json-file", "out.json",
+		"--sql-baseline", "postgres://x@127.0.0.1/sql", "--profile-dir", "profiles", "--profile-duration", "5s"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	if got.Scale != "medium" || !slices.Equal(got.Datastores, []string{"postgres://x@127.0.0.1/db", "file:bench"}) || got.Duration != 2*time.Second || !got.Fresh || got.JSONFile != "out.json" {
 		t.Errorf("options %+v", got)
+	}
+	if got.SQLBaseline != "postgres://x@127.0.0.1/sql" || got.ProfileDir != "profiles" || got.ProfileDuration != 5*time.Second {
+		t.Errorf("SQL baseline and profile options %+v", got)
+	}
+}
+
+func TestBenchRefusesASQLBaselineThatIsNotPostgreSQL(t *testing.T) {
+	t.Parallel()
+	f, _, _ := newFactory(nil)
+	cmd := devcmd.NewCmdBench(f, nil)
+	cmd.SetArgs([]string{"--scale", "small", "--sql-baseline", "file:sql"})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.Execute()
+	if err == nil || err.Error() != `--sql-baseline needs a PostgreSQL URI (postgres://...), not "file:sql"` {
+		t.Errorf("error = %v", err)
 	}
 }
 
