@@ -3,16 +3,32 @@ package api
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/audit"
+	"github.com/accessgraph/accessgraph/pkg/auditlog"
 )
 
 // PastGraphs answers "as of" requests: the domain and audit layers over the access graph as
 // it stood at a past moment, and the function that releases them once the answer is made.
 type PastGraphs func(ctx context.Context, at audit.AsOf) (access.Service, audit.Service, func(), error)
+
+// RebuiltFrom answers "as of" requests from the audit log l: the graph rebuilt at the
+// moment for each request, with the audit layer's clock at that moment's time, so expiry
+// flags read as they would have then.
+func RebuiltFrom(l auditlog.Log) PastGraphs {
+	return func(ctx context.Context, at audit.AsOf) (access.Service, audit.Service, func(), error) {
+		g, err := audit.Rebuild(ctx, l, at)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c := access.New(g.Engine)
+		return c, audit.New(c, audit.WithClock(func() time.Time { return g.At })), func() { _ = g.Close() }, nil
+	}
+}
 
 // ErrNoPast reports an "as of" request to a server that keeps no durable audit log.
 var ErrNoPast = fmt.Errorf("%w: this server keeps no durable audit log, so it cannot answer as of a past time", access.ErrInvalidArgument)

@@ -126,7 +126,7 @@ func startServer(o serverOptions) (*server, func(), error) {
 		go func() { defer close(done); _ = consumer.Run(cctx, nil) }()
 		closers = append(closers, func() { cancel(); <-done; log.Close() })
 		auditOpts = append(auditOpts, audit.WithDurableLog(log))
-		past = pastGraphs(log)
+		past = api.RebuiltFrom(log)
 	}
 	sum, err := demo.Load(ctx, c, demo.Options{})
 	if err != nil {
@@ -157,19 +157,6 @@ func startServer(o serverOptions) (*server, func(), error) {
 	s.url, s.transport = srv.URL, srv.Client().Transport
 	closers = append(closers, srv.Close)
 	return s, stop, nil
-}
-
-// pastGraphs answers "as of" from the audit log as serve does: the graph rebuilt at the
-// moment, with the audit layer's clock at it.
-func pastGraphs(l auditlog.Log) api.PastGraphs {
-	return func(ctx context.Context, at audit.AsOf) (access.Service, audit.Service, func(), error) {
-		g, err := audit.Rebuild(ctx, l, at)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		c := access.New(g.Engine)
-		return c, audit.New(c, audit.WithClock(func() time.Time { return g.At })), func() { _ = g.Close() }, nil
-	}
 }
 
 // caughtUp waits until the audit log holds the demo's changes and more changes after them:

@@ -84,7 +84,7 @@ func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *O
 		// History reaches back past the change stream's window, and questions may be asked
 		// as of a past time.
 		auditOpts = append(auditOpts, audit.WithDurableLog(auditLog))
-		past = pastGraphs(auditLog)
+		past = api.RebuiltFrom(auditLog)
 	}
 	h, err := api.Handler(api.Options{
 		Past:     past,
@@ -138,18 +138,4 @@ func serveAPI(ln net.Listener, emb *engine.Embedded, auditLog auditlog.Log, o *O
 		_ = srv.Shutdown(ctx)
 		<-done
 	}, nil
-}
-
-// pastGraphs rebuilds the graph at a past moment from the audit log for each "as of"
-// request; the audit layer's clock is that moment's time, so expiry flags read as they
-// would have then.
-func pastGraphs(l auditlog.Log) api.PastGraphs {
-	return func(ctx context.Context, at audit.AsOf) (access.Service, audit.Service, func(), error) {
-		g, err := audit.Rebuild(ctx, l, at)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		c := access.New(g.Engine)
-		return c, audit.New(c, audit.WithClock(func() time.Time { return g.At })), func() { _ = g.Close() }, nil
-	}
 }
