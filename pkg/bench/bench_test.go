@@ -127,25 +127,8 @@ func TestBenchScale(t *testing.T) {
 // private PostgreSQL (ACCESSGRAPH_TEST_POSTGRES) and profiles: every SQL figure, every ratio
 // and every profile file is produced, and every answer is right.
 func TestBenchSmallWithSQLBaseline(t *testing.T) {
-	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("set ACCESSGRAPH_TEST_POSTGRES=postgres://... (deploy/local-postgres/pg.sh start prints one) to run with the SQL baseline")
-	}
 	ctx := context.Background()
-	uri, drop, err := bench.FreshDatabase(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := drop(); err != nil {
-			t.Errorf("dropping the SQL baseline's database: %v", err)
-		}
-	}()
-	sql, err := sqlbase.Open(ctx, uri, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sql.Close()
+	sql := sqlBaseline(t, 8)
 	cfg, _ := gen.Scale("small")
 	g, err := gen.New(cfg)
 	if err != nil {
@@ -230,25 +213,8 @@ func TestBenchSmallWithSQLBaseline(t *testing.T) {
 // TestBenchRefusesASQLBaselineOfAnotherPortal: a baseline loaded with another seed is
 // refused before anything is imported or measured.
 func TestBenchRefusesASQLBaselineOfAnotherPortal(t *testing.T) {
-	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("set ACCESSGRAPH_TEST_POSTGRES=postgres://... (deploy/local-postgres/pg.sh start prints one) to run with the SQL baseline")
-	}
 	ctx := context.Background()
-	uri, drop, err := bench.FreshDatabase(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := drop(); err != nil {
-			t.Errorf("dropping the SQL baseline's database: %v", err)
-		}
-	}()
-	sql, err := sqlbase.Open(ctx, uri, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sql.Close()
+	sql := sqlBaseline(t, 1)
 	cfg, _ := gen.Scale("small")
 	cfg.Seed = 2
 	g, err := gen.New(cfg)
@@ -262,4 +228,31 @@ func TestBenchRefusesASQLBaselineOfAnotherPortal(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the SQL baseline holds the small portal of seed 2") || rep != nil {
 		t.Errorf("run with a baseline of seed 2: report %v, error %v", rep != nil, err)
 	}
+}
+
+// sqlBaseline opens an empty SQL baseline of maxConns connections in a fresh database on the
+// private PostgreSQL ACCESSGRAPH_TEST_POSTGRES names, closed and dropped after the test;
+// without it the test is skipped.
+func sqlBaseline(t *testing.T, maxConns int) *sqlbase.Baseline {
+	t.Helper()
+	base := os.Getenv("ACCESSGRAPH_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("set ACCESSGRAPH_TEST_POSTGRES=postgres://... (deploy/local-postgres/pg.sh start prints one) to run with the SQL baseline")
+	}
+	ctx := context.Background()
+	uri, drop, err := bench.FreshDatabase(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Errorf("dropping the SQL baseline's database: %v", err)
+		}
+	})
+	sql, err := sqlbase.Open(ctx, uri, maxConns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sql.Close)
+	return sql
 }
