@@ -73,6 +73,9 @@ var ErrNotEmpty = errors.New("the demo loads into an empty store")
 type Summary struct {
 	Stories int
 	Changes int
+	// Last is the revision of the last change written, so a reader of the store's history
+	// can tell when it has seen the whole demo.
+	Last access.Token
 }
 
 // loader runs changes and counts them, stopping at the first error.
@@ -81,6 +84,7 @@ type loader struct {
 	c       *access.Client
 	now     time.Time
 	changes int
+	last    access.Token
 	err     error
 }
 
@@ -88,11 +92,15 @@ func (l *loader) do(what string, fn func() (access.Token, error)) {
 	if l.err != nil {
 		return
 	}
-	if _, err := fn(); err != nil {
+	tok, err := fn()
+	if err != nil {
 		l.err = fmt.Errorf("demo: %s: %w", what, err)
 		return
 	}
 	l.changes++
+	if tok != "" {
+		l.last = tok
+	}
 }
 
 func as(user, reason string) access.Actor { return access.As(user).Because("demo: " + reason) }
@@ -105,13 +113,14 @@ func Load(ctx context.Context, c *access.Client, opts Options) (Summary, error) 
 		now = opts.Now
 	}
 	l := &loader{ctx: ctx, c: c, now: now()}
-	if _, err := c.Bootstrap(ctx, VendorAdmin, "demo: vendor administrator"); err != nil {
+	tok, err := c.Bootstrap(ctx, VendorAdmin, "demo: vendor administrator")
+	if err != nil {
 		if errors.Is(err, access.ErrConflict) {
 			return Summary{}, fmt.Errorf("%w: the platform already has an administrator (start a fresh server with `accessctl serve --demo`)", ErrNotEmpty)
 		}
 		return Summary{}, fmt.Errorf("demo: bootstrapping the platform: %w", err)
 	}
-	l.changes++
+	l.changes, l.last = 1, tok
 	stories := []struct {
 		name string
 		load func(*loader)
@@ -134,7 +143,7 @@ func Load(ctx context.Context, c *access.Client, opts Options) (Summary, error) 
 			return Summary{}, l.err
 		}
 	}
-	return Summary{Stories: len(stories), Changes: l.changes}, nil
+	return Summary{Stories: len(stories), Changes: l.changes, Last: l.last}, nil
 }
 
 func platform(l *loader) {

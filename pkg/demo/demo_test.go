@@ -29,6 +29,9 @@ func TestLoadTellsTheStories(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("loaded %d stories, %d changes in %s", sum.Stories, sum.Changes, time.Since(start))
+	if sum.Last == "" {
+		t.Error("the summary names no revision for the demo's last change")
+	}
 
 	tests := []struct {
 		user, perm, object string
