@@ -48,8 +48,8 @@ type server struct {
 	log       auditlog.Log // nil without a durable audit log
 	// demoLast is the revision of the demo's last change.
 	demoLast access.Token
-	mu          sync.Mutex
-	refused     []api.AuthFailure
+	mu       sync.Mutex
+	refused  []api.AuthFailure
 }
 
 func (s *server) refusals() int {
