@@ -53,6 +53,8 @@ type Options struct {
 	Progress io.Writer
 	// FullRelationCache runs the engine with SpiceDB's experimental full relation cache.
 	FullRelationCache bool
+	// DispatchConcurrency is the engine's dispatch concurrency (zero: SpiceDB's default).
+	DispatchConcurrency uint16
 	// SQL, when set, is a SQL baseline loaded with the same portal (the same scale, seed and
 	// day): every check and listing is also answered by it, right after the engine's, with
 	// the same probes, clients and durations, and the report carries engine/SQL ratios.
@@ -104,11 +106,13 @@ type Report struct {
 	Datastore string `json:"datastore"`
 	SpiceDB   string `json:"spicedb"`
 	// FullRelationCache reports whether SpiceDB's experimental full relation cache was on.
-	FullRelationCache bool         `json:"full_relation_cache,omitempty"`
-	Machine           Machine      `json:"machine"`
-	Relationships     int          `json:"relationships"`
-	Expected          gen.Expected `json:"expected"`
-	Import            struct {
+	FullRelationCache bool `json:"full_relation_cache,omitempty"`
+	// DispatchConcurrency is the engine's dispatch concurrency, when not SpiceDB's default.
+	DispatchConcurrency uint16       `json:"dispatch_concurrency,omitempty"`
+	Machine             Machine      `json:"machine"`
+	Relationships       int          `json:"relationships"`
+	Expected            gen.Expected `json:"expected"`
+	Import              struct {
 		Relationships int     `json:"relationships"`
 		Seconds       float64 `json:"seconds"`
 		PerSecond     float64 `json:"per_second"`
@@ -266,7 +270,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.RSSBefore, _ = rss("VmRSS")
 	b := &runner{o: o, g: g, hot: g.Hot(), rep: rep}
 	b.logf("starting the embedded engine (%s)", kind)
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency})
 	if err != nil {
 		return nil, err
 	}
@@ -851,7 +855,7 @@ func (b *runner) restart(ctx context.Context) error {
 		return fmt.Errorf("closing the engine before the restart: %w", err)
 	}
 	start := time.Now()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache, DispatchConcurrency: b.o.DispatchConcurrency})
 	if err != nil {
 		return fmt.Errorf("restarting the engine: %w", err)
 	}

@@ -82,6 +82,11 @@ type EmbeddedConfig struct {
 	// object#relation sets cached per revision). Off by default: see docs/performance.md.
 	FullRelationCache bool
 
+	// DispatchConcurrency bounds how many sub-problems of one check or lookup SpiceDB works
+	// on at once (each in its own goroutine); zero means SpiceDB's default of 50. At least 2:
+	// an exclusion needs one for its base set and one for what it removes.
+	DispatchConcurrency uint16
+
 	// noBulkGate turns off the bulk check gate (fairness.go), so a benchmark can show what
 	// it changes.
 	noBulkGate bool
@@ -204,6 +209,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	// Configuration is checked before anything touches the datastore (no migration, no
 	// directory created for a server that cannot start).
 	limits, err := cfg.Limits()
+	if err == nil && cfg.DispatchConcurrency == 1 {
+		err = fmt.Errorf("dispatch concurrency 1 is too low: an exclusion needs 2 (its base set and what it removes); use 2 or more, or 0 for SpiceDB's default of 50")
+	}
 	if err == nil {
 		err = CheckTLSFiles(cfg.TLSCertPath, cfg.TLSKeyPath)
 	}
@@ -286,6 +294,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	if cfg.OnAuthFailure != nil {
 		opts = append(opts, newAuthFailureLog(cfg.OnAuthFailure).serverOptions()...)
+	}
+	if cfg.DispatchConcurrency != 0 {
+		opts = append(opts, server.WithGlobalDispatchConcurrencyLimit(cfg.DispatchConcurrency))
 	}
 	if cfg.FullRelationCache {
 		opts = append(opts,
