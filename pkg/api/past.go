@@ -34,8 +34,10 @@ func RebuiltFrom(l auditlog.Log) PastGraphs {
 var ErrNoPast = fmt.Errorf("%w: this server keeps no durable audit log, so it cannot answer as of a past time", access.ErrInvalidArgument)
 
 // graphs picks the layers a request is answered by: the present, or the past at its `at`.
-// With a past time the consistency is Full: a token of the live server means nothing to a
-// graph rebuilt for one request.
+// With a past time the consistency is Fresh on the rebuilt graph, which reads at least as
+// fresh as the rebuild's own writes: a token of the live server means nothing to it, and
+// Full may read before the rebuild's last write (SpiceDB does not promise read-your-writes
+// for it).
 type graphs struct {
 	access access.Service
 	audit  audit.Service
@@ -57,7 +59,7 @@ func (g graphs) at(ctx context.Context, ts *timestamppb.Timestamp, rev string, c
 	if err != nil {
 		return nil, nil, cons, nil, err
 	}
-	return a, au, access.Full(), done, nil
+	return a, au, access.Fresh(), done, nil
 }
 
 // asOf reads a request's at and at_revision: at most one of them.

@@ -15,7 +15,9 @@ import (
 
 // PastGraph is the access graph as it stood at a past time, rebuilt from the durable audit
 // log into an in-process engine of its own: ask it with access.New(g.Engine) or
-// audit.New(access.New(g.Engine)) as you would the live one, then Close it.
+// audit.New(access.New(g.Engine)) as you would the live one, with access.Fresh() (which
+// reads at least as fresh as the rebuild's writes; Full may read before the last of them),
+// then Close it.
 //
 // What it holds: every relationship the log records as written at or before At and not
 // deleted by then (expiry deletions included: the sweep's deletions are changes like any

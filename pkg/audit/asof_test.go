@@ -268,7 +268,7 @@ func rebuiltPastAgreesWithTheLiveGraphThen(t *testing.T, e *engine.Embedded, l a
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := ask(access.New(g.Engine), access.Full())
+		got := ask(access.New(g.Engine), access.Fresh())
 		_ = g.Close()
 		for i, q := range questions {
 			compared++
@@ -333,7 +333,7 @@ func TestRebuiltPastAppliesExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := access.New(g.Engine).Check(ctx, pam, "view_all_cases", acme, access.Full())
+		d, err := access.New(g.Engine).Check(ctx, pam, "view_all_cases", acme, access.Fresh())
 		_ = g.Close()
 		if err != nil || d.Allowed != tc.want {
 			t.Fatalf("rebuilt at %s: allowed %v, %v; want %v", tc.at.Format(time.RFC3339Nano), d.Allowed, err, tc.want)

@@ -56,6 +56,11 @@ func logBound(ctx context.Context, l auditlog.Log, m AsOf) (past func(auditlog.E
 		if m.Time.IsZero() {
 			return func(auditlog.Entry) bool { return false }, time.Time{}, nil
 		}
+		// An append in progress may have taken a time at or before t and not be readable
+		// yet: wait for it, so that an answer as of t never changes once given.
+		if err := l.Settle(ctx); err != nil {
+			return nil, time.Time{}, err
+		}
 		t := m.Time
 		return func(e auditlog.Entry) bool { return e.RecordedAt.After(t) }, t, nil
 	}

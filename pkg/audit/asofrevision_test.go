@@ -52,7 +52,7 @@ func TestRebuiltAtARevisionIsTheGraphJustAfterThatChange(t *testing.T) {
 	ask := func(c *access.Client) []bool {
 		out := make([]bool, len(questions))
 		for i, q := range questions {
-			d, err := c.Check(ctx, ref.Subject{Object: ref.Object{Type: "user", ID: q.user}}, q.permission, q.object, access.Full())
+			d, err := c.Check(ctx, ref.Subject{Object: ref.Object{Type: "user", ID: q.user}}, q.permission, q.object, access.Fresh())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -153,6 +153,20 @@ func chainHash(pos int64, prev string, e Entry) string {
 // must be computed over what a reader will get back.
 func recordingTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// stampTime is an appended entry's time: at when given (an import or a test replaying
+// history), else now, but never before the previous entry's, so that a clock stepping back
+// cannot make a later entry look earlier to "as of" questions.
+func stampTime(at time.Time, prev *Entry) time.Time {
+	if !at.IsZero() {
+		return recordingTime(at)
+	}
+	t := recordingTime(time.Now())
+	if prev != nil && t.Before(prev.RecordedAt) {
+		return prev.RecordedAt
+	}
+	return t
+}
+
 // chainSource is what verifyChain reads: the chained entries after a position in chain
 // order, the head as the log records it now, and the entries that have no place in the
 // chain (read once, last; nil when a log has none). flaws, when not nil, names what the

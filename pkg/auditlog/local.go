@@ -34,23 +34,31 @@ func NewLocalLog(ds *localstore.Datastore) *LocalLog { return &LocalLog{ds: ds} 
 // Close implements Log; the datastore stays open.
 func (l *LocalLog) Close() {}
 
-// Append implements Log.
+// Settle implements Log: appends hold the store's write lock from taking their time until
+// they are stored, so once the lock is free every entry stamped before now is readable.
+func (l *LocalLog) Settle(context.Context) error { return l.ds.SettleRecords() }
+
+// Append implements Log. The entry's time is taken under the store's write lock, so times
+// never run backwards along the chain and Settle can wait for every entry stamped before it.
 func (l *LocalLog) Append(_ context.Context, e Entry) (bool, error) {
-	return l.appendAt(e, time.Now())
+	return l.appendAt(e, time.Time{})
 }
 
-// appendAt appends e as recorded at the time given.
+// appendAt appends e as recorded at the time given; zero means now, under the lock and
+// no earlier than the entry before it.
 func (l *LocalLog) appendAt(e Entry, at time.Time) (bool, error) {
-	e.RecordedAt = recordingTime(at)
 	_, added, err := l.ds.AppendRecord(e.Revision, func(last *localstore.Record, seq uint64) ([]byte, error) {
 		e.Seq, e.Position = int64(seq), int64(seq) //nolint:gosec // record numbers count entries
+		var prev *Entry
 		if last != nil {
-			prev, err := decodeLocalEntry(*last)
+			p, err := decodeLocalEntry(*last)
 			if err != nil {
 				return nil, err
 			}
-			e.PrevHash = prev.Hash
+			prev = &p
+			e.PrevHash = p.Hash
 		}
+		e.RecordedAt = stampTime(at, prev)
 		e.Hash = chainHash(e.Position, e.PrevHash, e)
 		return json.Marshal(e)
 	})

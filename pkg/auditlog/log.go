@@ -31,6 +31,9 @@ type Log interface {
 	// the pruned entries left written, ordered by relationship; see Prune.
 	Anchor(ctx context.Context) (*Anchor, error)
 	Base(ctx context.Context) iter.Seq2[BaseRelationship, error]
+	// Settle returns once every entry whose time was taken before the call is readable,
+	// so that the entries up to a past time, read after Settle, are all there will be.
+	Settle(ctx context.Context) error
 	// Close releases the log.
 	Close()
 }

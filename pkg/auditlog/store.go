@@ -166,12 +166,13 @@ func (s *Store) Close() { s.pool.Close() }
 // Append records an entry once, at the end of the hash chain: an entry whose revision is
 // already stored is skipped, so a restarted or retried consumer never duplicates. It reports
 // whether a row was added. The head row is locked for the transaction, so concurrent appends
-// chain one after the other.
+// chain one after the other; the entry's time is taken under that lock, never before the
+// previous entry's, so Settle can wait for every entry stamped before it.
 func (s *Store) Append(ctx context.Context, e Entry) (bool, error) {
-	return s.appendAt(ctx, e, time.Now())
+	return s.appendAt(ctx, e, time.Time{})
 }
 
-// appendAt appends e as recorded at the time given.
+// appendAt appends e as recorded at the time given; zero means now, under the lock.
 func (s *Store) appendAt(ctx context.Context, e Entry, at time.Time) (bool, error) {
 	changes, err := json.Marshal(e.Changes)
 	if err != nil {
@@ -181,7 +182,6 @@ func (s *Store) appendAt(ctx context.Context, e Entry, at time.Time) (bool, erro
 	for _, c := range e.Changes {
 		objects = append(objects, c.Resource, c.Subject)
 	}
-	e.RecordedAt = recordingTime(at)
 	var added bool
 	err = crdbpgx.ExecuteTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		added = false
@@ -189,6 +189,16 @@ func (s *Store) appendAt(ctx context.Context, e Entry, at time.Time) (bool, erro
 		if err := tx.QueryRow(ctx, `SELECT pos, hash FROM audit_log_head WHERE id = 1 FOR UPDATE`).Scan(&head.Position, &head.Hash); err != nil {
 			return fmt.Errorf("locking the chain head: %w", err)
 		}
+		var prev *Entry
+		var last time.Time
+		err := tx.QueryRow(ctx, `SELECT recorded_at FROM audit_log WHERE chain_pos = $1`, head.Position).Scan(&last)
+		switch {
+		case err == nil:
+			prev = &Entry{RecordedAt: recordingTime(last)}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("reading the chain head's time: %w", err)
+		}
+		e.RecordedAt = stampTime(at, prev)
 		pos := head.Position + 1
 		hash := chainHash(pos, head.Hash, e)
 		tag, err := tx.Exec(ctx, `INSERT INTO audit_log (revision, recorded_at, actor, reason, operation, principal, claimed_actor, objects, changes, chain_pos, prev_hash, chain_hash)
@@ -207,6 +217,20 @@ func (s *Store) appendAt(ctx context.Context, e Entry, at time.Time) (bool, erro
 		return false, fmt.Errorf("recording revision %s: %w", e.Revision, err)
 	}
 	return added, nil
+}
+
+// Settle implements Log: an append holds the chain head's row lock from taking its time
+// until it commits, so once this transaction gets the lock every entry stamped before the
+// call is committed.
+func (s *Store) Settle(ctx context.Context) error {
+	err := crdbpgx.ExecuteTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SELECT pos FROM audit_log_head WHERE id = 1 FOR UPDATE`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for audit log appends in progress: %w", err)
+	}
+	return nil
 }
 
 // chainUnchained links entries recorded before the log was a chain, oldest first, after the

@@ -55,6 +55,10 @@ type Options struct {
 	FullRelationCache bool
 	// DispatchConcurrency is the engine's dispatch concurrency (zero: SpiceDB's default).
 	DispatchConcurrency uint16
+	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental lookup and query
+	// plan engines (engine.EmbeddedConfig).
+	LookupResourcesV3 bool
+	QueryPlan         []string
 	// SQL, when set, is a SQL baseline loaded with the same portal (the same scale, seed and
 	// day): every check and listing is also answered by it, right after the engine's, with
 	// the same probes, clients and durations, and the report carries engine/SQL ratios.
@@ -108,11 +112,14 @@ type Report struct {
 	// FullRelationCache reports whether SpiceDB's experimental full relation cache was on.
 	FullRelationCache bool `json:"full_relation_cache,omitempty"`
 	// DispatchConcurrency is the engine's dispatch concurrency, when not SpiceDB's default.
-	DispatchConcurrency uint16       `json:"dispatch_concurrency,omitempty"`
-	Machine             Machine      `json:"machine"`
-	Relationships       int          `json:"relationships"`
-	Expected            gen.Expected `json:"expected"`
-	Import              struct {
+	DispatchConcurrency uint16 `json:"dispatch_concurrency,omitempty"`
+	// LookupResourcesV3 and QueryPlan report SpiceDB's experimental engines in use.
+	LookupResourcesV3 bool         `json:"lookup_resources_v3,omitempty"`
+	QueryPlan         []string     `json:"query_plan,omitempty"`
+	Machine           Machine      `json:"machine"`
+	Relationships     int          `json:"relationships"`
+	Expected          gen.Expected `json:"expected"`
+	Import            struct {
 		Relationships int     `json:"relationships"`
 		Seconds       float64 `json:"seconds"`
 		PerSecond     float64 `json:"per_second"`
@@ -251,7 +258,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Scale: cfg.Name, Machine: machine(), SpiceDB: engine.SpiceDBVersion(), FullRelationCache: o.FullRelationCache}
+	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Scale: cfg.Name, Machine: machine(), SpiceDB: engine.SpiceDBVersion(), FullRelationCache: o.FullRelationCache,
+		DispatchConcurrency: o.DispatchConcurrency, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan}
 	kind, _, err := engine.DatastoreEngine(o.DatastoreURI)
 	if err != nil {
 		return nil, err
@@ -270,7 +278,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.RSSBefore, _ = rss("VmRSS")
 	b := &runner{o: o, g: g, hot: g.Hot(), rep: rep}
 	b.logf("starting the embedded engine (%s)", kind)
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan})
 	if err != nil {
 		return nil, err
 	}
@@ -855,7 +863,7 @@ func (b *runner) restart(ctx context.Context) error {
 		return fmt.Errorf("closing the engine before the restart: %w", err)
 	}
 	start := time.Now()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache, DispatchConcurrency: b.o.DispatchConcurrency})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache, DispatchConcurrency: b.o.DispatchConcurrency, LookupResourcesV3: b.o.LookupResourcesV3, QueryPlan: b.o.QueryPlan})
 	if err != nil {
 		return fmt.Errorf("restarting the engine: %w", err)
 	}

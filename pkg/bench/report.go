@@ -32,6 +32,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.DispatchConcurrency != 0 {
 		cache += fmt.Sprintf(", dispatch concurrency %d", r.DispatchConcurrency)
 	}
+	if r.LookupResourcesV3 {
+		cache += ", lookup resources v3"
+	}
+	if len(r.QueryPlan) > 0 {
+		cache += ", query plan for " + strings.Join(r.QueryPlan, ",")
+	}
 	fmt.Fprintf(w, "accessgraph benchmark, %s, scale %s (%d relationships), datastore %s, SpiceDB %s%s\n", r.Date, r.Scale, r.Relationships, r.Datastore, r.SpiceDB, cache)
 	fmt.Fprintf(w, "machine: %s, %d CPUs, %s memory, %s %s\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.MemTotal, r.Machine.GoVersion, r.Machine.OS)
 	fmt.Fprintf(w, "import: %d relationships in %.1fs = %.0f relationships/s (batches of %d)\n",

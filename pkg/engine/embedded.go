@@ -87,6 +87,14 @@ type EmbeddedConfig struct {
 	// an exclusion needs one for its base set and one for what it removes.
 	DispatchConcurrency uint16
 
+	// LookupResourcesV3 answers LookupResources with SpiceDB's experimental third lookup
+	// implementation instead of its default; off by default, measured in docs/performance.md.
+	LookupResourcesV3 bool
+
+	// QueryPlan routes the named operations ("check", "lr", "ls") through SpiceDB's
+	// experimental query plan engine; empty by default, measured in docs/performance.md.
+	QueryPlan []string
+
 	// noBulkGate turns off the bulk check gate (fairness.go), so a benchmark can show what
 	// it changes.
 	noBulkGate bool
@@ -212,6 +220,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err == nil && cfg.DispatchConcurrency == 1 {
 		err = fmt.Errorf("dispatch concurrency 1 is too low: an exclusion needs 2 (its base set and what it removes); use 2 or more, or 0 for SpiceDB's default of 50")
 	}
+	for _, op := range cfg.QueryPlan {
+		if err == nil && op != "check" && op != "lr" && op != "ls" {
+			err = fmt.Errorf("query plan operation %q is unknown: use check, lr (LookupResources) or ls (LookupSubjects)", op)
+		}
+	}
 	if err == nil {
 		err = CheckTLSFiles(cfg.TLSCertPath, cfg.TLSKeyPath)
 	}
@@ -297,6 +310,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	if cfg.DispatchConcurrency != 0 {
 		opts = append(opts, server.WithGlobalDispatchConcurrencyLimit(cfg.DispatchConcurrency))
+	}
+	if cfg.LookupResourcesV3 {
+		opts = append(opts, server.WithExperimentalLookupResourcesVersion("lr3"))
+	}
+	if len(cfg.QueryPlan) > 0 {
+		opts = append(opts, server.SetExperimentalQueryPlan(cfg.QueryPlan))
 	}
 	if cfg.FullRelationCache {
 		opts = append(opts,

@@ -103,6 +103,17 @@ func (ds *Datastore) AppendRecord(id string, build func(last *Record, seq uint64
 	return seq, true, nil
 }
 
+// SettleRecords returns once no append is in progress: an append started before the call
+// (and whatever it built, a time it took included) is then stored.
+func (ds *Datastore) SettleRecords() error {
+	ds.writeMu.Lock()
+	defer ds.writeMu.Unlock()
+	if !ds.isOpen() {
+		return ErrClosed
+	}
+	return nil
+}
+
 // RecordSeq returns the number of the record with the given id, if there is one.
 func (ds *Datastore) RecordSeq(id string) (uint64, bool, error) {
 	ds.mu.RLock()

@@ -368,7 +368,7 @@ func compareAsOf(ctx context.Context, l auditlog.Log, at time.Time, applied []re
 			}
 		}
 	}
-	decisions, errs, err := access.New(g.Engine).CheckMany(ctx, items, access.Full())
+	decisions, errs, err := access.New(g.Engine).CheckMany(ctx, items, access.Fresh())
 	if err != nil {
 		return 0, expired, nil, err
 	}

@@ -125,6 +125,9 @@ type BenchOptions struct {
 	FullRelationCache bool
 	// DispatchConcurrency is the engine's dispatch concurrency (zero: SpiceDB's default).
 	DispatchConcurrency uint16
+	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental engines.
+	LookupResourcesV3 bool
+	QueryPlan         []string
 	// SQLBaseline is a PostgreSQL URI: the same portal is loaded there as relational tables
 	// and every check and listing is also answered with one SQL query, for a ratio.
 	SQLBaseline string
@@ -178,6 +181,8 @@ uncached listings, whose CPU and allocation profiles go to that directory.`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON (an array, one report per datastore) instead of the table")
 	cmd.Flags().StringVar(&o.JSONFile, "json-file", "", "also write the JSON reports to this file")
 	cmd.Flags().BoolVar(&o.FullRelationCache, "full-relation-cache", false, "turn on SpiceDB's experimental full relation cache in the embedded engine")
+	cmd.Flags().BoolVar(&o.LookupResourcesV3, "lookup-resources-v3", false, "answer listings with SpiceDB's experimental third LookupResources implementation")
+	cmd.Flags().StringSliceVar(&o.QueryPlan, "query-plan", nil, "route these operations through SpiceDB's experimental query plan engine: check, lr, ls (comma-separated)")
 	cmd.Flags().Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup the engine works on at once (0: SpiceDB's default of 50; at least 2)")
 	cmd.Flags().StringVar(&o.SQLBaseline, "sql-baseline", "", "PostgreSQL URI (postgres://...): also answer every check and listing with one SQL query on the same portal, and report the ratio")
 	cmd.Flags().StringVar(&o.ProfileDir, "profile-dir", "", "write CPU and allocation profiles of uncached checks and listings to this directory")
@@ -279,7 +284,7 @@ func benchOne(ctx context.Context, o *BenchOptions, uri string) (*bench.Report, 
 		profiles = filepath.Join(profiles, kind)
 	}
 	return bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut,
-		FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, SQL: o.sql, ProfileDir: profiles, ProfileDuration: o.ProfileDuration})
+		FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan, SQL: o.sql, ProfileDir: profiles, ProfileDuration: o.ProfileDuration})
 }
 
 // loadSQLBaseline loads the run's portal into the SQL baseline's database (a fresh one
