@@ -2,8 +2,11 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +14,19 @@ import (
 
 	"github.com/accessgraph/accessgraph/pkg/engine"
 )
+
+// An unknown query plan operation is refused at start, naming the ones there are.
+func TestQueryPlanUnknownOperationIsRefused(t *testing.T) {
+	t.Parallel()
+	e, err := engine.StartEmbedded(context.Background(), engine.EmbeddedConfig{QueryPlan: []string{"check", "lookup"}})
+	if err == nil {
+		_ = e.Close()
+		t.Fatal("query plan operation lookup was accepted")
+	}
+	if !strings.Contains(err.Error(), `"lookup"`) || !strings.Contains(err.Error(), "use check, lr") {
+		t.Fatalf("error %q does not name the operation and the choices", err)
+	}
+}
 
 // A dispatch concurrency of 1 cannot run an exclusion (its base set and what it removes run
 // side by side), so it is refused at start with the fix rather than hanging a check later.
@@ -26,9 +42,9 @@ func TestDispatchConcurrencyOneIsRefused(t *testing.T) {
 	}
 }
 
-// Every dispatch concurrency answers as SpiceDB's default does: generated cases (open and
-// closed, reporters, related parties, account roles) checked for permissions built from
-// unions, intersections and exclusions.
+// Every dispatch concurrency, and the third LookupResources, answers as SpiceDB's defaults
+// do: generated cases (open and closed, reporters, related parties, account roles) checked
+// and listed for permissions built from unions, intersections and exclusions.
 func TestDispatchConcurrencyKeepsTheAnswers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -57,7 +73,7 @@ func TestDispatchConcurrencyKeepsTheAnswers(t *testing.T) {
 			add(rel("case", id, "authorized_contact", "user", users[rng.IntN(len(users))], ""))
 		}
 	}
-	answers := func(cfg engine.EmbeddedConfig) []bool {
+	answers := func(cfg engine.EmbeddedConfig) []string {
 		e, err := engine.StartEmbedded(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -67,12 +83,38 @@ func TestDispatchConcurrencyKeepsTheAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []bool
+		var out []string
+		perms := []string{"view", "view_open", "view_closed", "update", "manage_related_parties"}
 		for c := range cases {
 			for _, u := range users {
-				for _, p := range []string{"view", "view_open", "view_closed", "update", "manage_related_parties"} {
-					out = append(out, check(t, e, tok, "case", fmt.Sprintf("c%d", c), p, u))
+				for _, p := range perms {
+					out = append(out, fmt.Sprintf("check %s c%d %s: %v", u, c, p, check(t, e, tok, "case", fmt.Sprintf("c%d", c), p, u)))
 				}
+			}
+		}
+		for _, u := range users {
+			for _, p := range perms {
+				var ids []string
+				stream, err := e.Permissions().LookupResources(ctx, &v1.LookupResourcesRequest{
+					Consistency:        &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: tok}},
+					ResourceObjectType: "case", Permission: p,
+					Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: u}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for {
+					r, err := stream.Recv()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids = append(ids, r.GetResourceObjectId())
+				}
+				slices.Sort(ids)
+				out = append(out, fmt.Sprintf("lookup %s %s: %v", u, p, ids))
 			}
 		}
 		return out
@@ -80,18 +122,18 @@ func TestDispatchConcurrencyKeepsTheAnswers(t *testing.T) {
 	want := answers(engine.EmbeddedConfig{})
 	allowed := 0
 	for _, a := range want {
-		if a {
+		if strings.HasSuffix(a, ": true") {
 			allowed++
 		}
 	}
 	if allowed == 0 || allowed == len(want) {
 		t.Fatalf("%d of %d checks allowed: the generated graph does not tell answers apart", allowed, len(want))
 	}
-	for _, n := range []uint16{2, 3, 8} {
-		got := answers(engine.EmbeddedConfig{DispatchConcurrency: n})
+	for _, cfg := range []engine.EmbeddedConfig{{DispatchConcurrency: 2}, {DispatchConcurrency: 3}, {DispatchConcurrency: 8}, {LookupResourcesV3: true}} {
+		got := answers(cfg)
 		for i := range want {
 			if got[i] != want[i] {
-				t.Errorf("dispatch concurrency %d: check %d answered %v, the default %v", n, i, got[i], want[i])
+				t.Errorf("dispatch concurrency %d, lookup resources v3 %v: %s; the default: %s", cfg.DispatchConcurrency, cfg.LookupResourcesV3, got[i], want[i])
 			}
 		}
 	}
