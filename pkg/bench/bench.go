@@ -7,6 +7,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,7 @@ type Options struct {
 	Progress io.Writer
 	// FullRelationCache runs the engine with SpiceDB's experimental full relation cache.
 	FullRelationCache bool
-	// DispatchConcurrency is the engine's dispatch concurrency (zero: SpiceDB's default).
+	// DispatchConcurrency is the engine's dispatch concurrency (zero: the engine's default).
 	DispatchConcurrency uint16
 	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental lookup and query
 	// plan engines (engine.EmbeddedConfig).
@@ -111,7 +112,7 @@ type Report struct {
 	SpiceDB   string `json:"spicedb"`
 	// FullRelationCache reports whether SpiceDB's experimental full relation cache was on.
 	FullRelationCache bool `json:"full_relation_cache,omitempty"`
-	// DispatchConcurrency is the engine's dispatch concurrency, when not SpiceDB's default.
+	// DispatchConcurrency is the engine's dispatch concurrency.
 	DispatchConcurrency uint16 `json:"dispatch_concurrency,omitempty"`
 	// LookupResourcesV3 and QueryPlan report SpiceDB's experimental engines in use.
 	LookupResourcesV3 bool         `json:"lookup_resources_v3,omitempty"`
@@ -259,7 +260,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Scale: cfg.Name, Machine: machine(), SpiceDB: engine.SpiceDBVersion(), FullRelationCache: o.FullRelationCache,
-		DispatchConcurrency: o.DispatchConcurrency, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan}
+		DispatchConcurrency: cmp.Or(o.DispatchConcurrency, engine.DefaultDispatchConcurrency()), LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan}
 	kind, _, err := engine.DatastoreEngine(o.DatastoreURI)
 	if err != nil {
 		return nil, err

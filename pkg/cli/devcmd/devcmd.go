@@ -183,7 +183,7 @@ uncached listings, whose CPU and allocation profiles go to that directory.`,
 	cmd.Flags().BoolVar(&o.FullRelationCache, "full-relation-cache", false, "turn on SpiceDB's experimental full relation cache in the embedded engine")
 	cmd.Flags().BoolVar(&o.LookupResourcesV3, "lookup-resources-v3", false, "answer listings with SpiceDB's experimental third LookupResources implementation")
 	cmd.Flags().StringSliceVar(&o.QueryPlan, "query-plan", nil, "route these operations through SpiceDB's experimental query plan engine: check, lr, ls (comma-separated)")
-	cmd.Flags().Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup the engine works on at once (0: SpiceDB's default of 50; at least 2)")
+	cmd.Flags().Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup the engine works on at once (at least 2); 0 picks the number of CPUs, at least 2 and at most 50 (SpiceDB's own default is 50)")
 	cmd.Flags().StringVar(&o.SQLBaseline, "sql-baseline", "", "PostgreSQL URI (postgres://...): also answer every check and listing with one SQL query on the same portal, and report the ratio")
 	cmd.Flags().StringVar(&o.ProfileDir, "profile-dir", "", "write CPU and allocation profiles of uncached checks and listings to this directory")
 	cmd.Flags().DurationVar(&o.ProfileDuration, "profile-duration", 10*time.Second, "how long each profiled phase runs")

@@ -3,6 +3,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +53,9 @@ type Options struct {
 	Limits Limits
 	// API configures the domain API (api.go).
 	API APIOptions
+	// DispatchConcurrency bounds the sub-problems of one check or lookup worked on at once;
+	// 0 picks engine.DefaultDispatchConcurrency.
+	DispatchConcurrency uint16
 }
 
 // NewCmdServe builds `accessctl serve`.
@@ -134,6 +138,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.BoolVar(&o.NoAuditLog, "no-audit-log", false, "do not keep the change history in the durable audit log (the data directory's, or the database's audit_log table)")
 	fl.DurationVar(&o.CheckpointEvery, "audit-checkpoint-every", time.Hour, "log the audit log's head (a checkpoint for history verify --checkpoint) this often; 0 never")
 	fl.DurationVar(&o.AuditRetention, "audit-retention", 0, "keep audit log entries this long (e.g. 17520h for two years), then prune them, keeping the relationships they left; 0 keeps them for good")
+	fl.Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup worked on at once (at least 2); 0 picks the number of CPUs, at least 2 and at most 50")
 	o.Limits.bind(fl)
 	o.API.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
@@ -259,10 +264,12 @@ func runServe(ctx context.Context, o *Options) error {
 		TLSCertPath:   o.TLSCert,
 		TLSKeyPath:    o.TLSKey,
 		Logger:        log.Named("datastore"),
+
+		DispatchConcurrency: o.DispatchConcurrency,
 	}
 	o.Limits.apply(&cfg)
 	cfg.OnAuthFailure = logAuthFailure(log)
-	fields := []zap.Field{zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls), o.Limits.field()}
+	fields := []zap.Field{zap.String("addr", addr), zap.String("datastore", engineName), zap.Bool("tls", tls), o.Limits.field(), zap.Uint16("dispatch_concurrency", cmp.Or(cfg.DispatchConcurrency, engine.DefaultDispatchConcurrency()))}
 	if engineName == engine.LocalEngine {
 		fields = append(fields, zap.String("data_dir", dataDir))
 	}
