@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -26,7 +25,7 @@ func RebuiltFrom(l auditlog.Log) PastGraphs {
 			return nil, nil, nil, err
 		}
 		c := access.New(g.Engine)
-		return c, audit.New(c, audit.WithClock(func() time.Time { return g.At })), func() { _ = g.Close() }, nil
+		return c, g.Auditor(c), func() { _ = g.Close() }, nil
 	}
 }
 

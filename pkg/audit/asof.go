@@ -22,8 +22,10 @@ import (
 // What it holds: every relationship the log records as written at or before At and not
 // deleted by then (expiry deletions included: the sweep's deletions are changes like any
 // other), evaluated under the current schema. A grant whose expiry came at or before At is
-// left out; one whose expiry came after At but has passed since (the engine evaluates
-// expiry against the present clock) is held with an expiry in the year 9999 instead.
+// left out. The engine evaluates expiry against the present clock, so every expiry is held
+// moved forward by ExpiryShift (the time from At to the rebuild): a grant with an hour left
+// at At has an hour left in the rebuilt graph, whether or not it has expired since. Read the
+// graph through Auditor, which moves the expiries back, so answers name the real times.
 type PastGraph struct {
 	*engine.Embedded
 	// At is the time asked about; Through is the newest log entry applied (its position,
@@ -31,11 +33,16 @@ type PastGraph struct {
 	At      time.Time
 	Through auditlog.Checkpoint
 	Applied int
+	// ExpiryShift is how far every expiry in the rebuilt graph lies after the real one.
+	ExpiryShift time.Duration
 }
 
-// farExpiry stands in for an expiry that was still ahead at the time asked about but has
-// passed since.
-var farExpiry = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+// Auditor is the audit layer over the past graph c (access.New(g.Engine)): its clock
+// stands at At, so review flags read as they would have then, and the expiries it reads
+// are the real ones, not the rebuilt graph's shifted ones.
+func (g *PastGraph) Auditor(c *access.Client, opts ...Option) *Auditor {
+	return New(c, append([]Option{WithClock(func() time.Time { return g.At }), withExpiryShift(g.ExpiryShift)}, opts...)...)
+}
 
 // replayBatch is how many relationship updates one rebuild write carries.
 const replayBatch = 1000
@@ -86,8 +93,11 @@ func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 	if first {
 		return nil, fmt.Errorf("%w: the audit log is empty: there is no past to rebuild", access.ErrInvalidArgument)
 	}
-	g := &PastGraph{At: at, Through: st.Through, Applied: st.Applied}
+	g := &PastGraph{At: at, Through: st.Through, Applied: st.Applied, ExpiryShift: now.Sub(at)}
 	// The state at `at`: what was written and not deleted, less what had expired by then.
+	// Every expiry moves forward by the shift: live at `at` means after `at`, so after the
+	// present clock the engine evaluates with once moved (a relation may allow only
+	// subjects with an expiry, so an expired-since grant cannot simply lose it).
 	net := make(map[string]*v1.Relationship, len(st.Rels))
 	for key, lr := range st.Rels {
 		if !lr.liveAt(at) {
@@ -95,13 +105,7 @@ func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 		}
 		rel := lr.Rel
 		if lr.ExpiresAt != nil {
-			rel.OptionalExpiresAt = timestamppb.New(*lr.ExpiresAt)
-			if lr.ExpiresAt.Before(now.Add(time.Hour)) {
-				// Live at `at` but expired (or about to) by the present clock the engine
-				// evaluates with: held with an expiry far ahead instead (a relation may
-				// allow only subjects with an expiry, so it cannot simply be dropped).
-				rel.OptionalExpiresAt = timestamppb.New(farExpiry)
-			}
+			rel.OptionalExpiresAt = timestamppb.New(lr.ExpiresAt.Add(g.ExpiryShift))
 		}
 		net[key] = rel
 	}

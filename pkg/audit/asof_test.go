@@ -289,8 +289,10 @@ func rebuiltPastAgreesWithTheLiveGraphThen(t *testing.T, e *engine.Embedded, l a
 }
 
 // TestRebuiltPastAppliesExpiry writes a grant that expires after a second: rebuilt before
-// its expiry it grants, rebuilt after the sweep removed it it does not, and the rebuilt
-// engine holds it without an expiry (the engine's clock is the present).
+// its expiry it grants, rebuilt after the sweep removed it it does not. Read through the
+// past graph's auditor, the grant that has expired since shows its real expiry in an
+// explanation and an access review, and the review flags it as expiring, as it would have
+// then.
 func TestRebuiltPastAppliesExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -302,7 +304,8 @@ func TestRebuiltPastAppliesExpiry(t *testing.T) {
 	if _, err := c.CreateAccount(ctx, access.As("vera"), "acme", "bill"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GrantPartner(ctx, access.As("bill"), "acme", access.Individual("pam"), access.LevelLook, time.Now().Add(1500*time.Millisecond)); err != nil {
+	expires := time.Now().Add(1500 * time.Millisecond).UTC()
+	if _, err := c.GrantPartner(ctx, access.As("bill"), "acme", access.Individual("pam"), access.LevelLook, expires); err != nil {
 		t.Fatal(err)
 	}
 	// Wait until the log holds both the grant and the sweep's removal of it.
@@ -333,11 +336,66 @@ func TestRebuiltPastAppliesExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := access.New(g.Engine).Check(ctx, pam, "view_all_cases", acme, access.Fresh())
-		_ = g.Close()
+		pc := access.New(g.Engine)
+		d, err := pc.Check(ctx, pam, "view_all_cases", acme, access.Fresh())
 		if err != nil || d.Allowed != tc.want {
+			_ = g.Close()
 			t.Fatalf("rebuilt at %s: allowed %v, %v; want %v", tc.at.Format(time.RFC3339Nano), d.Allowed, err, tc.want)
 		}
+		if tc.want {
+			pastExpiryIsTheRealOne(t, g, pc, pam, acme, expires)
+		}
+		_ = g.Close()
+	}
+}
+
+// pastExpiryIsTheRealOne checks that the past graph's auditor names the grant's real expiry
+// (not the rebuilt graph's shifted one) in an explanation and a review, and that the review,
+// made as of the past time, flags the grant as expiring within the default window.
+func pastExpiryIsTheRealOne(t *testing.T, g *audit.PastGraph, pc *access.Client, pam ref.Subject, acme ref.Object, expires time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if g.ExpiryShift <= 0 {
+		t.Fatalf("a past graph rebuilt after its time has a shift of %v", g.ExpiryShift)
+	}
+	a := g.Auditor(pc)
+	x, err := a.Explain(ctx, pam, "view_all_cases", acme, access.Fresh())
+	if err != nil || !x.Allowed {
+		t.Fatalf("explain as of %v: %+v, %v", g.At, x, err)
+	}
+	var text strings.Builder
+	if err := audit.WriteExplanationText(&text, x); err != nil {
+		t.Fatal(err)
+	}
+	want := "until " + expires.Format(time.RFC3339)
+	if !strings.Contains(text.String(), want) {
+		t.Fatalf("explanation as of %v does not say %q:\n%s", g.At, want, text.String())
+	}
+	rv, err := a.AccessReview(ctx, access.As("bill"), "acme", audit.ReviewOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rv.GeneratedAt.Equal(g.At) {
+		t.Fatalf("review as of %v generated at %v", g.At, rv.GeneratedAt)
+	}
+	var found bool
+	for _, gr := range append(rv.Partners, rv.VendorStaff...) {
+		if gr.Grantee == "user:pam" {
+			found = true
+			if d := gr.ExpiresAt.Sub(expires); d < -time.Millisecond || d > time.Millisecond {
+				t.Fatalf("review as of %v: pam's grant expires %v, want %v", g.At, gr.ExpiresAt, expires)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("review as of %v lists no grant to pam: %+v", g.At, rv)
+	}
+	flagged := false
+	for _, f := range rv.Flags {
+		flagged = flagged || (f.Kind == audit.FlagExpiring && f.Subject == "user:pam")
+	}
+	if !flagged {
+		t.Fatalf("review as of %v does not flag pam's grant as expiring: %+v", g.At, rv.Flags)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/engine"
@@ -25,6 +26,8 @@ type Auditor struct {
 	idleTimeout time.Duration
 	// log, when set, is the durable audit log History reads before the change stream.
 	log *LogHistory
+	// expiryShift is how far the graph's expiries lie after the real ones (a PastGraph's).
+	expiryShift time.Duration
 }
 
 // Option configures an Auditor.
@@ -32,6 +35,10 @@ type Option func(*Auditor)
 
 // WithClock sets the clock used for expiry flags in access reviews (time.Now by default).
 func WithClock(now func() time.Time) Option { return func(a *Auditor) { a.now = now } }
+
+// withExpiryShift reads every expiry d earlier than the graph holds it: a PastGraph holds
+// them moved forward so the engine's present clock evaluates them as at the past time.
+func withExpiryShift(d time.Duration) Option { return func(a *Auditor) { a.expiryShift = d } }
 
 // WithMaxNodes bounds how many sub-questions one explanation may ask SpiceDB (default
 // 5,000). An explanation that reaches the bound says so in Explanation.Truncated.
@@ -61,9 +68,23 @@ func exact(token string) *v1.Consistency { return spice.AtExactSnapshot(token) }
 // process made.
 func (a *Auditor) fresh() *v1.Consistency { return a.engine.Fresh(nil) }
 
-// readRelationships streams the relationships matching filter at one revision, page by page.
+// readRelationships streams the relationships matching filter at one revision, page by
+// page, with their real expiries.
 func (a *Auditor) readRelationships(ctx context.Context, cons *v1.Consistency, filter *v1.RelationshipFilter) iter.Seq2[*v1.Relationship, error] {
-	return spice.ReadRelationships(ctx, a.engine.Permissions(), cons, filter)
+	rels := spice.ReadRelationships(ctx, a.engine.Permissions(), cons, filter)
+	if a.expiryShift == 0 {
+		return rels
+	}
+	return func(yield func(*v1.Relationship, error) bool) {
+		for r, err := range rels {
+			if exp := r.GetOptionalExpiresAt(); exp != nil {
+				r.OptionalExpiresAt = timestamppb.New(exp.AsTime().Add(-a.expiryShift))
+			}
+			if !yield(r, err) {
+				return
+			}
+		}
+	}
 }
 
 // collect reads every relationship matching filter.
