@@ -3,17 +3,22 @@ package auditlog_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/audit"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/localstore"
+	"github.com/accessgraph/accessgraph/pkg/ref"
+	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
 // localServer is an embedded server on the local datastore in dir with a short GC window,
@@ -100,6 +105,7 @@ func TestLocalAuditLogOutlivesTheGCWindowAndRestarts(t *testing.T) {
 		must(c.RequestAccess(ctx, access.As(fmt.Sprintf("u%d", i)), "acme", access.RoleStandard))
 	}
 	s.waitForEntries(t, 8)
+	requested := time.Now()
 	s.stop()
 
 	// Restart after the window: the change stream no longer holds the first changes.
@@ -140,6 +146,50 @@ func TestLocalAuditLogOutlivesTheGCWindowAndRestarts(t *testing.T) {
 	head, err := s.log.Head(ctx)
 	if err != nil || head != v.Head {
 		t.Fatalf("head %+v, verification's %+v, %v", head, v.Head, err)
+	}
+
+	// The log holds the approval itself (a count of entries may include changes without an
+	// actor, such as the schema written at start-up).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := s.log.SeqOf(ctx, string(durable[8].Revision)); err == nil {
+			break
+		} else if !errors.Is(err, auditlog.ErrNotFound) || time.Now().After(deadline) {
+			t.Fatalf("the approval at %s is not in the log: %v", durable[8].Revision, err)
+		}
+	}
+	// As of a time older than the window, which the datastore can no longer read at: the
+	// graph rebuilt from the log holds the five requests and no approval yet; as of now, u3
+	// is a member.
+	if _, err := s.e.Engine.Permissions().CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: spice.AtExactSnapshot(string(durable[7].Revision)),
+		Resource:    &v1.ObjectReference{ObjectType: "account", ObjectId: "acme"},
+		Permission:  "member",
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "u3"}},
+	}); err == nil {
+		t.Fatalf("the datastore still answers at revision %s, older than its window: the test proves nothing", durable[7].Revision)
+	}
+	acme := ref.Object{Type: "account", ID: "acme"}
+	u3 := ref.Subject{Object: ref.Object{Type: "user", ID: "u3"}}
+	bill := ref.Subject{Object: ref.Object{Type: "user", ID: "bill"}}
+	for _, tc := range []struct {
+		at           time.Time
+		u3, billSees bool
+	}{{requested, false, true}, {time.Now(), true, true}} {
+		g, err := audit.RebuildAt(ctx, s.log, tc.at)
+		if err != nil {
+			t.Fatalf("as of %v: %v", tc.at, err)
+		}
+		pc := access.New(g.Engine)
+		m, err := pc.Check(ctx, u3, "member", acme, access.Fresh())
+		if err != nil || m.Allowed != tc.u3 {
+			g.Close()
+			t.Fatalf("as of %v (%d entries applied, through %+v): u3 member of acme %v, %v; want %v", tc.at, g.Applied, g.Through, m.Allowed, err, tc.u3)
+		}
+		b, err := pc.Check(ctx, bill, "view_all_cases", acme, access.Fresh())
+		g.Close()
+		if err != nil || b.Allowed != tc.billSees {
+			t.Fatalf("as of %v: bill sees acme's cases %v, %v; want %v", tc.at, b.Allowed, err, tc.billSees)
+		}
 	}
 
 	// A record appended to the store directly, not by the log, after the newest entry and
