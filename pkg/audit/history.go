@@ -16,6 +16,7 @@ import (
 
 	"github.com/accessgraph/accessgraph/pkg/access"
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
+	"github.com/accessgraph/accessgraph/pkg/principal/keys"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 	"github.com/accessgraph/accessgraph/pkg/reltext"
 	"github.com/accessgraph/accessgraph/pkg/spice"
@@ -237,7 +238,7 @@ func (a *Auditor) watch(ctx context.Context, filter HistoryFilter, follow bool) 
 			resp := got.resp
 			if len(resp.GetUpdates()) > 0 {
 				c := toChange(resp, got.at)
-				if filter.keepsWhole(c) && keepChange(&c, filter.Object, actor, filter.Principal) && !yield(c, nil) {
+				if filter.keepsWhole(c) && keepChange(&c, filter.Object, actor, filter.Principal, filter.Operation != "") && !yield(c, nil) {
 					return
 				}
 			}
@@ -283,15 +284,22 @@ func toChange(resp *v1.WatchResponse, received time.Time) Change {
 }
 
 // keepChange applies the filter, narrowing the updates to those touching the object.
-// The server's key registry (its internal accessgraph_server definitions) is no part of
-// the access model's history: its changes name key hashes, and accessctl key list shows
-// the keys.
-func keepChange(c *Change, object ref.Object, actor, principal string) bool {
+// The relationships of the server's key registry (its internal accessgraph_server
+// definitions) are never shown: they name key hashes, and accessctl key list shows the
+// keys. A registry change itself is on the record: history asked for its operation
+// (key.create, key.rotate, key.revoke: keyOperationAsked) lists it with the principal who
+// made it and the reason naming the principal whose key it was. Other views leave it out, so
+// that the access model's history is not interleaved with the key set at every start-up.
+func keepChange(c *Change, object ref.Object, actor, principal string, keyOperationAsked bool) bool {
 	if actor != "" && c.Actor != actor {
 		return false
 	}
 	if principal != "" && c.Principal != principal {
 		return false
+	}
+	if slices.Contains(keys.Operations, c.Operation) {
+		c.Updates = nil
+		return keyOperationAsked && object.IsZero()
 	}
 	var kept []Update
 	for _, u := range c.Updates {

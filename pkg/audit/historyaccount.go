@@ -146,7 +146,7 @@ func scopeToAccount(filter HistoryFilter, fromStart bool, seed iter.Seq2[Update,
 				continue
 			}
 			c.Updates = scope.about(c.Updates)
-			if len(c.Updates) > 0 && filter.keepsWhole(c) && keepChange(&c, ref.Object{}, actor, filter.Principal) && !yield(c, nil) {
+			if len(c.Updates) > 0 && filter.keepsWhole(c) && keepChange(&c, ref.Object{}, actor, filter.Principal, false) && !yield(c, nil) {
 				return
 			}
 		}

@@ -102,7 +102,7 @@ func (l *LogHistory) read(ctx context.Context, filter HistoryFilter, follow bool
 					yield(Change{}, err)
 					return
 				}
-				if filter.keepsWhole(c) && keepChange(&c, object, "", filter.Principal) && !yield(c, nil) {
+				if filter.keepsWhole(c) && keepChange(&c, object, "", filter.Principal, filter.Operation != "") && !yield(c, nil) {
 					return
 				}
 			}

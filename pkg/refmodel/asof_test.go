@@ -470,6 +470,13 @@ func TestAsOfAgreesWithTheModelThen(t *testing.T) {
 			}
 			t.Logf("as of, %s: %d worlds (seeds %d..%d), %d operations, %d past instants rebuilt (%d after an expiry; %d after one of %d prunes by retention), %d (user, permission, object) answers compared with the model, %d mismatched worlds, in %s",
 				datastore, worlds, *flagAsOfStart, *flagAsOfStart+uint64(worlds)-1, total.ops, total.instants, total.expired, total.afterPrune, total.prunes, total.pairs, mismatches, time.Since(start).Round(time.Millisecond))
+			// A run that rebuilt nothing or compared nothing proves nothing.
+			if total.instants < worlds || total.pairs < total.instants {
+				t.Errorf("as of, %s: %d worlds rebuilt %d past instants and compared %d answers: want at least one instant per world and one answer per instant", datastore, worlds, total.instants, total.pairs)
+			}
+			if total.prunes == 0 || total.afterPrune == 0 {
+				t.Errorf("as of, %s: %d prunes and %d instants after one: the retention part compared nothing", datastore, total.prunes, total.afterPrune)
+			}
 		})
 	}
 }

@@ -77,7 +77,9 @@ printing new changes as they happen (from now, or after --since) until interrupt
 Each change is a header line "TIME  ACTOR  OPERATION  "REASON"", then "(by KIND:NAME)"
 when the server recorded who was authenticated, and "(claimed ACTOR)" when a raw write only
 claimed an actor (the server never takes a raw write's actor as its author); and one
-indented line per relationship. Changes to the server's key registry are left out. A time marked "~" is when the change was received or recorded, not when it
+indented line per relationship. Changes to the server's key registry are listed only when
+asked for by --operation key.create, key.rotate or key.revoke: who issued, rotated or revoked
+whose key ("key KIND:NAME"), never the key's relationships. A time marked "~" is when the change was received or recorded, not when it
 committed. With -o json each change is one JSON object per line (JSON Lines): revision,
 time, time_from_revision, actor, reason, operation, principal, claimed_actor, metadata,
 updates. With -o csv, one row per relationship under a header row (revision, time,
