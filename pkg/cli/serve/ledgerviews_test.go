@@ -213,6 +213,47 @@ func TestLedgerViewsThroughTheCLI(t *testing.T) {
 	env.Expect(cmdutil.ExitUsage, "give one", "check", "user:hank", "member", "account:acme", "--at-revision", string(all[approval].Revision), "--at", "1h")
 	env.Expect(cmdutil.ExitError, "not in the audit log", "who-can", "account:acme", "member", "--at-revision", "no-such-revision")
 
+	// As of a time, through every command that takes --at, with a real time: before the
+	// approval hank is nowhere; after it he is everywhere, and --provenance names the
+	// approval (when, by whom, why) behind his membership.
+	after := time.Now().UTC().Format(time.RFC3339Nano)
+	before0 := t0.UTC().Format(time.RFC3339Nano)
+	for _, tc := range []struct {
+		at   string
+		want bool
+	}{{before0, false}, {after, true}} {
+		has := func(cmd string, out string) {
+			t.Helper()
+			if strings.Contains(out, "hank") != tc.want {
+				t.Fatalf("%s --at %s: mentions hank %v, want %v:\n%s", cmd, tc.at, !tc.want, tc.want, out)
+			}
+		}
+		has("expand", env.Must("expand", "account:acme", "member", "--at", tc.at).Stdout)
+		has("lookup subjects", env.Must("lookup", "subjects", "account:acme", "member", "user", "--at", tc.at).Stdout)
+		has("who-can", env.Must("who-can", "account:acme", "member", "--at", tc.at, "--provenance").Stdout)
+		if lr := env.Must("lookup", "resources", "user:hank", "member", "account", "--at", tc.at).Stdout; strings.Contains(lr, "acme") != tc.want {
+			t.Fatalf("lookup resources --at %s: finds acme %v, want %v:\n%s", tc.at, !tc.want, tc.want, lr)
+		}
+		x := env.Run("explain", "user:hank", "member", "account:acme", "--at", tc.at, "--provenance")
+		if strings.Contains(x.Stdout, "known contact") != tc.want || strings.Contains(x.Stdout, "member.approve") != tc.want {
+			t.Fatalf("explain --at %s --provenance names the approval %v, want %v:\n%s%s", tc.at, !tc.want, tc.want, x.Stdout, x.Stderr)
+		}
+	}
+	w := env.Must("who-can", "account:acme", "member", "--at", after, "--provenance")
+	// hank's block: his line and the indented lines under it.
+	hankBlock, in := "", false
+	for line := range strings.Lines(w.Stdout) {
+		if !strings.HasPrefix(line, " ") {
+			in = strings.HasPrefix(line, "user:hank")
+		}
+		if in {
+			hankBlock += line
+		}
+	}
+	if !strings.Contains(hankBlock, "account:acme#viewer@user:hank") || !strings.Contains(hankBlock, "by user:bill") || !strings.Contains(hankBlock, `member.approve "known contact"`) {
+		t.Fatalf("who-can --at --provenance does not name bill's approval behind hank:\n%s", w.Stdout)
+	}
+
 	// access-diff.
 	r = env.Must("access-diff", "account:acme", "--as", "user:bill", "--from", t0.UTC().Format(time.RFC3339Nano), "-o", "csv")
 	rows, err = csv.NewReader(strings.NewReader(r.Stdout)).ReadAll()
