@@ -55,9 +55,9 @@ type Review struct {
 	RelatedParties []RelatedPartyEntry
 	// CustomRoles are the custom role bindings on the account and its products.
 	CustomRoles []RoleBindingEntry
-	// Flags are the findings: grants expiring soon, individual grants narrowing an
+	// Flags are the findings: grants expiring soon, individual grants overriding an
 	// organisation grant, partners without members, an account without admin, former
-	// contacts still reaching the cases they reported.
+	// members still reaching the cases they reported, manage consent given by one side only.
 	Flags []Flag
 }
 
@@ -128,11 +128,12 @@ type FlagKind string
 
 // Review findings.
 const (
-	FlagExpiring       FlagKind = "expiring"        // a grant expires within ReviewOptions.ExpiringWithin
-	FlagNarrowing      FlagKind = "narrowing"       // an individual grant below the person's organisation grant
-	FlagEmptyPartner   FlagKind = "empty partner"   // a partner with a grant or agreement but no members
-	FlagNoAdmin        FlagKind = "no admin"        // the account has no admin
-	FlagFormerReporter FlagKind = "former reporter" // a reporter who is no longer a contact still sees their case
+	FlagExpiring        FlagKind = "expiring"          // a grant expires within ReviewOptions.ExpiringWithin
+	FlagOverriding      FlagKind = "overriding"        // an individual grant replaces the person's organisation grant
+	FlagEmptyPartner    FlagKind = "empty partner"     // a partner with a grant or agreement but no members
+	FlagNoAdmin         FlagKind = "no admin"          // the account has no admin
+	FlagFormerMember    FlagKind = "former member"     // someone no longer a member or partner still sees the cases they reported
+	FlagOneSidedConsent FlagKind = "one-sided consent" // a partner's manage consent given by one side only
 )
 
 // Flag is one finding of a review.

@@ -42,15 +42,23 @@ func (rv *reviewer) flags(out *Review, within time.Duration) {
 		}
 		user := strings.TrimPrefix(ind.Grantee, "user:")
 		for _, org := range out.Partners {
-			if org.Kind == "organisation" && slices.Contains(org.Members, user) && levelIndex(org.Level) > levelIndex(ind.Level) {
-				out.Flags = append(out.Flags, Flag{FlagNarrowing, ind.Grantee, fmt.Sprintf(
-					"%s's individual grant %s on %s narrows %s's organisation grant %s", user, ind.Level, acct, org.Grantee, org.Level)})
+			if org.Kind == "organisation" && slices.Contains(org.Members, user) {
+				out.Flags = append(out.Flags, Flag{FlagOverriding, ind.Grantee, fmt.Sprintf(
+					"%s's individual grant %s on %s %s %s's organisation grant %s", user, ind.Level, acct, overrideVerb(ind.Level, org.Level), org.Grantee, org.Level)})
 			}
 		}
 	}
 	for _, d := range out.DataAccess {
 		if len(d.Members) == 0 {
 			out.Flags = append(out.Flags, Flag{FlagEmptyPartner, d.Partner, d.Partner + " has a data-access agreement with " + acct + " but no members"})
+		}
+		switch {
+		case d.VendorManage && !d.CustomerManage:
+			out.Flags = append(out.Flags, Flag{FlagOneSidedConsent, d.Partner, fmt.Sprintf(
+				"the vendor consented to %s managing %s's data but %s has not: its members cannot manage until both do", d.Partner, acct, acct)})
+		case d.CustomerManage && !d.VendorManage:
+			out.Flags = append(out.Flags, Flag{FlagOneSidedConsent, d.Partner, fmt.Sprintf(
+				"%s consented to %s managing its data but the vendor has not: its members cannot manage until both do", acct, d.Partner)})
 		}
 	}
 	reporters := make([]string, 0, len(rv.reporters))
@@ -61,8 +69,8 @@ func (rv *reviewer) flags(out *Review, within time.Duration) {
 	for _, u := range reporters {
 		if !contacts[u] && !rv.isPartyOrPartner(out, u) {
 			cases := slices.Sorted(slices.Values(rv.reporters[u]))
-			out.Flags = append(out.Flags, Flag{FlagFormerReporter, "user:" + u, fmt.Sprintf(
-				"%s is not a contact of %s but still sees the cases they reported: %s", u, acct, strings.Join(cases, ", "))})
+			out.Flags = append(out.Flags, Flag{FlagFormerMember, "user:" + u, fmt.Sprintf(
+				"%s is no longer a member or partner of %s but still sees the cases they reported: %s", u, acct, strings.Join(cases, ", "))})
 		}
 	}
 }
@@ -81,6 +89,18 @@ func (rv *reviewer) isPartyOrPartner(out *Review, user string) bool {
 		}
 	}
 	return false
+}
+
+// overrideVerb says how an individual grant at level ind stands to the organisation grant
+// at level org it replaces for that person.
+func overrideVerb(ind, org access.Level) string {
+	switch i, o := levelIndex(ind), levelIndex(org); {
+	case i < o:
+		return "narrows"
+	case i > o:
+		return "widens"
+	}
+	return "repeats"
 }
 
 // roundDays renders a duration in whole days (or hours under a day).

@@ -50,7 +50,8 @@ related party,service_org:fieldfix,install_base_service_organization,install_bas
 custom role,group:acme_support#member,role:support_lead,account:acme,,privileges: case_read case_write
 flag,partner:ghost,empty partner,account:acme,,partner:ghost holds look on account:acme but has no members
 flag,user:tara,expiring,account:acme,,individual grant update on account:acme expires 2099-01-01T00:00:00Z (in 17 days)
-flag,user:pete,narrowing,account:acme,,pete's individual grant cc on account:acme narrows partner:integrator's organisation grant look
+flag,user:pete,overriding,account:acme,,pete's individual grant cc on account:acme narrows partner:integrator's organisation grant look
+flag,partner:reseller,one-sided consent,account:acme,,the vendor consented to partner:reseller managing account:acme's data but account:acme has not: its members cannot manage until both do
 `
 	if b.String() != want {
 		t.Errorf("review CSV:\n got:\n%s\nwant:\n%s", b.String(), want)
@@ -102,7 +103,7 @@ func TestAccessReviewFindings(t *testing.T) {
 	}
 	wantFlags := []audit.Flag{
 		{Kind: audit.FlagNoAdmin, Subject: "account:orphan", Message: "account:orphan has no admin: join requests go to Customer Care"},
-		{Kind: audit.FlagFormerReporter, Subject: "user:olaf", Message: "olaf is not a contact of account:orphan but still sees the cases they reported: case:301"},
+		{Kind: audit.FlagFormerMember, Subject: "user:olaf", Message: "olaf is no longer a member or partner of account:orphan but still sees the cases they reported: case:301"},
 	}
 	if !equalJSON(orphan.Flags, wantFlags) {
 		t.Errorf("orphan flags = %+v, want %+v", orphan.Flags, wantFlags)

@@ -268,7 +268,8 @@ func TestAccessReview(t *testing.T) {
 		"data access,partner:reseller,\"support, manage pending customer consent\",account:acme,,members: rita\n",
 		"custom role,group:acme_support#member,role:support_lead,account:acme,,privileges: case_read case_write\n",
 		"flag,user:tara,expiring,account:acme,,individual grant update on account:acme expires TIME (in 30 days)\n",
-		"flag,user:pete,narrowing,account:acme,,pete's individual grant cc on account:acme narrows partner:integrator's organisation grant look\n",
+		"flag,user:pete,overriding,account:acme,,pete's individual grant cc on account:acme narrows partner:integrator's organisation grant look\n",
+		"flag,partner:reseller,one-sided consent,account:acme,,the vendor consented to partner:reseller managing account:acme's data but account:acme has not: its members cannot manage until both do\n",
 	} {
 		if !strings.Contains(got, line) {
 			t.Errorf("CSV lacks:\n%s\ngot:\n%s", line, got)
@@ -280,7 +281,7 @@ func TestAccessReview(t *testing.T) {
 
 	// --expiring-within 0 turns the expiry flag off.
 	r = env.Run("access-review", "account:acme", "--as", "user:bill", "--format", "csv", "--expiring-within", "0")
-	if strings.Contains(r.Stdout, ",expiring,") || !strings.Contains(r.Stdout, ",narrowing,") {
+	if strings.Contains(r.Stdout, ",expiring,") || !strings.Contains(r.Stdout, ",overriding,") {
 		t.Errorf("--expiring-within 0:\n%s", r.Stdout)
 	}
 

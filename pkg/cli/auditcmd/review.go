@@ -39,9 +39,11 @@ with their members, and individual grants), vendor staff, data access, super cus
 related parties and custom roles.
 
 Findings come last as "flag" rows: expiring (a grant ending within --expiring-within;
-0 turns this off), narrowing (an individual grant below the person's organisation grant),
-empty partner (a grant or agreement held by a partner without members), no admin, and
-former reporter (someone no longer related to the account who still sees their cases).
+0 turns this off), overriding (an individual grant replacing the person's organisation
+grant: narrows, widens or repeats it), empty partner (a grant or agreement held by a partner
+without members), no admin, former member (someone no longer a member or partner who still
+sees the cases they reported), and one-sided consent (a partner's manage consent given by
+the vendor or the customer alone).
 
 The reviewer (--as) must be allowed to view the account's members: its admins, full_admin
 partners and Customer Care; anyone else is refused (exit 1).
