@@ -157,8 +157,19 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
+	// The same question asked with the CLI, against the same server.
+	var cliWant []string
+	for _, r := range personReach {
+		for _, o := range lines(accessctl(t, s, operatorKey, 0, "lookup", "resources", "user:"+demo.Standard, r.permission, r.typ)) {
+			cliWant = append(cliWant, o+" "+r.permission)
+		}
+	}
+	slices.Sort(cliWant)
+	if !slices.Equal(cliWant, want) || len(want) < 5 {
+		t.Fatalf("accessctl lookup resources for sally: %v; the domain: %v", cliWant, want)
+	}
 	if got := b.list(`Array.from(document.querySelectorAll("#reach tr[data-object]")).map(r => r.dataset.object + " " + r.dataset.permission)`); !slices.Equal(got, want) {
-		t.Errorf("sally's page shows %v, the domain %v", got, want)
+		t.Errorf("sally's page shows %v, the domain and the CLI %v", got, want)
 	}
 	if bad := b.list(`Array.from(document.querySelectorAll("#reach section.group tr[data-object]")).filter(r => r.dataset.account !== r.closest("section").dataset.account).map(r => r.dataset.object)`); len(bad) != 0 {
 		t.Errorf("sally's page has rows outside their account's group: %v", bad)
@@ -195,6 +206,15 @@ func TestBrowser(t *testing.T) {
 		holders = append(holders, h.User)
 	}
 	slices.Sort(holders)
+	var cliHolders []string
+	for _, l := range lines(accessctl(t, s, operatorKey, 0, "who-can", "account:"+demo.Acme, "view_all_cases", "-o", "csv"))[1:] {
+		user, _, _ := strings.Cut(l, ",")
+		cliHolders = append(cliHolders, strings.TrimPrefix(user, "user:"))
+	}
+	slices.Sort(cliHolders)
+	if !slices.Equal(cliHolders, holders) || len(holders) < 3 {
+		t.Fatalf("accessctl who-can: %v; the auditor: %v", cliHolders, holders)
+	}
 	b.open("/objects/account/" + demo.Acme)
 	if got := b.list(`Array.from(document.querySelectorAll("#holders tr[data-user]")).map(r => r.dataset.user)`); !slices.Equal(got, holders) {
 		t.Errorf("acme's page shows %v, who-can %v", got, holders)
@@ -245,6 +265,19 @@ func TestBrowser(t *testing.T) {
 		if len(boxes) == 0 || (e.Allowed && !slices.Contains(boxes, "node sat")) {
 			t.Errorf("why %s: the drawing has boxes %v", tc.user, boxes)
 		}
+		// The CLI's explain gives the same verdict.
+		if out := accessctl(t, s, operatorKey, 0, "explain", "user:"+tc.user, tc.perm, tc.object); !strings.HasPrefix(out, map[bool]string{true: "allowed: ", false: "denied: "}[e.Allowed]) {
+			t.Errorf("accessctl explain %s %s %s: %q, the auditor: allowed %v", tc.user, tc.perm, tc.object, out, e.Allowed)
+		}
+		if !e.Allowed {
+			// A denial lists what is missing and draws each missing way dashed.
+			if missing := b.list(`Array.from(document.querySelectorAll("#ways li.missing strong")).map(l => l.textContent)`); len(missing) == 0 {
+				t.Errorf("why not %s: no missing way listed", tc.user)
+			}
+			if edges := b.list(`Array.from(document.querySelectorAll("#graph .missing")).map(e => e.getAttribute("class"))`); len(edges) == 0 {
+				t.Errorf("why not %s: no missing way drawn", tc.user)
+			}
+		}
 		if e.Allowed {
 			b.screenshot("why-allowed-" + tc.user)
 		} else {
@@ -278,6 +311,9 @@ func TestBrowser(t *testing.T) {
 	if err != nil || !d.Allowed {
 		t.Errorf("after the approval in the browser, the API says dave is no member of acme: %v %v", d, err)
 	}
+	if out := accessctl(t, s, operatorKey, 0, "check", "user:"+demo.Requester, "member", "account:"+demo.Acme); out != "allowed\n" {
+		t.Errorf("after the approval in the browser, accessctl check says %q", out)
+	}
 	// The partner request: rita sees no case of acme until bill approves reseller's look.
 	ritaSees := func() bool {
 		t.Helper()
@@ -295,8 +331,37 @@ func TestBrowser(t *testing.T) {
 	if !ritaSees() {
 		t.Error("after the partner approval in the browser, the API says rita does not see every case of acme")
 	}
+	if out := accessctl(t, s, operatorKey, 0, "check", "user:"+demo.Rita, "view_all_cases", "account:"+demo.Acme); out != "allowed\n" {
+		t.Errorf("after the partner approval in the browser, accessctl check says %q", out)
+	}
 	b.signOut()
 	s.caughtUp(t, 3)
+	// The CLI's history holds both decisions, made by bill's principal in the console.
+	for _, op := range []string{"member.approve", "partner.approve"} {
+		hist := accessctl(t, s, auditorKey, 0, "history", "--operation", op, "--actor", "user:"+demo.AcmeAdmin)
+		if !strings.Contains(hist, `"decided in the access console"`) || !strings.Contains(hist, "(by user:bill)") {
+			t.Errorf("accessctl history --operation %s --actor user:bill:\n%s", op, hist)
+		}
+	}
+
+	// A plain user: sally signs in with her own key, sees her own page, and is refused
+	// another's and the object pages, with the reason.
+	b.signIn(sallyKey, "/person/"+demo.Standard)
+	if got := b.list(`Array.from(document.querySelectorAll("#reach tr[data-object]")).map(r => r.dataset.object + " " + r.dataset.permission)`); !slices.Equal(got, want) {
+		t.Errorf("sally's own page shows %v, want %v", got, want)
+	}
+	b.screenshot("person-as-user")
+	for _, p := range []string{"/person/" + demo.AcmeAdmin, "/objects/account/" + demo.Acme, "/history"} {
+		b.open(p)
+		if msg := b.text("#error"); !strings.Contains(msg, "sally") {
+			t.Errorf("sally opens %s: %q, want a refusal naming her", p, msg)
+		}
+	}
+	b.open("/approvals")
+	if n := b.list(`Array.from(document.querySelectorAll("button[value=approve], button[value=deny]")).map(b => b.value)`); len(n) != 0 {
+		t.Errorf("sally sees decision buttons: %v", n)
+	}
+	b.signOut()
 
 	// The operator sees the approval in history, made by bill's principal.
 	b.signIn(operatorKey, "/history%3Foperation%3Dmember.approve%26actor%3Dbill")
