@@ -158,7 +158,15 @@ func (s *accessServer) LookupSubjects(ctx context.Context, r *connect.Request[ap
 func (s *accessServer) Known(ctx context.Context, r *connect.Request[apiv1.KnownRequest]) (*connect.Response[apiv1.KnownResponse], error) {
 	m, p := r.Msg, &parser{}
 	o, cons := p.object("object", m.Object), p.consistency(m.Consistency, m.Token)
-	return answer(p, func() (bool, error) { return s.svc.Known(ctx, o, cons) },
+	if p.err != nil {
+		return nil, p.err
+	}
+	svc, _, cons, done, err := s.graphs.at(ctx, m.At, m.AtRevision, cons)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return answer(p, func() (bool, error) { return svc.Known(ctx, o, cons) },
 		func(k bool) *apiv1.KnownResponse { return &apiv1.KnownResponse{Known: k} })
 }
 

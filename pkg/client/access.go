@@ -117,7 +117,7 @@ func (c *Client) LookupSubjects(ctx context.Context, resource ref.Object, permis
 
 // Known reports whether the object exists.
 func (c *Client) Known(ctx context.Context, o ref.Object, cons access.Consistency) (bool, error) {
-	r, err := call(ctx, c.access.Known, &apiv1.KnownRequest{Object: objectString(o), Consistency: cons.Name(), Token: cons.Token()})
+	r, err := call(ctx, c.access.Known, &apiv1.KnownRequest{Object: objectString(o), Consistency: cons.Name(), Token: cons.Token(), At: c.atStamp(), AtRevision: string(c.at.Revision)})
 	if err != nil {
 		return false, err
 	}

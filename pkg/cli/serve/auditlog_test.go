@@ -73,7 +73,7 @@ func TestServeKeepsAVerifiableAuditLogInTheDataDirectory(t *testing.T) {
 
 // The domain API answers as of a past time from the audit log: hank, approved after t0, is
 // a member now and was not at t0, by check, lookup, explain, who-can and the access
-// review; a time before the log began or in the future is refused.
+// review, and was unknown at t0; a time before the log began or in the future is refused.
 func TestServeAnswersAsOfAPastTime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -129,6 +129,10 @@ func TestServeAnswersAsOfAPastTime(t *testing.T) {
 		d, err := tc.svc.Check(ctx, hank, "member", acme, access.Fresh())
 		if err != nil || d.Allowed != tc.want {
 			t.Fatalf("%s: check hank member acme = %v, %v; want %v", tc.name, d.Allowed, err, tc.want)
+		}
+		// hank did not exist before he asked to join: a denial as of then says so.
+		if k, err := tc.svc.Known(ctx, hank.Object, access.Fresh()); err != nil || k != tc.want {
+			t.Fatalf("%s: hank known = %v, %v; want %v", tc.name, k, err, tc.want)
 		}
 		x, err := tc.svc.Explain(ctx, hank, "member", acme, access.Fresh())
 		if err != nil || x.Allowed != tc.want {

@@ -741,10 +741,16 @@ func (x *LookupSubjectsRequest) GetAtRevision() string {
 }
 
 type KnownRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Object        string                 `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
-	Consistency   string                 `protobuf:"bytes,2,opt,name=consistency,proto3" json:"consistency,omitempty"`
-	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Object      string                 `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Consistency string                 `protobuf:"bytes,2,opt,name=consistency,proto3" json:"consistency,omitempty"`
+	Token       string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	// Whether the object was known at this past time, from the durable audit log
+	// (consistency and token are then ignored); unset: the present.
+	At *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// Whether the object was known just after the change with this revision token; set at
+	// or at_revision, not both.
+	AtRevision    string `protobuf:"bytes,5,opt,name=at_revision,json=atRevision,proto3" json:"at_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -796,6 +802,20 @@ func (x *KnownRequest) GetConsistency() string {
 func (x *KnownRequest) GetToken() string {
 	if x != nil {
 		return x.Token
+	}
+	return ""
+}
+
+func (x *KnownRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *KnownRequest) GetAtRevision() string {
+	if x != nil {
+		return x.AtRevision
 	}
 	return ""
 }
@@ -4917,11 +4937,14 @@ const file_accessgraph_v1_access_proto_rawDesc = "" +
 	"\x05token\x18\x05 \x01(\tR\x05token\x12*\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
 	"\vat_revision\x18\a \x01(\tR\n" +
-	"atRevision\"^\n" +
+	"atRevision\"\xab\x01\n" +
 	"\fKnownRequest\x12\x16\n" +
 	"\x06object\x18\x01 \x01(\tR\x06object\x12 \n" +
 	"\vconsistency\x18\x02 \x01(\tR\vconsistency\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\tR\x05token\"%\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1f\n" +
+	"\vat_revision\x18\x05 \x01(\tR\n" +
+	"atRevision\"%\n" +
 	"\rKnownResponse\x12\x14\n" +
 	"\x05known\x18\x01 \x01(\bR\x05known\"r\n" +
 	"\x14RequestAccessRequest\x12\x14\n" +
@@ -5386,159 +5409,160 @@ var file_accessgraph_v1_access_proto_depIdxs = []int32{
 	6,  // 3: accessgraph.v1.CheckManyResponse.results:type_name -> accessgraph.v1.CheckResult
 	78, // 4: accessgraph.v1.LookupResourcesRequest.at:type_name -> google.protobuf.Timestamp
 	78, // 5: accessgraph.v1.LookupSubjectsRequest.at:type_name -> google.protobuf.Timestamp
-	78, // 6: accessgraph.v1.JoinRequest.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 7: accessgraph.v1.PendingRequestsResponse.requests:type_name -> accessgraph.v1.JoinRequest
-	18, // 8: accessgraph.v1.ApproversResponse.approvers:type_name -> accessgraph.v1.Approver
-	26, // 9: accessgraph.v1.MembersResponse.members:type_name -> accessgraph.v1.Member
-	78, // 10: accessgraph.v1.GrantPartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
-	78, // 11: accessgraph.v1.PartnerGrant.expires_at:type_name -> google.protobuf.Timestamp
-	33, // 12: accessgraph.v1.PartnerGrantsResponse.grants:type_name -> accessgraph.v1.PartnerGrant
-	78, // 13: accessgraph.v1.PartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
-	37, // 14: accessgraph.v1.PendingPartnerRequestsResponse.requests:type_name -> accessgraph.v1.PartnerRequest
-	41, // 15: accessgraph.v1.DataAccessAgreementsResponse.agreements:type_name -> accessgraph.v1.DataAccess
-	60, // 16: accessgraph.v1.RelatedPartiesResponse.parties:type_name -> accessgraph.v1.RelatedParty
-	69, // 17: accessgraph.v1.RoleBindingsResponse.bindings:type_name -> accessgraph.v1.RoleBinding
-	2,  // 18: accessgraph.v1.AccessService.Check:input_type -> accessgraph.v1.CheckRequest
-	5,  // 19: accessgraph.v1.AccessService.CheckMany:input_type -> accessgraph.v1.CheckManyRequest
-	9,  // 20: accessgraph.v1.AccessService.LookupResources:input_type -> accessgraph.v1.LookupResourcesRequest
-	10, // 21: accessgraph.v1.AccessService.LookupSubjects:input_type -> accessgraph.v1.LookupSubjectsRequest
-	11, // 22: accessgraph.v1.AccessService.Known:input_type -> accessgraph.v1.KnownRequest
-	13, // 23: accessgraph.v1.AccessService.RequestAccess:input_type -> accessgraph.v1.RequestAccessRequest
-	14, // 24: accessgraph.v1.AccessService.PendingRequests:input_type -> accessgraph.v1.PendingRequestsRequest
-	17, // 25: accessgraph.v1.AccessService.Approvers:input_type -> accessgraph.v1.ApproversRequest
-	20, // 26: accessgraph.v1.AccessService.Approve:input_type -> accessgraph.v1.ApproveRequest
-	21, // 27: accessgraph.v1.AccessService.Deny:input_type -> accessgraph.v1.DenyRequest
-	22, // 28: accessgraph.v1.AccessService.ChangeRole:input_type -> accessgraph.v1.ChangeRoleRequest
-	23, // 29: accessgraph.v1.AccessService.RemoveMember:input_type -> accessgraph.v1.RemoveMemberRequest
-	24, // 30: accessgraph.v1.AccessService.Leave:input_type -> accessgraph.v1.LeaveRequest
-	25, // 31: accessgraph.v1.AccessService.Members:input_type -> accessgraph.v1.MembersRequest
-	28, // 32: accessgraph.v1.AccessService.CreatePartner:input_type -> accessgraph.v1.CreatePartnerRequest
-	29, // 33: accessgraph.v1.AccessService.AddPartnerMember:input_type -> accessgraph.v1.PartnerMemberRequest
-	29, // 34: accessgraph.v1.AccessService.RemovePartnerMember:input_type -> accessgraph.v1.PartnerMemberRequest
-	30, // 35: accessgraph.v1.AccessService.GrantPartner:input_type -> accessgraph.v1.GrantPartnerRequest
-	31, // 36: accessgraph.v1.AccessService.RevokePartner:input_type -> accessgraph.v1.GranteeRequest
-	32, // 37: accessgraph.v1.AccessService.PartnerGrants:input_type -> accessgraph.v1.PartnerGrantsRequest
-	35, // 38: accessgraph.v1.AccessService.RequestPartnerLevel:input_type -> accessgraph.v1.RequestPartnerLevelRequest
-	36, // 39: accessgraph.v1.AccessService.PendingPartnerRequests:input_type -> accessgraph.v1.PendingPartnerRequestsRequest
-	31, // 40: accessgraph.v1.AccessService.ApprovePartnerRequest:input_type -> accessgraph.v1.GranteeRequest
-	31, // 41: accessgraph.v1.AccessService.DenyPartnerRequest:input_type -> accessgraph.v1.GranteeRequest
-	39, // 42: accessgraph.v1.AccessService.LinkPartner:input_type -> accessgraph.v1.DataAccessRequest
-	39, // 43: accessgraph.v1.AccessService.UnlinkPartner:input_type -> accessgraph.v1.DataAccessRequest
-	39, // 44: accessgraph.v1.AccessService.SetSupportAccess:input_type -> accessgraph.v1.DataAccessRequest
-	39, // 45: accessgraph.v1.AccessService.SetVendorManage:input_type -> accessgraph.v1.DataAccessRequest
-	39, // 46: accessgraph.v1.AccessService.SetCustomerManage:input_type -> accessgraph.v1.DataAccessRequest
-	40, // 47: accessgraph.v1.AccessService.DataAccessAgreements:input_type -> accessgraph.v1.DataAccessAgreementsRequest
-	43, // 48: accessgraph.v1.AccessService.CreateGroup:input_type -> accessgraph.v1.CreateGroupRequest
-	44, // 49: accessgraph.v1.AccessService.AddGroupMember:input_type -> accessgraph.v1.GroupMemberRequest
-	44, // 50: accessgraph.v1.AccessService.RemoveGroupMember:input_type -> accessgraph.v1.GroupMemberRequest
-	45, // 51: accessgraph.v1.AccessService.NestGroup:input_type -> accessgraph.v1.NestGroupRequest
-	45, // 52: accessgraph.v1.AccessService.UnnestGroup:input_type -> accessgraph.v1.NestGroupRequest
-	46, // 53: accessgraph.v1.AccessService.SetGroupReadAccess:input_type -> accessgraph.v1.SetGroupReadAccessRequest
-	47, // 54: accessgraph.v1.AccessService.ClearGroupReadAccess:input_type -> accessgraph.v1.GroupReadAccessRequest
-	47, // 55: accessgraph.v1.AccessService.GroupReadAccess:input_type -> accessgraph.v1.GroupReadAccessRequest
-	49, // 56: accessgraph.v1.AccessService.CreateCase:input_type -> accessgraph.v1.CreateCaseRequest
-	50, // 57: accessgraph.v1.AccessService.CloseCase:input_type -> accessgraph.v1.CaseRequest
-	50, // 58: accessgraph.v1.AccessService.ReopenCase:input_type -> accessgraph.v1.CaseRequest
-	51, // 59: accessgraph.v1.AccessService.AddCaseContact:input_type -> accessgraph.v1.CaseContactRequest
-	51, // 60: accessgraph.v1.AccessService.RemoveCaseContact:input_type -> accessgraph.v1.CaseContactRequest
-	52, // 61: accessgraph.v1.AccessService.VisibleCases:input_type -> accessgraph.v1.UserCasesRequest
-	52, // 62: accessgraph.v1.AccessService.GroupCases:input_type -> accessgraph.v1.UserCasesRequest
-	53, // 63: accessgraph.v1.AccessService.PartnerManagedCases:input_type -> accessgraph.v1.PartnerManagedCasesRequest
-	54, // 64: accessgraph.v1.AccessService.CreateSoldProduct:input_type -> accessgraph.v1.CreateSoldProductRequest
-	55, // 65: accessgraph.v1.AccessService.CreateInstallBase:input_type -> accessgraph.v1.CreateInstallBaseRequest
-	56, // 66: accessgraph.v1.AccessService.CreateServiceOrg:input_type -> accessgraph.v1.CreateServiceOrgRequest
-	57, // 67: accessgraph.v1.AccessService.AddServiceOrgMember:input_type -> accessgraph.v1.ServiceOrgMemberRequest
-	57, // 68: accessgraph.v1.AccessService.RemoveServiceOrgMember:input_type -> accessgraph.v1.ServiceOrgMemberRequest
-	58, // 69: accessgraph.v1.AccessService.AssignFunctionalRole:input_type -> accessgraph.v1.FunctionalRoleRequest
-	58, // 70: accessgraph.v1.AccessService.RemoveFunctionalRole:input_type -> accessgraph.v1.FunctionalRoleRequest
-	59, // 71: accessgraph.v1.AccessService.RelatedParties:input_type -> accessgraph.v1.RelatedPartiesRequest
-	62, // 72: accessgraph.v1.AccessService.DefineRole:input_type -> accessgraph.v1.DefineRoleRequest
-	63, // 73: accessgraph.v1.AccessService.RolePrivileges:input_type -> accessgraph.v1.RolePrivilegesRequest
-	65, // 74: accessgraph.v1.AccessService.CustomRoles:input_type -> accessgraph.v1.CustomRolesRequest
-	67, // 75: accessgraph.v1.AccessService.BindRole:input_type -> accessgraph.v1.RoleBindingRequest
-	67, // 76: accessgraph.v1.AccessService.UnbindRole:input_type -> accessgraph.v1.RoleBindingRequest
-	68, // 77: accessgraph.v1.AccessService.RoleBindings:input_type -> accessgraph.v1.RoleBindingsRequest
-	71, // 78: accessgraph.v1.AccessService.Bootstrap:input_type -> accessgraph.v1.BootstrapRequest
-	72, // 79: accessgraph.v1.AccessService.AddPlatformRole:input_type -> accessgraph.v1.PlatformRoleRequest
-	72, // 80: accessgraph.v1.AccessService.RemovePlatformRole:input_type -> accessgraph.v1.PlatformRoleRequest
-	73, // 81: accessgraph.v1.AccessService.AddRolloutParticipant:input_type -> accessgraph.v1.RolloutParticipantRequest
-	73, // 82: accessgraph.v1.AccessService.RemoveRolloutParticipant:input_type -> accessgraph.v1.RolloutParticipantRequest
-	74, // 83: accessgraph.v1.AccessService.ReleaseToEveryone:input_type -> accessgraph.v1.ReleaseToEveryoneRequest
-	75, // 84: accessgraph.v1.AccessService.CreateAccount:input_type -> accessgraph.v1.CreateAccountRequest
-	76, // 85: accessgraph.v1.AccessService.WhoAmI:input_type -> accessgraph.v1.WhoAmIRequest
-	3,  // 86: accessgraph.v1.AccessService.Check:output_type -> accessgraph.v1.CheckResponse
-	8,  // 87: accessgraph.v1.AccessService.CheckMany:output_type -> accessgraph.v1.CheckManyResponse
-	1,  // 88: accessgraph.v1.AccessService.LookupResources:output_type -> accessgraph.v1.ObjectsResponse
-	1,  // 89: accessgraph.v1.AccessService.LookupSubjects:output_type -> accessgraph.v1.ObjectsResponse
-	12, // 90: accessgraph.v1.AccessService.Known:output_type -> accessgraph.v1.KnownResponse
-	0,  // 91: accessgraph.v1.AccessService.RequestAccess:output_type -> accessgraph.v1.WriteResponse
-	16, // 92: accessgraph.v1.AccessService.PendingRequests:output_type -> accessgraph.v1.PendingRequestsResponse
-	19, // 93: accessgraph.v1.AccessService.Approvers:output_type -> accessgraph.v1.ApproversResponse
-	0,  // 94: accessgraph.v1.AccessService.Approve:output_type -> accessgraph.v1.WriteResponse
-	0,  // 95: accessgraph.v1.AccessService.Deny:output_type -> accessgraph.v1.WriteResponse
-	0,  // 96: accessgraph.v1.AccessService.ChangeRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 97: accessgraph.v1.AccessService.RemoveMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 98: accessgraph.v1.AccessService.Leave:output_type -> accessgraph.v1.WriteResponse
-	27, // 99: accessgraph.v1.AccessService.Members:output_type -> accessgraph.v1.MembersResponse
-	0,  // 100: accessgraph.v1.AccessService.CreatePartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 101: accessgraph.v1.AccessService.AddPartnerMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 102: accessgraph.v1.AccessService.RemovePartnerMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 103: accessgraph.v1.AccessService.GrantPartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 104: accessgraph.v1.AccessService.RevokePartner:output_type -> accessgraph.v1.WriteResponse
-	34, // 105: accessgraph.v1.AccessService.PartnerGrants:output_type -> accessgraph.v1.PartnerGrantsResponse
-	0,  // 106: accessgraph.v1.AccessService.RequestPartnerLevel:output_type -> accessgraph.v1.WriteResponse
-	38, // 107: accessgraph.v1.AccessService.PendingPartnerRequests:output_type -> accessgraph.v1.PendingPartnerRequestsResponse
-	0,  // 108: accessgraph.v1.AccessService.ApprovePartnerRequest:output_type -> accessgraph.v1.WriteResponse
-	0,  // 109: accessgraph.v1.AccessService.DenyPartnerRequest:output_type -> accessgraph.v1.WriteResponse
-	0,  // 110: accessgraph.v1.AccessService.LinkPartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 111: accessgraph.v1.AccessService.UnlinkPartner:output_type -> accessgraph.v1.WriteResponse
-	0,  // 112: accessgraph.v1.AccessService.SetSupportAccess:output_type -> accessgraph.v1.WriteResponse
-	0,  // 113: accessgraph.v1.AccessService.SetVendorManage:output_type -> accessgraph.v1.WriteResponse
-	0,  // 114: accessgraph.v1.AccessService.SetCustomerManage:output_type -> accessgraph.v1.WriteResponse
-	42, // 115: accessgraph.v1.AccessService.DataAccessAgreements:output_type -> accessgraph.v1.DataAccessAgreementsResponse
-	0,  // 116: accessgraph.v1.AccessService.CreateGroup:output_type -> accessgraph.v1.WriteResponse
-	0,  // 117: accessgraph.v1.AccessService.AddGroupMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 118: accessgraph.v1.AccessService.RemoveGroupMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 119: accessgraph.v1.AccessService.NestGroup:output_type -> accessgraph.v1.WriteResponse
-	0,  // 120: accessgraph.v1.AccessService.UnnestGroup:output_type -> accessgraph.v1.WriteResponse
-	0,  // 121: accessgraph.v1.AccessService.SetGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
-	0,  // 122: accessgraph.v1.AccessService.ClearGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
-	48, // 123: accessgraph.v1.AccessService.GroupReadAccess:output_type -> accessgraph.v1.GroupReadAccessResponse
-	0,  // 124: accessgraph.v1.AccessService.CreateCase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 125: accessgraph.v1.AccessService.CloseCase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 126: accessgraph.v1.AccessService.ReopenCase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 127: accessgraph.v1.AccessService.AddCaseContact:output_type -> accessgraph.v1.WriteResponse
-	0,  // 128: accessgraph.v1.AccessService.RemoveCaseContact:output_type -> accessgraph.v1.WriteResponse
-	1,  // 129: accessgraph.v1.AccessService.VisibleCases:output_type -> accessgraph.v1.ObjectsResponse
-	1,  // 130: accessgraph.v1.AccessService.GroupCases:output_type -> accessgraph.v1.ObjectsResponse
-	1,  // 131: accessgraph.v1.AccessService.PartnerManagedCases:output_type -> accessgraph.v1.ObjectsResponse
-	0,  // 132: accessgraph.v1.AccessService.CreateSoldProduct:output_type -> accessgraph.v1.WriteResponse
-	0,  // 133: accessgraph.v1.AccessService.CreateInstallBase:output_type -> accessgraph.v1.WriteResponse
-	0,  // 134: accessgraph.v1.AccessService.CreateServiceOrg:output_type -> accessgraph.v1.WriteResponse
-	0,  // 135: accessgraph.v1.AccessService.AddServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 136: accessgraph.v1.AccessService.RemoveServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
-	0,  // 137: accessgraph.v1.AccessService.AssignFunctionalRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 138: accessgraph.v1.AccessService.RemoveFunctionalRole:output_type -> accessgraph.v1.WriteResponse
-	61, // 139: accessgraph.v1.AccessService.RelatedParties:output_type -> accessgraph.v1.RelatedPartiesResponse
-	0,  // 140: accessgraph.v1.AccessService.DefineRole:output_type -> accessgraph.v1.WriteResponse
-	64, // 141: accessgraph.v1.AccessService.RolePrivileges:output_type -> accessgraph.v1.RolePrivilegesResponse
-	66, // 142: accessgraph.v1.AccessService.CustomRoles:output_type -> accessgraph.v1.CustomRolesResponse
-	0,  // 143: accessgraph.v1.AccessService.BindRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 144: accessgraph.v1.AccessService.UnbindRole:output_type -> accessgraph.v1.WriteResponse
-	70, // 145: accessgraph.v1.AccessService.RoleBindings:output_type -> accessgraph.v1.RoleBindingsResponse
-	0,  // 146: accessgraph.v1.AccessService.Bootstrap:output_type -> accessgraph.v1.WriteResponse
-	0,  // 147: accessgraph.v1.AccessService.AddPlatformRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 148: accessgraph.v1.AccessService.RemovePlatformRole:output_type -> accessgraph.v1.WriteResponse
-	0,  // 149: accessgraph.v1.AccessService.AddRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
-	0,  // 150: accessgraph.v1.AccessService.RemoveRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
-	0,  // 151: accessgraph.v1.AccessService.ReleaseToEveryone:output_type -> accessgraph.v1.WriteResponse
-	0,  // 152: accessgraph.v1.AccessService.CreateAccount:output_type -> accessgraph.v1.WriteResponse
-	77, // 153: accessgraph.v1.AccessService.WhoAmI:output_type -> accessgraph.v1.WhoAmIResponse
-	86, // [86:154] is the sub-list for method output_type
-	18, // [18:86] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	78, // 6: accessgraph.v1.KnownRequest.at:type_name -> google.protobuf.Timestamp
+	78, // 7: accessgraph.v1.JoinRequest.expires_at:type_name -> google.protobuf.Timestamp
+	15, // 8: accessgraph.v1.PendingRequestsResponse.requests:type_name -> accessgraph.v1.JoinRequest
+	18, // 9: accessgraph.v1.ApproversResponse.approvers:type_name -> accessgraph.v1.Approver
+	26, // 10: accessgraph.v1.MembersResponse.members:type_name -> accessgraph.v1.Member
+	78, // 11: accessgraph.v1.GrantPartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
+	78, // 12: accessgraph.v1.PartnerGrant.expires_at:type_name -> google.protobuf.Timestamp
+	33, // 13: accessgraph.v1.PartnerGrantsResponse.grants:type_name -> accessgraph.v1.PartnerGrant
+	78, // 14: accessgraph.v1.PartnerRequest.expires_at:type_name -> google.protobuf.Timestamp
+	37, // 15: accessgraph.v1.PendingPartnerRequestsResponse.requests:type_name -> accessgraph.v1.PartnerRequest
+	41, // 16: accessgraph.v1.DataAccessAgreementsResponse.agreements:type_name -> accessgraph.v1.DataAccess
+	60, // 17: accessgraph.v1.RelatedPartiesResponse.parties:type_name -> accessgraph.v1.RelatedParty
+	69, // 18: accessgraph.v1.RoleBindingsResponse.bindings:type_name -> accessgraph.v1.RoleBinding
+	2,  // 19: accessgraph.v1.AccessService.Check:input_type -> accessgraph.v1.CheckRequest
+	5,  // 20: accessgraph.v1.AccessService.CheckMany:input_type -> accessgraph.v1.CheckManyRequest
+	9,  // 21: accessgraph.v1.AccessService.LookupResources:input_type -> accessgraph.v1.LookupResourcesRequest
+	10, // 22: accessgraph.v1.AccessService.LookupSubjects:input_type -> accessgraph.v1.LookupSubjectsRequest
+	11, // 23: accessgraph.v1.AccessService.Known:input_type -> accessgraph.v1.KnownRequest
+	13, // 24: accessgraph.v1.AccessService.RequestAccess:input_type -> accessgraph.v1.RequestAccessRequest
+	14, // 25: accessgraph.v1.AccessService.PendingRequests:input_type -> accessgraph.v1.PendingRequestsRequest
+	17, // 26: accessgraph.v1.AccessService.Approvers:input_type -> accessgraph.v1.ApproversRequest
+	20, // 27: accessgraph.v1.AccessService.Approve:input_type -> accessgraph.v1.ApproveRequest
+	21, // 28: accessgraph.v1.AccessService.Deny:input_type -> accessgraph.v1.DenyRequest
+	22, // 29: accessgraph.v1.AccessService.ChangeRole:input_type -> accessgraph.v1.ChangeRoleRequest
+	23, // 30: accessgraph.v1.AccessService.RemoveMember:input_type -> accessgraph.v1.RemoveMemberRequest
+	24, // 31: accessgraph.v1.AccessService.Leave:input_type -> accessgraph.v1.LeaveRequest
+	25, // 32: accessgraph.v1.AccessService.Members:input_type -> accessgraph.v1.MembersRequest
+	28, // 33: accessgraph.v1.AccessService.CreatePartner:input_type -> accessgraph.v1.CreatePartnerRequest
+	29, // 34: accessgraph.v1.AccessService.AddPartnerMember:input_type -> accessgraph.v1.PartnerMemberRequest
+	29, // 35: accessgraph.v1.AccessService.RemovePartnerMember:input_type -> accessgraph.v1.PartnerMemberRequest
+	30, // 36: accessgraph.v1.AccessService.GrantPartner:input_type -> accessgraph.v1.GrantPartnerRequest
+	31, // 37: accessgraph.v1.AccessService.RevokePartner:input_type -> accessgraph.v1.GranteeRequest
+	32, // 38: accessgraph.v1.AccessService.PartnerGrants:input_type -> accessgraph.v1.PartnerGrantsRequest
+	35, // 39: accessgraph.v1.AccessService.RequestPartnerLevel:input_type -> accessgraph.v1.RequestPartnerLevelRequest
+	36, // 40: accessgraph.v1.AccessService.PendingPartnerRequests:input_type -> accessgraph.v1.PendingPartnerRequestsRequest
+	31, // 41: accessgraph.v1.AccessService.ApprovePartnerRequest:input_type -> accessgraph.v1.GranteeRequest
+	31, // 42: accessgraph.v1.AccessService.DenyPartnerRequest:input_type -> accessgraph.v1.GranteeRequest
+	39, // 43: accessgraph.v1.AccessService.LinkPartner:input_type -> accessgraph.v1.DataAccessRequest
+	39, // 44: accessgraph.v1.AccessService.UnlinkPartner:input_type -> accessgraph.v1.DataAccessRequest
+	39, // 45: accessgraph.v1.AccessService.SetSupportAccess:input_type -> accessgraph.v1.DataAccessRequest
+	39, // 46: accessgraph.v1.AccessService.SetVendorManage:input_type -> accessgraph.v1.DataAccessRequest
+	39, // 47: accessgraph.v1.AccessService.SetCustomerManage:input_type -> accessgraph.v1.DataAccessRequest
+	40, // 48: accessgraph.v1.AccessService.DataAccessAgreements:input_type -> accessgraph.v1.DataAccessAgreementsRequest
+	43, // 49: accessgraph.v1.AccessService.CreateGroup:input_type -> accessgraph.v1.CreateGroupRequest
+	44, // 50: accessgraph.v1.AccessService.AddGroupMember:input_type -> accessgraph.v1.GroupMemberRequest
+	44, // 51: accessgraph.v1.AccessService.RemoveGroupMember:input_type -> accessgraph.v1.GroupMemberRequest
+	45, // 52: accessgraph.v1.AccessService.NestGroup:input_type -> accessgraph.v1.NestGroupRequest
+	45, // 53: accessgraph.v1.AccessService.UnnestGroup:input_type -> accessgraph.v1.NestGroupRequest
+	46, // 54: accessgraph.v1.AccessService.SetGroupReadAccess:input_type -> accessgraph.v1.SetGroupReadAccessRequest
+	47, // 55: accessgraph.v1.AccessService.ClearGroupReadAccess:input_type -> accessgraph.v1.GroupReadAccessRequest
+	47, // 56: accessgraph.v1.AccessService.GroupReadAccess:input_type -> accessgraph.v1.GroupReadAccessRequest
+	49, // 57: accessgraph.v1.AccessService.CreateCase:input_type -> accessgraph.v1.CreateCaseRequest
+	50, // 58: accessgraph.v1.AccessService.CloseCase:input_type -> accessgraph.v1.CaseRequest
+	50, // 59: accessgraph.v1.AccessService.ReopenCase:input_type -> accessgraph.v1.CaseRequest
+	51, // 60: accessgraph.v1.AccessService.AddCaseContact:input_type -> accessgraph.v1.CaseContactRequest
+	51, // 61: accessgraph.v1.AccessService.RemoveCaseContact:input_type -> accessgraph.v1.CaseContactRequest
+	52, // 62: accessgraph.v1.AccessService.VisibleCases:input_type -> accessgraph.v1.UserCasesRequest
+	52, // 63: accessgraph.v1.AccessService.GroupCases:input_type -> accessgraph.v1.UserCasesRequest
+	53, // 64: accessgraph.v1.AccessService.PartnerManagedCases:input_type -> accessgraph.v1.PartnerManagedCasesRequest
+	54, // 65: accessgraph.v1.AccessService.CreateSoldProduct:input_type -> accessgraph.v1.CreateSoldProductRequest
+	55, // 66: accessgraph.v1.AccessService.CreateInstallBase:input_type -> accessgraph.v1.CreateInstallBaseRequest
+	56, // 67: accessgraph.v1.AccessService.CreateServiceOrg:input_type -> accessgraph.v1.CreateServiceOrgRequest
+	57, // 68: accessgraph.v1.AccessService.AddServiceOrgMember:input_type -> accessgraph.v1.ServiceOrgMemberRequest
+	57, // 69: accessgraph.v1.AccessService.RemoveServiceOrgMember:input_type -> accessgraph.v1.ServiceOrgMemberRequest
+	58, // 70: accessgraph.v1.AccessService.AssignFunctionalRole:input_type -> accessgraph.v1.FunctionalRoleRequest
+	58, // 71: accessgraph.v1.AccessService.RemoveFunctionalRole:input_type -> accessgraph.v1.FunctionalRoleRequest
+	59, // 72: accessgraph.v1.AccessService.RelatedParties:input_type -> accessgraph.v1.RelatedPartiesRequest
+	62, // 73: accessgraph.v1.AccessService.DefineRole:input_type -> accessgraph.v1.DefineRoleRequest
+	63, // 74: accessgraph.v1.AccessService.RolePrivileges:input_type -> accessgraph.v1.RolePrivilegesRequest
+	65, // 75: accessgraph.v1.AccessService.CustomRoles:input_type -> accessgraph.v1.CustomRolesRequest
+	67, // 76: accessgraph.v1.AccessService.BindRole:input_type -> accessgraph.v1.RoleBindingRequest
+	67, // 77: accessgraph.v1.AccessService.UnbindRole:input_type -> accessgraph.v1.RoleBindingRequest
+	68, // 78: accessgraph.v1.AccessService.RoleBindings:input_type -> accessgraph.v1.RoleBindingsRequest
+	71, // 79: accessgraph.v1.AccessService.Bootstrap:input_type -> accessgraph.v1.BootstrapRequest
+	72, // 80: accessgraph.v1.AccessService.AddPlatformRole:input_type -> accessgraph.v1.PlatformRoleRequest
+	72, // 81: accessgraph.v1.AccessService.RemovePlatformRole:input_type -> accessgraph.v1.PlatformRoleRequest
+	73, // 82: accessgraph.v1.AccessService.AddRolloutParticipant:input_type -> accessgraph.v1.RolloutParticipantRequest
+	73, // 83: accessgraph.v1.AccessService.RemoveRolloutParticipant:input_type -> accessgraph.v1.RolloutParticipantRequest
+	74, // 84: accessgraph.v1.AccessService.ReleaseToEveryone:input_type -> accessgraph.v1.ReleaseToEveryoneRequest
+	75, // 85: accessgraph.v1.AccessService.CreateAccount:input_type -> accessgraph.v1.CreateAccountRequest
+	76, // 86: accessgraph.v1.AccessService.WhoAmI:input_type -> accessgraph.v1.WhoAmIRequest
+	3,  // 87: accessgraph.v1.AccessService.Check:output_type -> accessgraph.v1.CheckResponse
+	8,  // 88: accessgraph.v1.AccessService.CheckMany:output_type -> accessgraph.v1.CheckManyResponse
+	1,  // 89: accessgraph.v1.AccessService.LookupResources:output_type -> accessgraph.v1.ObjectsResponse
+	1,  // 90: accessgraph.v1.AccessService.LookupSubjects:output_type -> accessgraph.v1.ObjectsResponse
+	12, // 91: accessgraph.v1.AccessService.Known:output_type -> accessgraph.v1.KnownResponse
+	0,  // 92: accessgraph.v1.AccessService.RequestAccess:output_type -> accessgraph.v1.WriteResponse
+	16, // 93: accessgraph.v1.AccessService.PendingRequests:output_type -> accessgraph.v1.PendingRequestsResponse
+	19, // 94: accessgraph.v1.AccessService.Approvers:output_type -> accessgraph.v1.ApproversResponse
+	0,  // 95: accessgraph.v1.AccessService.Approve:output_type -> accessgraph.v1.WriteResponse
+	0,  // 96: accessgraph.v1.AccessService.Deny:output_type -> accessgraph.v1.WriteResponse
+	0,  // 97: accessgraph.v1.AccessService.ChangeRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 98: accessgraph.v1.AccessService.RemoveMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 99: accessgraph.v1.AccessService.Leave:output_type -> accessgraph.v1.WriteResponse
+	27, // 100: accessgraph.v1.AccessService.Members:output_type -> accessgraph.v1.MembersResponse
+	0,  // 101: accessgraph.v1.AccessService.CreatePartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 102: accessgraph.v1.AccessService.AddPartnerMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 103: accessgraph.v1.AccessService.RemovePartnerMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 104: accessgraph.v1.AccessService.GrantPartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 105: accessgraph.v1.AccessService.RevokePartner:output_type -> accessgraph.v1.WriteResponse
+	34, // 106: accessgraph.v1.AccessService.PartnerGrants:output_type -> accessgraph.v1.PartnerGrantsResponse
+	0,  // 107: accessgraph.v1.AccessService.RequestPartnerLevel:output_type -> accessgraph.v1.WriteResponse
+	38, // 108: accessgraph.v1.AccessService.PendingPartnerRequests:output_type -> accessgraph.v1.PendingPartnerRequestsResponse
+	0,  // 109: accessgraph.v1.AccessService.ApprovePartnerRequest:output_type -> accessgraph.v1.WriteResponse
+	0,  // 110: accessgraph.v1.AccessService.DenyPartnerRequest:output_type -> accessgraph.v1.WriteResponse
+	0,  // 111: accessgraph.v1.AccessService.LinkPartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 112: accessgraph.v1.AccessService.UnlinkPartner:output_type -> accessgraph.v1.WriteResponse
+	0,  // 113: accessgraph.v1.AccessService.SetSupportAccess:output_type -> accessgraph.v1.WriteResponse
+	0,  // 114: accessgraph.v1.AccessService.SetVendorManage:output_type -> accessgraph.v1.WriteResponse
+	0,  // 115: accessgraph.v1.AccessService.SetCustomerManage:output_type -> accessgraph.v1.WriteResponse
+	42, // 116: accessgraph.v1.AccessService.DataAccessAgreements:output_type -> accessgraph.v1.DataAccessAgreementsResponse
+	0,  // 117: accessgraph.v1.AccessService.CreateGroup:output_type -> accessgraph.v1.WriteResponse
+	0,  // 118: accessgraph.v1.AccessService.AddGroupMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 119: accessgraph.v1.AccessService.RemoveGroupMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 120: accessgraph.v1.AccessService.NestGroup:output_type -> accessgraph.v1.WriteResponse
+	0,  // 121: accessgraph.v1.AccessService.UnnestGroup:output_type -> accessgraph.v1.WriteResponse
+	0,  // 122: accessgraph.v1.AccessService.SetGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
+	0,  // 123: accessgraph.v1.AccessService.ClearGroupReadAccess:output_type -> accessgraph.v1.WriteResponse
+	48, // 124: accessgraph.v1.AccessService.GroupReadAccess:output_type -> accessgraph.v1.GroupReadAccessResponse
+	0,  // 125: accessgraph.v1.AccessService.CreateCase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 126: accessgraph.v1.AccessService.CloseCase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 127: accessgraph.v1.AccessService.ReopenCase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 128: accessgraph.v1.AccessService.AddCaseContact:output_type -> accessgraph.v1.WriteResponse
+	0,  // 129: accessgraph.v1.AccessService.RemoveCaseContact:output_type -> accessgraph.v1.WriteResponse
+	1,  // 130: accessgraph.v1.AccessService.VisibleCases:output_type -> accessgraph.v1.ObjectsResponse
+	1,  // 131: accessgraph.v1.AccessService.GroupCases:output_type -> accessgraph.v1.ObjectsResponse
+	1,  // 132: accessgraph.v1.AccessService.PartnerManagedCases:output_type -> accessgraph.v1.ObjectsResponse
+	0,  // 133: accessgraph.v1.AccessService.CreateSoldProduct:output_type -> accessgraph.v1.WriteResponse
+	0,  // 134: accessgraph.v1.AccessService.CreateInstallBase:output_type -> accessgraph.v1.WriteResponse
+	0,  // 135: accessgraph.v1.AccessService.CreateServiceOrg:output_type -> accessgraph.v1.WriteResponse
+	0,  // 136: accessgraph.v1.AccessService.AddServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 137: accessgraph.v1.AccessService.RemoveServiceOrgMember:output_type -> accessgraph.v1.WriteResponse
+	0,  // 138: accessgraph.v1.AccessService.AssignFunctionalRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 139: accessgraph.v1.AccessService.RemoveFunctionalRole:output_type -> accessgraph.v1.WriteResponse
+	61, // 140: accessgraph.v1.AccessService.RelatedParties:output_type -> accessgraph.v1.RelatedPartiesResponse
+	0,  // 141: accessgraph.v1.AccessService.DefineRole:output_type -> accessgraph.v1.WriteResponse
+	64, // 142: accessgraph.v1.AccessService.RolePrivileges:output_type -> accessgraph.v1.RolePrivilegesResponse
+	66, // 143: accessgraph.v1.AccessService.CustomRoles:output_type -> accessgraph.v1.CustomRolesResponse
+	0,  // 144: accessgraph.v1.AccessService.BindRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 145: accessgraph.v1.AccessService.UnbindRole:output_type -> accessgraph.v1.WriteResponse
+	70, // 146: accessgraph.v1.AccessService.RoleBindings:output_type -> accessgraph.v1.RoleBindingsResponse
+	0,  // 147: accessgraph.v1.AccessService.Bootstrap:output_type -> accessgraph.v1.WriteResponse
+	0,  // 148: accessgraph.v1.AccessService.AddPlatformRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 149: accessgraph.v1.AccessService.RemovePlatformRole:output_type -> accessgraph.v1.WriteResponse
+	0,  // 150: accessgraph.v1.AccessService.AddRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
+	0,  // 151: accessgraph.v1.AccessService.RemoveRolloutParticipant:output_type -> accessgraph.v1.WriteResponse
+	0,  // 152: accessgraph.v1.AccessService.ReleaseToEveryone:output_type -> accessgraph.v1.WriteResponse
+	0,  // 153: accessgraph.v1.AccessService.CreateAccount:output_type -> accessgraph.v1.WriteResponse
+	77, // 154: accessgraph.v1.AccessService.WhoAmI:output_type -> accessgraph.v1.WhoAmIResponse
+	87, // [87:155] is the sub-list for method output_type
+	19, // [19:87] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_accessgraph_v1_access_proto_init() }
