@@ -50,7 +50,7 @@ import (
 // LEDGER_ACCOUNTS (default 10,000, the medium scale's) how many accounts they spread over.
 // With ACCESSGRAPH_TEST_POSTGRES set the same year is also appended to a PostgreSQL audit log
 // (LEDGER_PG_CHANGES entries, default LEDGER_CHANGES) and its storage, history and rebuild
-// measured.
+// measured. LEDGER_WHOCAN=0 leaves out the who-can listings (minutes each at 500,000).
 func BenchmarkLedgerYear(b *testing.B) {
 	if testing.Short() {
 		b.Skip("a benchmark of minutes")
@@ -115,9 +115,12 @@ func benchLocalLedger(ctx context.Context, b *testing.B, y *ledgerYear) {
 	// History: the busiest account's and a typical one's, from the log and then the stream.
 	auditor := audit.New(c, audit.WithDurableLog(l))
 	for _, acct := range y.historyAccounts() {
-		d, n := timeHistory(ctx, b, auditor, acct)
+		d, n := timeHistory(ctx, b, auditor, acct, false)
 		b.Logf("local: history of %s (%d entries touch it): %d changes in %s", acct, y.touches[acct], n, d.Round(time.Microsecond))
 		b.ReportMetric(ms(d), "local-history-"+y.role(acct)+"-ms")
+		d, n = timeHistory(ctx, b, auditor, acct, true)
+		b.Logf("local: history --account %s: %d changes in %s", acct, n, d.Round(time.Microsecond))
+		b.ReportMetric(ms(d), "local-account-history-"+y.role(acct)+"-ms")
 	}
 
 	// The same questions at present and as of mid-year and the end of the year.
@@ -198,9 +201,12 @@ func benchPostgresLedger(ctx context.Context, b *testing.B, y *ledgerYear) {
 	b.ReportMetric(perMillion/(1<<20), "pg-MiB/Mchanges")
 	h := audit.NewLogHistory(store)
 	for _, acct := range y.historyAccounts() {
-		d, n := timeHistory(ctx, b, h, acct)
+		d, n := timeHistory(ctx, b, h, acct, false)
 		b.Logf("postgres: history of %s (%d entries touch it): %d changes in %s", acct, y.touches[acct], n, d.Round(time.Microsecond))
 		b.ReportMetric(ms(d), "pg-history-"+y.role(acct)+"-ms")
+		d, n = timeHistory(ctx, b, h, acct, true)
+		b.Logf("postgres: history --account %s: %d changes in %s", acct, n, d.Round(time.Microsecond))
+		b.ReportMetric(ms(d), "pg-account-history-"+y.role(acct)+"-ms")
 	}
 	for _, at := range []struct {
 		name string
@@ -295,14 +301,21 @@ func writeFinalState(ctx context.Context, b *testing.B, e *engine.Embedded, l au
 	b.Logf("a real revision token is %d characters, the generated ones %d", len(token.GetToken()), len(y.revision(0)))
 }
 
-func timeHistory(ctx context.Context, b *testing.B, h audit.HistorySource, acct string) (time.Duration, int) {
+// timeHistory reads an account's history to the end: the changes touching the account
+// object itself (history --object), or with byAccount everything that touched its access,
+// what it owns included (history --account).
+func timeHistory(ctx context.Context, b *testing.B, h audit.HistorySource, acct string, byAccount bool) (time.Duration, int) {
 	obj, err := ref.Parse(acct)
 	if err != nil {
 		b.Fatal(err)
 	}
+	f := audit.HistoryFilter{Object: obj}
+	if byAccount {
+		f = audit.HistoryFilter{Account: obj}
+	}
 	began := time.Now()
 	n := 0
-	for _, err := range h.History(ctx, audit.HistoryFilter{Object: obj}) {
+	for _, err := range h.History(ctx, f) {
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -339,6 +352,9 @@ func askLedger(ctx context.Context, b *testing.B, c *access.Client, y *ledgerYea
 	}
 	slices.Sort(lat)
 	out.check = lat[len(lat)/2]
+	if os.Getenv("LEDGER_WHOCAN") == "0" {
+		return out
+	}
 	began := time.Now()
 	for _, err := range audit.New(c).WhoCan(ctx, acct, "view_all_cases") {
 		if err != nil {
