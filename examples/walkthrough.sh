@@ -433,7 +433,8 @@ ok access-review account:acme --as user:bill --format csv
 [[ $(head -1 <<<"$OUT") == "section,subject,access,object,expires_at,detail" ]] || fail "the CSV review has no header"
 has "member,user:bill,role:admin,account:acme,,"
 has "partner,partner:integrator,organisation look,account:acme,,members: pam pete"
-grep -q '^flag,user:pete,narrowing,' <<<"$OUT" || fail "the review does not flag pete's narrowing grant"
+grep -q "^flag,user:pete,overriding,.* narrows " <<<"$OUT" || fail "the review does not flag pete's individual grant narrowing his organisation's"
+grep -q '^flag,partner:reseller,one-sided consent,' <<<"$OUT" || fail "the review does not flag reseller's manage consent, given by the vendor alone"
 say "✓ acme's review: $(($(wc -l <<<"$OUT") - 1)) rows, $(grep -c '^flag,' <<<"$OUT") flags"
 code 1 access-review account:acme --as user:sally
 err_has "permission denied"
