@@ -4,13 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/accessgraph/accessgraph/pkg/cli/cmdutil"
 	"github.com/accessgraph/accessgraph/pkg/cli/factory"
 	"github.com/accessgraph/accessgraph/pkg/cli/iostreams"
 	"github.com/accessgraph/accessgraph/pkg/cli/root"
-	"github.com/accessgraph/accessgraph/pkg/engine"
 )
 
 // accessctl runs one accessctl command line against the test server's domain API with key,
@@ -22,16 +20,8 @@ func accessctl(t *testing.T, s *server, key string, code int, args ...string) st
 	out, errOut := &strings.Builder{}, &strings.Builder{}
 	ios.Out, ios.ErrOut = out, errOut
 	env := map[string]string{factory.EnvAPIURL: s.url, factory.EnvToken: key}
-	f := &factory.Factory{
-		IOStreams:     ios,
-		Getenv:        func(k string) string { return env[k] },
-		Now:           time.Now,
-		Build:         factory.BuildInfo{Version: "test"},
-		Dial:          engine.Dial,
-		StartEmbedded: engine.StartEmbedded,
-	}
-	f.Engine = f.Connect
-	f.RemoteAPI = f.ConnectAPI
+	f := factory.New(factory.BuildInfo{Version: "test"})
+	f.IOStreams, f.Getenv = ios, func(k string) string { return env[k] }
 	err := root.Execute(context.Background(), root.NewCmdRoot(f), f, args)
 	if got := cmdutil.ExitCode(err); got != code {
 		t.Fatalf("accessctl %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, code, out, errOut)
