@@ -3,10 +3,13 @@ package localstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,10 +20,13 @@ import (
 // TestRowKeyOrder checks that the orders computed on a row's single key string
 // equal the field-by-field orders they replace, for rows and for range probes
 // (rows with empty trailing fields), including ids that are prefixes of one
-// another, and that the fields read back unchanged.
+// another, and that the fields read back unchanged. One word is longer than the
+// offsets a row keeps (64 KiB), so rows fall back to scanning for their fields.
 func TestRowKeyOrder(t *testing.T) {
+	require.EqualValues(t, 24, unsafe.Sizeof(relationship{}), "a row is three words")
 	rng := rand.New(rand.NewPCG(7, 11))
-	words := []string{"", "a", "ab", "abc", "b", "ba", "doc", "document", "...", "u1", "u10", "u2", "x_y", "a/b", "a-b"}
+	long := strings.Repeat("l", 70_000)
+	words := []string{"", "a", "ab", "abc", "b", "ba", "doc", "document", "...", "u1", "u10", "u2", "x_y", "a/b", "a-b", long}
 	pick := func() string { return words[rng.IntN(len(words))] }
 	cmpFields := func(a, b []string) int { return slices.Compare(a, b) }
 
@@ -35,6 +41,8 @@ func TestRowKeyOrder(t *testing.T) {
 		for i := range 6 {
 			require.Equal(t, f[i], r.field(i))
 		}
+		long := len(f[0])+len(f[1])+len(f[2])+3 > math.MaxUint16
+		require.Equal(t, long, r.subjectAt == 0, "subject offset kept exactly when it fits")
 	}
 	for _, a := range rows {
 		fa := fields[a]

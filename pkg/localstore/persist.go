@@ -46,7 +46,7 @@ func namedKey(kind byte, name string) []byte {
 }
 
 func relationshipKey(r *relationship) []byte {
-	return append([]byte{kindRelationship}, r.key...)
+	return append([]byte{kindRelationship}, r.key()...)
 }
 
 // relationshipValue stores only what the key does not: caveat, integrity, expiration.

@@ -86,7 +86,7 @@ func planQuery(rels *relTrees, filter datastore.RelationshipsFilter) rowSource {
 			within: func(r *relationship) bool {
 				// The id follows the type's terminator, so this is "type matches and the
 				// id starts with prefix".
-				return strings.HasPrefix(r.key, p)
+				return strings.HasPrefix(r.key(), p)
 			},
 		}}}
 	}
@@ -190,11 +190,11 @@ func keyPrefix(fields ...string) func(*relationship) bool {
 		fields = fields[:len(fields)-1]
 	}
 	p := string(joinKey(fields, true))
-	return func(r *relationship) bool { return strings.HasPrefix(r.key, p) }
+	return func(r *relationship) bool { return strings.HasPrefix(r.key(), p) }
 }
 
 // subjectPrefix matches rows whose leading subject fields are fields.
 func subjectPrefix(fields ...string) func(*relationship) bool {
 	p := string(joinKey(fields, true))
-	return func(r *relationship) bool { return strings.HasPrefix(r.key[r.subjectStart():], p) }
+	return func(r *relationship) bool { return strings.HasPrefix(r.key()[r.subjectStart():], p) }
 }

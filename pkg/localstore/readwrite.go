@@ -39,20 +39,24 @@ func (rwt *readWriteTx) WriteRelationships(_ context.Context, mutations []tuple.
 func (rwt *readWriteTx) write(mutations ...tuple.RelationshipUpdate) error {
 	for _, mutation := range mutations {
 		rel := relationshipFromTuple(mutation.Relationship)
-		existing := rwt.rels.get(rel)
 
-		switch mutation.Operation {
-		case tuple.UpdateOperationCreate:
-			if existing != nil {
+		if mutation.Operation == tuple.UpdateOperationCreate {
+			// The common case (imports) stores first and undoes on a conflict: one descent
+			// per tree instead of a lookup followed by the stores.
+			if existing := rwt.rels.put(rel); existing != nil {
+				rwt.rels.put(existing)
 				rt, err := existing.Relationship()
 				if err != nil {
 					return err
 				}
 				return datastore.NewCreateRelationshipExistsError(&rt)
 			}
-			rwt.rels.put(rel)
 			rwt.changes.track(nil, rel)
+			continue
+		}
 
+		existing := rwt.rels.get(rel)
+		switch mutation.Operation {
 		case tuple.UpdateOperationTouch:
 			if existing != nil {
 				same, err := sameRelationship(existing, mutation.Relationship)

@@ -74,17 +74,24 @@ func (t *relTrees) get(probe *relationship) *relationship {
 	return found
 }
 
-// put stores row, replacing any row with the same key.
-func (t *relTrees) put(row *relationship) {
-	if old := t.get(row); old != nil {
-		t.remove(old)
-	}
-	t.byResource.Set(row)
+// put stores row, replacing any row with the same key, and returns the row it replaced
+// (nil if none). One descent per tree: every order compares the same six-field key, so a
+// Set replaces the old row in place; only the expiration order, which sorts by expiry
+// first, needs the old row deleted.
+func (t *relTrees) put(row *relationship) (replaced *relationship) {
+	old, found := t.byResource.Set(row)
 	t.bySubject.Set(row)
 	t.byNamespaceRelation.Set(row)
+	if found && old.expiration() != nil {
+		t.byExpiration.Delete(old)
+	}
 	if row.expiration() != nil {
 		t.byExpiration.Set(row)
 	}
+	if !found {
+		return nil
+	}
+	return old
 }
 
 // remove deletes the row (which must be the stored one).
@@ -139,17 +146,18 @@ func (t *relTrees) len() int { return t.byResource.Len() }
 // compareByResource orders by the row key: (namespace, resourceID, relation,
 // subject...).
 func compareByResource(a, b *relationship) int {
-	return strings.Compare(a.key, b.key)
+	return strings.Compare(a.key(), b.key())
 }
 
 // compareBySubject orders by (subject..., namespace, resourceID, relation): the
 // key's subject half, then its resource half.
 func compareBySubject(a, b *relationship) int {
+	ak, bk := a.key(), b.key()
 	ai, bi := a.subjectStart(), b.subjectStart()
-	if c := strings.Compare(a.key[ai:], b.key[bi:]); c != 0 {
+	if c := strings.Compare(ak[ai:], bk[bi:]); c != 0 {
 		return c
 	}
-	return strings.Compare(a.key[:ai], b.key[:bi])
+	return strings.Compare(ak[:ai], bk[:bi])
 }
 
 func compareByNamespaceRelation(a, b *relationship) int {
@@ -185,7 +193,7 @@ func (c *relChangeTracker) track(before, after *relationship) {
 	if row == nil {
 		row = before
 	}
-	key := row.key
+	key := row.key()
 	if c.byKey == nil {
 		c.byKey = map[string]int{}
 	}

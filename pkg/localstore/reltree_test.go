@@ -1,0 +1,154 @@
+package localstore
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/tuple"
+)
+
+// TestRelTreesAgreeWithAModel puts and removes generated rows (few keys, so most puts
+// replace a row, with and without expirations that change) and checks after every step
+// that each of the four orders holds exactly the model's rows, sorted, and that put
+// returns the row it replaced.
+func TestRelTreesAgreeWithAModel(t *testing.T) {
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			row := func() *relationship {
+				s := fmt.Sprintf("document:d%d#viewer@user:u%d", rng.IntN(6), rng.IntN(6))
+				if rng.IntN(2) == 0 {
+					s += fmt.Sprintf("[expiration:%s]", base.Add(time.Duration(rng.IntN(4))*time.Hour).Format(time.RFC3339))
+				}
+				return relationshipFromTuple(tuple.MustParse(s))
+			}
+			trees := newRelTrees()
+			model := map[string]*relationship{}
+			for step := range 400 {
+				r := row()
+				if rng.IntN(4) == 0 {
+					if old := trees.get(r); old != nil {
+						trees.remove(old)
+					}
+					delete(model, r.key())
+				} else {
+					replaced := trees.put(r)
+					require.Same(t, model[r.key()], replaced, "step %d: put must return the row it replaced", step)
+					model[r.key()] = r
+				}
+				requireTreesHold(t, trees, model, step)
+			}
+		})
+	}
+}
+
+func requireTreesHold(t *testing.T, trees *relTrees, model map[string]*relationship, step int) {
+	t.Helper()
+	var all, expiring []*relationship
+	for _, r := range model {
+		all = append(all, r)
+		if r.expiration() != nil {
+			expiring = append(expiring, r)
+		}
+	}
+	for _, order := range []struct {
+		name string
+		tree *relTree
+		rows []*relationship
+		cmp  func(a, b *relationship) int
+	}{
+		{"resource", trees.byResource, all, compareByResource},
+		{"subject", trees.bySubject, all, compareBySubject},
+		{"namespace and relation", trees.byNamespaceRelation, all, compareByNamespaceRelation},
+		{"expiration", trees.byExpiration, expiring, compareByExpiration},
+	} {
+		want := slices.Clone(order.rows)
+		slices.SortFunc(want, order.cmp)
+		got := order.tree.Items()
+		require.Len(t, got, len(want), "step %d: rows in the %s order", step, order.name)
+		for i := range want {
+			require.Same(t, want[i], got[i], "step %d: row %d of the %s order", step, i, order.name)
+		}
+	}
+}
+
+// TestCreateConflictLeavesTheStoredRow creates rows that exist already, alone and among
+// new ones, with expirations that differ from the stored ones: each transaction fails
+// naming the relationship, and the store keeps exactly what it held, in every index,
+// also when a transaction goes on after the refusal and commits.
+func TestCreateConflictLeavesTheStoredRow(t *testing.T) {
+	ctx := context.Background()
+	ds := openTest(t, t.TempDir(), Options{GCInterval: -1})
+	defer ds.Close()
+	stored := []string{
+		"document:d1#viewer@user:u1",
+		"document:d1#viewer@user:u2[expiration:2031-01-01T00:00:00Z]",
+		"document:d2#viewer@user:u1[expiration:2032-01-01T00:00:00Z]",
+	}
+	rev := writeRels(t, ds, tuple.UpdateOperationCreate, stored...)
+	attempts := [][]string{
+		{"document:d1#viewer@user:u1[expiration:2033-01-01T00:00:00Z]"},
+		{"document:d3#viewer@user:u9", "document:d1#viewer@user:u2"},
+		{"document:d2#viewer@user:u1[expiration:2034-01-01T00:00:00Z]", "document:d4#viewer@user:u9"},
+	}
+	for _, attempt := range attempts {
+		_, err := ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+			updates := make([]tuple.RelationshipUpdate, 0, len(attempt))
+			for _, r := range attempt {
+				updates = append(updates, tuple.Create(tuple.MustParse(r)))
+			}
+			return rwt.WriteRelationships(ctx, updates)
+		})
+		require.Error(t, err, "creating %v over stored rows", attempt)
+		require.ErrorContains(t, err, "already existed")
+	}
+	head, err := ds.HeadRevision(ctx)
+	require.NoError(t, err)
+	require.True(t, head.Revision.Equal(rev), "a failed create must not commit")
+
+	// A transaction that goes on after a refused create (and commits something else) still
+	// holds the stored row, not the refused one.
+	_, err = ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		for _, attempt := range attempts {
+			for _, r := range attempt {
+				if err := rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Create(tuple.MustParse(r))}); err == nil {
+					// A new row: take it back, so that only refused creates are left.
+					if err := rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Delete(tuple.MustParse(r))}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Touch(tuple.MustParse("document:d9#viewer@user:u9"))})
+	})
+	require.NoError(t, err)
+	stored = append(stored, "document:d9#viewer@user:u9")
+	head, err = ds.HeadRevision(ctx)
+	require.NoError(t, err)
+
+	var got []string
+	it, err := ds.SnapshotReader(head.Revision).QueryRelationships(ctx, datastore.RelationshipsFilter{OptionalResourceType: "document"})
+	require.NoError(t, err)
+	for rel, err := range it {
+		require.NoError(t, err)
+		got = append(got, tuple.MustString(rel))
+	}
+	require.ElementsMatch(t, stored, got)
+
+	// Every order holds the stored rows, and only the expiring ones are in the expiration order.
+	ds.mu.RLock()
+	trees := ds.snapshots[len(ds.snapshots)-1].rels
+	ds.mu.RUnlock()
+	require.Equal(t, 4, trees.byResource.Len())
+	require.Equal(t, 4, trees.bySubject.Len())
+	require.Equal(t, 4, trees.byNamespaceRelation.Len())
+	require.Equal(t, 2, trees.byExpiration.Len())
+}
