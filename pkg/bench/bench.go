@@ -56,6 +56,8 @@ type Options struct {
 	FullRelationCache bool
 	// DispatchConcurrency is the engine's dispatch concurrency (zero: the engine's default).
 	DispatchConcurrency uint16
+	// DispatchChunkSize is the engine's dispatch chunk size (zero: SpiceDB's default of 100).
+	DispatchChunkSize uint16
 	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental lookup and query
 	// plan engines (engine.EmbeddedConfig).
 	LookupResourcesV3 bool
@@ -114,6 +116,8 @@ type Report struct {
 	FullRelationCache bool `json:"full_relation_cache,omitempty"`
 	// DispatchConcurrency is the engine's dispatch concurrency.
 	DispatchConcurrency uint16 `json:"dispatch_concurrency,omitempty"`
+	// DispatchChunkSize is the engine's dispatch chunk size, when not SpiceDB's default.
+	DispatchChunkSize uint16 `json:"dispatch_chunk_size,omitempty"`
 	// LookupResourcesV3 and QueryPlan report SpiceDB's experimental engines in use.
 	LookupResourcesV3 bool         `json:"lookup_resources_v3,omitempty"`
 	QueryPlan         []string     `json:"query_plan,omitempty"`
@@ -130,8 +134,11 @@ type Report struct {
 	Overheads    []Overhead `json:"overheads"`
 	RSSBefore    float64    `json:"rss_before_mib"` // before the engine started, after returning freed memory
 	RSSAfterLoad float64    `json:"rss_after_import_mib"`
-	RSSEnd       float64    `json:"rss_end_mib"`
-	PeakRSS      float64    `json:"peak_rss_mib"`
+	// RSSRetained is resident memory after the import once its garbage is collected and
+	// returned to the system: what the imported data itself keeps.
+	RSSRetained float64 `json:"rss_retained_mib"`
+	RSSEnd      float64 `json:"rss_end_mib"`
+	PeakRSS     float64 `json:"peak_rss_mib"`
 	// Restart is measured on durable datastores only: the engine is closed and started again
 	// on the same data, until it serves a correct check.
 	Restart *Restart `json:"restart,omitempty"`
@@ -177,6 +184,15 @@ func (r *Report) RSSPerMillion() float64 {
 		return 0
 	}
 	return (r.RSSAfterLoad - r.RSSBefore) / (float64(r.Relationships) / 1e6)
+}
+
+// RetainedPerMillion is RSSPerMillion once the import's garbage is collected and returned to
+// the system, in MiB.
+func (r *Report) RetainedPerMillion() float64 {
+	if r.Relationships == 0 {
+		return 0
+	}
+	return (r.RSSRetained - r.RSSBefore) / (float64(r.Relationships) / 1e6)
 }
 
 // Wrong is the number of answers that differed from the generated data's expected answers.
@@ -260,7 +276,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Scale: cfg.Name, Machine: machine(), SpiceDB: engine.SpiceDBVersion(), FullRelationCache: o.FullRelationCache,
-		DispatchConcurrency: cmp.Or(o.DispatchConcurrency, engine.DefaultDispatchConcurrency()), LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan}
+		DispatchConcurrency: cmp.Or(o.DispatchConcurrency, engine.DefaultDispatchConcurrency()), DispatchChunkSize: o.DispatchChunkSize, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan}
 	kind, _, err := engine.DatastoreEngine(o.DatastoreURI)
 	if err != nil {
 		return nil, err
@@ -279,7 +295,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.RSSBefore, _ = rss("VmRSS")
 	b := &runner{o: o, g: g, hot: g.Hot(), rep: rep}
 	b.logf("starting the embedded engine (%s)", kind)
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, DispatchChunkSize: o.DispatchChunkSize, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan})
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +303,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer func() { _ = b.e.Close() }()
 
 	b.logf("generating and importing the %s portal", cfg.Name)
+	stopProfile, err := startImportProfile(o.ProfileDir)
+	if err != nil {
+		return nil, err
+	}
 	st, err := gen.Load(ctx, e.Permissions(), g.Relationships(), gen.LoadOptions{BatchSize: o.BatchSize, Progress: o.Progress})
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +322,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Import.PerSecond = st.PerSecond()
 	rep.Import.BatchSize = o.BatchSize
 	rep.RSSAfterLoad, _ = rss("VmRSS")
+	debug.FreeOSMemory()
+	rep.RSSRetained, _ = rss("VmRSS")
 	e.ObserveToken(st.Token)
 	b.token = st.Token
 	b.c = access.New(e.Engine)
@@ -387,7 +412,7 @@ func (b *runner) pair(ctx context.Context, groupA, groupB, name string, clients 
 	return fs[0], fs[1]
 }
 
-// measureMulti runs ops in turn (rotating which goes first) from clients goroutines and
+// measureMulti runs ops in turn (which goes first drawn per iteration) from clients goroutines and
 // summarises each op's latencies in its own figure. Each figure's throughput is its share
 // of the elapsed time, in proportion to the time spent in it.
 func (b *runner) measureMulti(ctx context.Context, groups []string, name string, clients, perClient int, d time.Duration, ops []opFunc) []Figure {
@@ -409,8 +434,13 @@ func (b *runner) measureMulti(ctx context.Context, groups []string, name string,
 			errs, wrong := make([]int, n), make([]int, n)
 		loop:
 			for i := 0; perClient == 0 || i < perClient || time.Now().Before(deadline); i++ {
+				// Which op runs first is drawn per iteration, not alternated: ops ask about
+				// probe i, and the probe sets alternate kinds of answer (allowed, denied), so
+				// alternating would give one op the first (uncached) ask of every even probe
+				// and the other every odd one.
+				first := int(mix(uint64(w*1_000_003+i)) % uint64(n)) //nolint:gosec // n is small
 				for j := 0; j < n; j++ {
-					k := (i + j) % n
+					k := (first + j) % n
 					t0 := time.Now()
 					ok, err := ops[k](ctx, w*1_000_003+i)
 					if errors.Is(err, errSkip) {
@@ -483,6 +513,14 @@ func summarise(f *Figure, lat []time.Duration, elapsed time.Duration) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// mix is SplitMix64's finaliser: well-spread bits for consecutive inputs.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
 
 func subjectOf(p gen.Probe) ref.Subject {
 	return ref.Subject{Object: ref.Object{Type: "user", ID: p.Subject}}
@@ -864,7 +902,7 @@ func (b *runner) restart(ctx context.Context) error {
 		return fmt.Errorf("closing the engine before the restart: %w", err)
 	}
 	start := time.Now()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache, DispatchConcurrency: b.o.DispatchConcurrency, LookupResourcesV3: b.o.LookupResourcesV3, QueryPlan: b.o.QueryPlan})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache, DispatchConcurrency: b.o.DispatchConcurrency, DispatchChunkSize: b.o.DispatchChunkSize, LookupResourcesV3: b.o.LookupResourcesV3, QueryPlan: b.o.QueryPlan})
 	if err != nil {
 		return fmt.Errorf("restarting the engine: %w", err)
 	}

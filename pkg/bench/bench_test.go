@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestBenchSmall(t *testing.T) {
 	if rep.Wrong() != 0 || rep.Errors() != 0 {
 		t.Fatalf("%d wrong answers, %d errors", rep.Wrong(), rep.Errors())
 	}
-	if rep.Import.Relationships == 0 || rep.Import.PerSecond <= 0 || rep.RSSEnd <= 0 || rep.PeakRSS <= 0 {
+	if rep.Import.Relationships == 0 || rep.Import.PerSecond <= 0 || rep.RSSEnd <= 0 || rep.PeakRSS <= 0 || rep.RSSRetained <= 0 {
 		t.Errorf("missing import or memory figures: %+v rss %v/%v", rep.Import, rep.RSSEnd, rep.PeakRSS)
 	}
 	for _, kind := range append(gen.PathKinds, "mixed") {
@@ -190,6 +191,9 @@ func TestBenchSmallWithSQLBaseline(t *testing.T) {
 				t.Errorf("profile %s: file %s missing or empty: %v", p.Name, f, err)
 			}
 		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "import.cpu.pprof")); err != nil || st.Size() == 0 {
+		t.Errorf("the import's CPU profile is missing or empty: %v", err)
 	}
 	var table bytes.Buffer
 	if err := rep.WriteTable(&table); err != nil {

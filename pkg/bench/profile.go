@@ -198,6 +198,32 @@ func (b *runner) profilePhase(ctx context.Context, name string, clients int, d t
 	return nil
 }
 
+// startImportProfile starts a CPU profile of the import into dir (import.cpu.pprof); the
+// function it returns stops and writes it. Without a dir it does nothing.
+func startImportProfile(dir string) (stop func() error, err error) {
+	if dir == "" {
+		return func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the profile directory: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "import.cpu.pprof"))
+	if err != nil {
+		return nil, fmt.Errorf("creating the import's CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("starting the import's CPU profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing the import's CPU profile: %w", err)
+		}
+		return nil
+	}, nil
+}
+
 // writeHeapProfile writes the allocation profile. The runtime publishes allocations at the
 // end of a garbage collection cycle, up to two cycles late: two forced cycles first make
 // the profile current.

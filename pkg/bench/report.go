@@ -32,6 +32,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.DispatchConcurrency != 0 {
 		cache += fmt.Sprintf(", dispatch concurrency %d", r.DispatchConcurrency)
 	}
+	if r.DispatchChunkSize != 0 {
+		cache += fmt.Sprintf(", dispatch chunk size %d", r.DispatchChunkSize)
+	}
 	if r.LookupResourcesV3 {
 		cache += ", lookup resources v3"
 	}
@@ -42,7 +45,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "machine: %s, %d CPUs, %s memory, %s %s\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.MemTotal, r.Machine.GoVersion, r.Machine.OS)
 	fmt.Fprintf(w, "import: %d relationships in %.1fs = %.0f relationships/s (batches of %d)\n",
 		r.Import.Relationships, r.Import.Seconds, r.Import.PerSecond, r.Import.BatchSize)
-	fmt.Fprintf(w, "resident memory: %.0f MiB before the engine, %.0f MiB after import (+%.0f MiB per million relationships), %.0f MiB at the end, peak %.0f MiB\n", r.RSSBefore, r.RSSAfterLoad, r.RSSPerMillion(), r.RSSEnd, r.PeakRSS)
+	fmt.Fprintf(w, "resident memory: %.0f MiB before the engine, %.0f MiB after import (+%.0f MiB per million relationships), %.0f MiB retained once the import's garbage is collected (+%.0f per million), %.0f MiB at the end, peak %.0f MiB\n", r.RSSBefore, r.RSSAfterLoad, r.RSSPerMillion(), r.RSSRetained, r.RetainedPerMillion(), r.RSSEnd, r.PeakRSS)
 	if r.Restart != nil {
 		fmt.Fprintf(w, "restart on the same data until the first correct check: %.1fs\n", r.Restart.Seconds)
 	}

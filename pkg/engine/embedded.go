@@ -89,6 +89,10 @@ type EmbeddedConfig struct {
 	// least 2: an exclusion needs one for its base set and one for what it removes.
 	DispatchConcurrency uint16
 
+	// DispatchChunkSize is how many object ids one dispatched sub-problem carries, and the
+	// most ids one datastore query filters on; zero means SpiceDB's default of 100.
+	DispatchChunkSize uint16
+
 	// LookupResourcesV3 answers LookupResources with SpiceDB's experimental third lookup
 	// implementation instead of its default; off by default, measured in docs/performance.md.
 	LookupResourcesV3 bool
@@ -319,6 +323,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		opts = append(opts, newAuthFailureLog(cfg.OnAuthFailure).serverOptions()...)
 	}
 	opts = append(opts, server.WithGlobalDispatchConcurrencyLimit(cmp.Or(cfg.DispatchConcurrency, DefaultDispatchConcurrency())))
+	if cfg.DispatchChunkSize != 0 {
+		opts = append(opts, server.WithDispatchChunkSize(cfg.DispatchChunkSize))
+	}
 	if cfg.LookupResourcesV3 {
 		opts = append(opts, server.WithExperimentalLookupResourcesVersion("lr3"))
 	}
