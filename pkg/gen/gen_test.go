@@ -72,12 +72,16 @@ func TestSmallPortalLoadsAndAnswers(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = e.Close() })
 	g := small(t)
-	st, err := gen.Load(ctx, e.Permissions(), g.Relationships(), gen.LoadOptions{BatchSize: 1000})
+	// Streams of at most 3,000 relationships: the answers below need every stream committed.
+	st, err := gen.Load(ctx, e.Permissions(), g.Relationships(), gen.LoadOptions{BatchSize: 1000, StreamSize: 3000})
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
 	if st.Relationships != g.Expected().Relationships {
 		t.Fatalf("imported %d, generated %d", st.Relationships, g.Expected().Relationships)
+	}
+	if want := (st.Relationships + 2999) / 3000; st.Streams != want {
+		t.Errorf("imported in %d streams, want %d of at most 3,000", st.Streams, want)
 	}
 	t.Logf("imported %d relationships in %s (%.0f/s)", st.Relationships, st.Elapsed, st.PerSecond())
 

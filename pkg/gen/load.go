@@ -16,6 +16,11 @@ import (
 type LoadOptions struct {
 	// BatchSize is how many relationships go in one stream message; zero means 2000.
 	BatchSize int
+	// StreamSize is the most relationships one import stream carries; each stream is one
+	// transaction. Zero means 100,000: SpiceDB ends a stream that sends it nothing for 30 s,
+	// and an import stream gets no reply until it closes, so a stream must commit well
+	// within that on the slowest datastore (PostgreSQL imports about 50,000 a second).
+	StreamSize int
 	// Progress, when set, receives a progress line every ProgressEvery relationships and a
 	// final line with the throughput (stderr in the CLI).
 	Progress      io.Writer
@@ -26,6 +31,7 @@ type LoadOptions struct {
 type LoadStats struct {
 	Relationships int
 	Batches       int
+	Streams       int // import streams, one transaction each
 	Elapsed       time.Duration
 	// Token is a revision at or after the import. The import call returns none, so Load
 	// asks for one with a fully consistent check: read with AtLeastAsFresh(Token) (or give
@@ -42,9 +48,10 @@ func (s LoadStats) PerSecond() float64 {
 	return float64(s.Relationships) / s.Elapsed.Seconds()
 }
 
-// Load streams rels into SpiceDB through the v1 ImportBulkRelationships call, in batches.
-// The import is one transaction with create semantics: the store must not already hold any
-// of the relationships (load into an empty store), and a failure imports nothing.
+// Load streams rels into SpiceDB through the v1 ImportBulkRelationships call, in batches,
+// one stream (one transaction, with create semantics) per StreamSize relationships. The
+// store must not already hold any of the relationships (load into an empty store); a
+// failure keeps the streams committed before it and imports nothing of its own stream.
 func Load(ctx context.Context, perms v1.PermissionsServiceClient, rels iter.Seq[*v1.Relationship], o LoadOptions) (LoadStats, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 2000
@@ -52,20 +59,44 @@ func Load(ctx context.Context, perms v1.PermissionsServiceClient, rels iter.Seq[
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 100_000
 	}
+	if o.StreamSize <= 0 {
+		o.StreamSize = 100_000
+	}
 	start := time.Now()
 	var st LoadStats
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := perms.ImportBulkRelationships(ctx)
-	if err != nil {
-		return st, fmt.Errorf("starting the bulk import: %w", err)
+	var stream v1.PermissionsService_ImportBulkRelationshipsClient
+	sent, loaded, inStream := 0, 0, 0
+	// commit closes the open stream, committing its transaction.
+	commit := func() error {
+		if stream == nil {
+			return nil
+		}
+		resp, err := stream.CloseAndRecv()
+		stream = nil
+		if err != nil {
+			return fmt.Errorf("bulk import of relationships %d to %d: %w", sent-inStream+1, sent, err)
+		}
+		if got := int(resp.GetNumLoaded()); got != inStream {
+			return fmt.Errorf("bulk import: sent %d relationships in one stream, SpiceDB loaded %d", inStream, got)
+		}
+		loaded += inStream
+		inStream = 0
+		st.Streams++
+		return nil
 	}
 	batch := make([]*v1.Relationship, 0, o.BatchSize)
-	sent := 0
 	nextReport := o.ProgressEvery
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
+		}
+		if stream == nil {
+			var err error
+			if stream, err = perms.ImportBulkRelationships(ctx); err != nil {
+				return fmt.Errorf("starting the bulk import after %d relationships: %w", sent, err)
+			}
 		}
 		if err := stream.Send(&v1.ImportBulkRelationshipsRequest{Relationships: batch}); err != nil {
 			if err == io.EOF {
@@ -75,7 +106,13 @@ func Load(ctx context.Context, perms v1.PermissionsServiceClient, rels iter.Seq[
 			return fmt.Errorf("bulk import after %d relationships: %w", sent, err)
 		}
 		sent += len(batch)
+		inStream += len(batch)
 		st.Batches++
+		if inStream+o.BatchSize > o.StreamSize {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
 		batch = make([]*v1.Relationship, 0, o.BatchSize)
 		if o.Progress != nil && sent >= nextReport {
 			el := time.Since(start)
@@ -95,15 +132,11 @@ func Load(ctx context.Context, perms v1.PermissionsServiceClient, rels iter.Seq[
 	if err := flush(); err != nil {
 		return st, err
 	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return st, fmt.Errorf("bulk import of %d relationships: %w", sent, err)
+	if err := commit(); err != nil {
+		return st, err
 	}
-	st.Relationships = int(resp.GetNumLoaded())
+	st.Relationships = loaded
 	st.Elapsed = time.Since(start)
-	if st.Relationships != sent {
-		return st, fmt.Errorf("bulk import: sent %d relationships, SpiceDB loaded %d", sent, st.Relationships)
-	}
 	check, err := perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
 		Consistency: spice.FullyConsistent(),
 		Resource:    obj("platform", "main"),
