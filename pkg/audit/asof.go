@@ -23,9 +23,11 @@ import (
 // deleted by then (expiry deletions included: the sweep's deletions are changes like any
 // other), evaluated under the current schema. A grant whose expiry came at or before At is
 // left out. The engine evaluates expiry against the present clock, so every expiry is held
-// moved forward by ExpiryShift (the time from At to the rebuild): a grant with an hour left
-// at At has an hour left in the rebuilt graph, whether or not it has expired since. Read the
-// graph through Auditor, which moves the expiries back, so answers name the real times.
+// moved forward by ExpiryShift (the time from At to the rebuild, plus PastGraphLife): a
+// grant live at At stays live in the rebuilt graph for at least PastGraphLife, whether or
+// not it has expired since, so answers do not change while the graph is asked (a who-can
+// as of a time takes minutes on a large account). Read the graph through Auditor, which
+// moves the expiries back, so answers name the real times.
 type PastGraph struct {
 	*engine.Embedded
 	// At is the time asked about; Through is the newest log entry applied (its position,
@@ -43,6 +45,15 @@ type PastGraph struct {
 func (g *PastGraph) Auditor(c *access.Client, opts ...Option) *Auditor {
 	return New(c, append([]Option{WithClock(func() time.Time { return g.At }), withExpiryShift(g.ExpiryShift)}, opts...)...)
 }
+
+// PastGraphLife is how long a rebuilt graph keeps answering as of its moment: every grant
+// live at At expires in it no sooner than this after the rebuild. A past graph is meant for
+// the questions of one request, not to be kept.
+const PastGraphLife = 24 * time.Hour
+
+// maxExpiry is the latest expiry a relationship can carry (protobuf timestamps end with
+// year 9999).
+var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // replayBatch is how many relationship updates one rebuild write carries.
 const replayBatch = 1000
@@ -93,11 +104,12 @@ func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 	if first {
 		return nil, fmt.Errorf("%w: the audit log is empty: there is no past to rebuild", access.ErrInvalidArgument)
 	}
-	g := &PastGraph{At: at, Through: st.Through, Applied: st.Applied, ExpiryShift: now.Sub(at)}
+	g := &PastGraph{At: at, Through: st.Through, Applied: st.Applied, ExpiryShift: now.Sub(at) + PastGraphLife}
 	// The state at `at`: what was written and not deleted, less what had expired by then.
-	// Every expiry moves forward by the shift: live at `at` means after `at`, so after the
-	// present clock the engine evaluates with once moved (a relation may allow only
-	// subjects with an expiry, so an expired-since grant cannot simply lose it).
+	// Every expiry moves forward by the shift: live at `at` means after `at`, so, once
+	// moved, at least PastGraphLife after the present clock the engine evaluates with (a
+	// relation may allow only subjects with an expiry, so an expired-since grant cannot
+	// simply lose it).
 	net := make(map[string]*v1.Relationship, len(st.Rels))
 	for key, lr := range st.Rels {
 		if !lr.liveAt(at) {
@@ -105,7 +117,11 @@ func Rebuild(ctx context.Context, l auditlog.Log, m AsOf) (*PastGraph, error) {
 		}
 		rel := lr.Rel
 		if lr.ExpiresAt != nil {
-			rel.OptionalExpiresAt = timestamppb.New(lr.ExpiresAt.Add(g.ExpiryShift))
+			moved := lr.ExpiresAt.Add(g.ExpiryShift)
+			if moved.After(maxExpiry) {
+				moved = maxExpiry
+			}
+			rel.OptionalExpiresAt = timestamppb.New(moved)
 		}
 		net[key] = rel
 	}
