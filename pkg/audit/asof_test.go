@@ -624,3 +624,109 @@ func waitLogCaughtUp(t *testing.T, a *audit.Auditor) {
 		}
 	}
 }
+
+// TestPastGraphsKeepTheirMomentWhileAsked: individual grants with generated lifetimes, and
+// past graphs rebuilt at generated moments across those lifetimes (after every grant has
+// expired and been swept). Each graph answers every grant as the server did at its moment
+// (granted, and neither expired nor swept yet), right
+// after the rebuild and again once the longest life any grant had left at any of the
+// moments has passed since.
+func TestPastGraphsKeepTheirMomentWhileAsked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, l := loggedServer(t)
+	c := access.New(e.Engine)
+	if _, err := c.Bootstrap(ctx, "vera", "setup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAccount(ctx, access.As("vera"), "acme", "bill"); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(19, 21))
+	const grantees = 6
+	expiries := map[string]time.Time{}
+	for i := range grantees {
+		user := fmt.Sprintf("pam%d", i)
+		expires := time.Now().Add(time.Duration(600+rng.IntN(2400)) * time.Millisecond).UTC()
+		if _, err := c.GrantPartner(ctx, access.As("bill"), "acme", access.Individual(user), access.LevelLook, expires); err != nil {
+			t.Fatal(err)
+		}
+		expiries[user] = expires
+	}
+	// Wait until the log holds every grant and the sweep of each.
+	var lastGrant, lastExpiry time.Time
+	sweptAt := map[string]time.Time{}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		granted, swept := 0, 0
+		for user := range expiries {
+			for en, err := range l.Entries(ctx, auditlog.Filter{Object: "user:" + user}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if en.Actor == engine.ExpiryActor {
+					swept++
+					sweptAt[user] = en.RecordedAt
+				} else {
+					granted++
+					if en.RecordedAt.After(lastGrant) {
+						lastGrant = en.RecordedAt
+					}
+				}
+			}
+			if expiries[user].After(lastExpiry) {
+				lastExpiry = expiries[user]
+			}
+		}
+		if granted == grantees && swept == grantees {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 15s the log holds %d grants and %d sweeps of %d", granted, swept, grantees)
+		}
+	}
+
+	type past struct {
+		g    *audit.PastGraph
+		want map[string]bool
+	}
+	var pasts []past
+	var longestLeft time.Duration
+	span := lastExpiry.Sub(lastGrant) + 300*time.Millisecond
+	for len(pasts) < 6 {
+		at := lastGrant.Add(time.Millisecond + time.Duration(rng.Int64N(int64(span))))
+		want, near := map[string]bool{}, false
+		for user, expires := range expiries {
+			// Live at `at` as the server answered then: not yet expired, and not yet
+			// removed by the sweep, which takes a grant engine.ExpiryLead early.
+			want[user] = expires.After(at) && sweptAt[user].After(at)
+			near = near || expires.Sub(at).Abs() < 10*time.Millisecond || sweptAt[user].Sub(at).Abs() < 10*time.Millisecond
+			if want[user] && expires.Sub(at) > longestLeft {
+				longestLeft = expires.Sub(at)
+			}
+		}
+		if near {
+			continue // too close to an expiry to say which side the log puts it
+		}
+		g, err := audit.RebuildAt(ctx, l, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = g.Close() })
+		pasts = append(pasts, past{g, want})
+	}
+	ask := func(when string) {
+		t.Helper()
+		for _, p := range pasts {
+			pc := access.New(p.g.Engine)
+			for user, want := range p.want {
+				d, err := pc.Check(ctx, ref.Subject{Object: ref.Object{Type: "user", ID: user}}, "view_all_cases", ref.Object{Type: "account", ID: "acme"}, access.Fresh())
+				if err != nil || d.Allowed != want {
+					t.Fatalf("%s, as of %s: %s allowed %v, %v; want %v (expiry %s)", when, p.g.At.Format(time.RFC3339Nano), user, d.Allowed, err, want, expiries[user].Format(time.RFC3339Nano))
+				}
+			}
+		}
+	}
+	ask("right after the rebuild")
+	time.Sleep(longestLeft + 150*time.Millisecond)
+	ask(fmt.Sprintf("%s after the rebuild", longestLeft+150*time.Millisecond))
+}

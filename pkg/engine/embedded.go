@@ -93,6 +93,10 @@ type EmbeddedConfig struct {
 	// most ids one datastore query filters on; zero means SpiceDB's default of 100.
 	DispatchChunkSize uint16
 
+	// StreamTimeout ends a streaming call that has sent nothing back for this long (an
+	// import sends nothing until its client closes it); zero means DefaultStreamTimeout.
+	StreamTimeout time.Duration
+
 	// LookupResourcesV3 answers LookupResources with SpiceDB's experimental third lookup
 	// implementation instead of its default; off by default, measured in docs/performance.md.
 	LookupResourcesV3 bool
@@ -130,6 +134,10 @@ type EmbeddedConfig struct {
 	// export that asks for none gets).
 	MaxExportLimit int
 }
+
+// DefaultStreamTimeout is how long a streaming call may send nothing back before the
+// server ends it (SpiceDB's default).
+const DefaultStreamTimeout = 30 * time.Second
 
 // DefaultDispatchConcurrency is the dispatch concurrency when none is given: the number of
 // CPUs, at least 2 and at most SpiceDB's own default of 50. On 2 CPUs it spends 17-30 % less
@@ -239,6 +247,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 			err = fmt.Errorf("query plan operation %q is unknown: use check, lr (LookupResources) or ls (LookupSubjects)", op)
 		}
 	}
+	if err == nil && cfg.StreamTimeout < 0 {
+		err = fmt.Errorf("stream timeout %s is negative: give how long a stream may send nothing back, or 0 for the default (%s)", cfg.StreamTimeout, DefaultStreamTimeout)
+	}
 	if err == nil {
 		err = CheckTLSFiles(cfg.TLSCertPath, cfg.TLSKeyPath)
 	}
@@ -322,6 +333,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if cfg.OnAuthFailure != nil {
 		opts = append(opts, newAuthFailureLog(cfg.OnAuthFailure).serverOptions()...)
 	}
+	opts = append(opts, server.WithStreamingAPITimeout(cmp.Or(cfg.StreamTimeout, DefaultStreamTimeout)))
 	opts = append(opts, server.WithGlobalDispatchConcurrencyLimit(cmp.Or(cfg.DispatchConcurrency, DefaultDispatchConcurrency())))
 	if cfg.DispatchChunkSize != 0 {
 		opts = append(opts, server.WithDispatchChunkSize(cfg.DispatchChunkSize))

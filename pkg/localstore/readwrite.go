@@ -323,6 +323,9 @@ func (rwt *readWriteTx) LegacyDeleteNamespaces(_ context.Context, nsNames []stri
 	return nil
 }
 
+// bulkLoadCancelEvery is how many rows a bulk load writes between looks at its context.
+const bulkLoadCancelEvery = 4096
+
 // BulkLoad implements datastore.ReadWriteTransaction. All relationships land in the
 // transaction's single storage batch at commit.
 func (rwt *readWriteTx) BulkLoad(ctx context.Context, iter datastore.BulkWriteRelationshipSource) (uint64, error) {
@@ -344,6 +347,12 @@ func (rwt *readWriteTx) BulkLoad(ctx context.Context, iter datastore.BulkWriteRe
 			return 0, err
 		}
 		numCopied++
+		// A long load stops soon after its caller gives up, rather than at its end.
+		if numCopied%bulkLoadCancelEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
 	}
 }
 

@@ -69,10 +69,12 @@ func newRow(namespace, resourceID, relation, subjectNamespace, subjectObjectID, 
 // by 0x00).
 func rowFromKey(key string, caveat *contextualizedCaveat, integrity *relationshipIntegrity, expiration *time.Time) *relationship {
 	r := &relationship{keyData: unsafe.StringData(key), keyLen: uint32(len(key))} //nolint:gosec // keys are far below 4 GiB (validRowKey)
-	if rel := scanFields(key, 2); rel <= math.MaxUint16 {
+	rel := scanFields(key, 2)
+	if rel <= math.MaxUint16 {
 		r.relationAt = uint16(rel)
 	}
-	if sub := scanFields(key, 3); sub <= math.MaxUint16 {
+	// The subject starts after the relation field: one more separator, not a new scan.
+	if sub := rel + strings.IndexByte(key[rel:], 0) + 1; sub <= math.MaxUint16 {
 		r.subjectAt = uint16(sub)
 	}
 	if caveat != nil || integrity != nil || expiration != nil {

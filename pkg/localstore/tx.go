@@ -100,6 +100,12 @@ func (ds *Datastore) runWriteTx(ctx context.Context, f datastore.TxUserFunc, con
 		return ds.headRevisionIfOpen()
 	}
 
+	// A caller that gave up (cancelled, or past its deadline) is told the write failed,
+	// so it must not have happened: PostgreSQL refuses such a commit too.
+	if err := ctx.Err(); err != nil {
+		return datastore.NoRevision, fmt.Errorf("localstore: transaction not committed: %w", err)
+	}
+
 	// Assign the final revision now that f is done; it is at least the provisional
 	// one, so nothing f observed is later than it.
 	rev := ds.reserveRevisionLocked(provisional)

@@ -56,6 +56,8 @@ type Options struct {
 	// DispatchConcurrency bounds the sub-problems of one check or lookup worked on at once;
 	// 0 picks engine.DefaultDispatchConcurrency.
 	DispatchConcurrency uint16
+	// StreamTimeout ends a streaming call that has sent nothing back for this long.
+	StreamTimeout time.Duration
 }
 
 // NewCmdServe builds `accessctl serve`.
@@ -139,6 +141,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.DurationVar(&o.CheckpointEvery, "audit-checkpoint-every", time.Hour, "log the audit log's head (a checkpoint for history verify --checkpoint) this often; 0 never")
 	fl.DurationVar(&o.AuditRetention, "audit-retention", 0, "keep audit log entries this long (e.g. 17520h for two years), then prune them, keeping the relationships they left; 0 keeps them for good")
 	fl.Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup worked on at once (at least 2); 0 picks the number of CPUs, at least 2 and at most 50")
+	fl.DurationVar(&o.StreamTimeout, "stream-timeout", engine.DefaultStreamTimeout, "end a streaming call that has sent nothing back for this long (an import through one stream sends nothing until it is closed)")
 	o.Limits.bind(fl)
 	o.API.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
@@ -266,6 +269,7 @@ func runServe(ctx context.Context, o *Options) error {
 		Logger:        log.Named("datastore"),
 
 		DispatchConcurrency: o.DispatchConcurrency,
+		StreamTimeout:       o.StreamTimeout,
 	}
 	o.Limits.apply(&cfg)
 	cfg.OnAuthFailure = logAuthFailure(log)
