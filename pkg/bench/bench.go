@@ -1,6 +1,6 @@
 // Package bench measures accessgraph at portal scale: it generates a portal (pkg/gen), bulk
 // imports it into an embedded SpiceDB (memory or PostgreSQL), then measures checks per path
-// kind (1 and 8 clients), bulk checks, fully paginated lookups, writes, import throughput and
+// kind (1 and 8 clients), bulk checks, whole lookups, writes, import throughput and
 // resident memory, through the domain API and through raw SpiceDB calls to show the domain
 // layer's overhead. It produces figures (a table and JSON); it asserts answers, never timings.
 package bench
@@ -681,7 +681,7 @@ func (b *runner) bulkChecks(ctx context.Context) {
 	})
 }
 
-// lookups: the hot listings, fully paginated, through the domain and raw.
+// lookups: the hot listings, whole, through the domain and raw.
 func (b *runner) lookups(ctx context.Context) {
 	type listing struct {
 		name, user, perm string
@@ -753,7 +753,7 @@ func (b *runner) setResults(f Figure, n int) {
 	}
 }
 
-// rawLookup pages through LookupResources of cases with plain SpiceDB calls, counting
+// rawLookup streams LookupResources of cases with plain SpiceDB calls, counting
 // distinct results.
 func (b *runner) rawLookup(ctx context.Context, user, perm string) (int, error) {
 	seen := map[string]struct{}{}

@@ -82,13 +82,33 @@ func CollectRelationships(ctx context.Context, client v1.PermissionsServiceClien
 	return out, nil
 }
 
-// LookupResources streams every answer of a LookupResources request, page by page: req is
-// the first page's request (its limit and cursor are set here). Answers come as SpiceDB
-// sends them: conditional ones included, and a resource once per path that reaches it.
+// LookupResources streams every answer of a LookupResources request in one call: req
+// asks for no limit (its limit and cursor are cleared here). One stream is cheaper than
+// pages: each page resumes SpiceDB's lookup from a cursor and redoes part of its work
+// (docs/performance.md). Answers come as SpiceDB sends them: conditional ones included, and
+// a resource once per path that reaches it.
 func LookupResources(ctx context.Context, client v1.PermissionsServiceClient, req *v1.LookupResourcesRequest) iter.Seq2[*v1.LookupResourcesResponse, error] {
-	return paged("looking up "+req.GetResourceObjectType(), func(cursor *v1.Cursor) (receiver[*v1.LookupResourcesResponse], error) {
-		page := proto.CloneOf(req)
-		page.OptionalLimit, page.OptionalCursor = PageSize, cursor
-		return client.LookupResources(ctx, page)
-	})
+	return func(yield func(*v1.LookupResourcesResponse, error) bool) {
+		doing := "looking up " + req.GetResourceObjectType()
+		all := proto.CloneOf(req)
+		all.OptionalLimit, all.OptionalCursor = 0, nil
+		stream, err := client.LookupResources(ctx, all)
+		if err != nil {
+			yield(nil, Classify(doing, err))
+			return
+		}
+		for {
+			resp, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, Classify(doing, err))
+				return
+			}
+			if !yield(resp, nil) {
+				return
+			}
+		}
+	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/spice"
 )
 
-// Paged reads and lookups return every result exactly once around each page boundary, on
-// the real engine.
+// Paged reads return every result exactly once around each page boundary, and a lookup
+// (one stream, no pages) every result, on the real engine.
 func TestPagedCallsReturnEverythingOnce(t *testing.T) {
 	ctx := context.Background()
 	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
