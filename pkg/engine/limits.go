@@ -151,7 +151,7 @@ func (v LimitValue) resolve() error {
 // backstop; ours come first, right after authentication, so a refusal names the limit and
 // its flag.
 func (l Limits) serverOptions() []server.ConfigOption {
-	check := requestLimits{l}
+	check := newRequestLimits(l)
 	return []server.ConfigOption{
 		server.WithMaximumUpdatesPerWrite(uint16(l.MaxUpdatesPerWrite)),
 		server.WithMaximumPreconditionCount(uint16(l.MaxPreconditions)),
@@ -172,7 +172,21 @@ const requestLimitsMiddleware = "accessgraph-request-limits"
 // sizeExempt), too many items, updates or preconditions, or too large a page, with
 // InvalidArgument. It sits right after authentication, so an unauthenticated caller learns
 // nothing about the limits.
-type requestLimits struct{ l Limits }
+type requestLimits struct {
+	// byField holds each limit's spec and value by its field name, built once: every
+	// request is checked against it.
+	byField map[string]LimitValue
+}
+
+func newRequestLimits(l Limits) requestLimits {
+	r := requestLimits{byField: map[string]LimitValue{}}
+	for _, v := range l.values() {
+		value := *v.Value
+		v.Value = &value
+		r.byField[v.Field] = v
+	}
+	return r
+}
 
 // sizeExempt are the methods the request size limit leaves to gRPC's own 4 MiB limit: the
 // schema is one document (the accessgraph schema alone is about 36 KB).
@@ -217,10 +231,8 @@ func (e *LimitError) GRPCStatus() *status.Status {
 }
 
 func (r requestLimits) over(method string, got int, field string) error {
-	for _, v := range r.l.values() {
-		if v.Field == field && got > *v.Value {
-			return &LimitError{Method: method, Got: got, LimitSpec: v.LimitSpec, Limit: *v.Value}
-		}
+	if v, ok := r.byField[field]; ok && got > *v.Value {
+		return &LimitError{Method: method, Got: got, LimitSpec: v.LimitSpec, Limit: *v.Value}
 	}
 	return nil
 }
