@@ -167,11 +167,13 @@ func TestFlagsReachTheRun(t *testing.T) {
 			Addr: "127.0.0.1:0", Datastore: "memory", DataDir: "data", TLSCert: "c.pem", TLSKey: "k.pem", Demo: true, LogLevel: "debug", NoAuditLog: true, CheckpointEvery: 5 * time.Minute, AuditRetention: 90 * 24 * time.Hour,
 			Limits: serve.Limits{Config: engine.EmbeddedConfig{MaxRequestBytes: 1, MaxUpdatesPerWrite: 2, MaxPreconditions: 3, MaxLookupResourcesLimit: 4,
 				MaxReadRelationshipsLimit: 5, MaxCaveatContextBytes: 6, MaxBulkCheckItems: 7, MaxExportLimit: 8}},
-			API: serve.APIOptions{Addr: "10.0.0.1:9000", PlaintextRemote: true},
+			API:                 serve.APIOptions{Addr: "10.0.0.1:9000", PlaintextRemote: true},
+			DispatchConcurrency: 3, StreamTimeout: 2 * time.Minute,
 		},
 			"--addr", "127.0.0.1:0", "--datastore", "memory", "--data-dir", "data", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--demo", "--log-level", "debug", "--no-audit-log", "--audit-checkpoint-every", "5m", "--audit-retention", "2160h",
 			"--max-request-bytes", "1", "--max-updates-per-write", "2", "--max-preconditions", "3", "--max-lookup-limit", "4", "--max-read-limit", "5", "--max-caveat-context-bytes", "6",
-			"--max-bulk-check-items", "7", "--max-export-limit", "8", "--api-addr", "10.0.0.1:9000", "--api-plaintext", "--console=false")
+			"--max-bulk-check-items", "7", "--max-export-limit", "8", "--api-addr", "10.0.0.1:9000", "--api-plaintext", "--console=false",
+			"--dispatch-concurrency", "3", "--stream-timeout", "2m")
 	})
 	t.Run("transfer", func(t *testing.T) {
 		clitest.Flags(t, transfer.NewCmdExport, transfer.Options{Consistency: cmdutil.ConsistencyOptions{Name: "fresh"}})
