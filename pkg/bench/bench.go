@@ -536,7 +536,8 @@ func (b *runner) atLeast() *v1.Consistency {
 
 // firstLookups is how many uncached listings of each kind are timed (each includes one
 // small write that starts a new revision, about a millisecond on PostgreSQL, 0.1 in memory).
-const firstLookups = 5
+// Five gave p50s that moved 3× between runs; fifteen cost about a second more at medium.
+const firstLookups = 15
 
 // probeSetSize is how many distinct checks each path kind cycles through.
 const probeSetSize = 500
