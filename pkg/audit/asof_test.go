@@ -31,6 +31,21 @@ func loggedServer(t *testing.T) (*engine.Embedded, auditlog.Log) {
 	return loggedServerOn(t, "local")
 }
 
+// acmeBilledTo bootstraps vera as administrator and creates account acme with bill as its
+// admin, through the domain client it returns.
+func acmeBilledTo(t *testing.T, e *engine.Embedded) *access.Client {
+	t.Helper()
+	ctx := context.Background()
+	c := access.New(e.Engine)
+	if _, err := c.Bootstrap(ctx, "vera", "setup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAccount(ctx, access.As("vera"), "acme", "bill"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // loggedServerOn is an embedded server with its durable audit log, on the local datastore
 // (the log's records in it) or on a fresh PostgreSQL database (SpiceDB and the audit_log
 // table in it) when ACCESSGRAPH_TEST_POSTGRES names a server, else the test is skipped.
@@ -297,13 +312,7 @@ func TestRebuiltPastAppliesExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, l := loggedServer(t)
-	c := access.New(e.Engine)
-	if _, err := c.Bootstrap(ctx, "vera", "setup"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateAccount(ctx, access.As("vera"), "acme", "bill"); err != nil {
-		t.Fatal(err)
-	}
+	c := acmeBilledTo(t, e)
 	expires := time.Now().Add(1500 * time.Millisecond).UTC()
 	if _, err := c.GrantPartner(ctx, access.As("bill"), "acme", access.Individual("pam"), access.LevelLook, expires); err != nil {
 		t.Fatal(err)
@@ -635,13 +644,7 @@ func TestPastGraphsKeepTheirMomentWhileAsked(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e, l := loggedServer(t)
-	c := access.New(e.Engine)
-	if _, err := c.Bootstrap(ctx, "vera", "setup"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateAccount(ctx, access.As("vera"), "acme", "bill"); err != nil {
-		t.Fatal(err)
-	}
+	c := acmeBilledTo(t, e)
 	rng := rand.New(rand.NewPCG(19, 21))
 	const grantees = 6
 	expiries := map[string]time.Time{}

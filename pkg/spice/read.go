@@ -17,6 +17,27 @@ type cursored interface{ GetAfterResultCursor() *v1.Cursor }
 
 type receiver[T any] interface{ Recv() (T, error) }
 
+// drain yields every message of one server-streaming call until its end; it reports how
+// many it yielded and whether the caller may go on (no error, and yield did not stop).
+func drain[T any](doing string, stream receiver[T], yield func(T, error) bool) (int, bool) {
+	n := 0
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return n, true
+		}
+		if err != nil {
+			var zero T
+			yield(zero, Classify(doing, err))
+			return n, false
+		}
+		n++
+		if !yield(resp, nil) {
+			return n, false
+		}
+	}
+}
+
 // paged streams every result of a cursored server-streaming call. call opens one page that
 // resumes after cursor (nil for the first); every page must repeat the first page's
 // arguments, consistency included, or SpiceDB refuses the cursor.
@@ -30,23 +51,13 @@ func paged[T cursored](doing string, call func(cursor *v1.Cursor) (receiver[T], 
 				yield(zero, Classify(doing, err))
 				return
 			}
-			n := 0
-			for {
-				resp, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					break
+			n, more := drain(doing, stream, func(resp T, err error) bool {
+				if err == nil {
+					cursor = resp.GetAfterResultCursor()
 				}
-				if err != nil {
-					yield(zero, Classify(doing, err))
-					return
-				}
-				n++
-				cursor = resp.GetAfterResultCursor()
-				if !yield(resp, nil) {
-					return
-				}
-			}
-			if n < PageSize {
+				return yield(resp, err)
+			})
+			if !more || n < PageSize {
 				return
 			}
 		}
@@ -97,18 +108,6 @@ func LookupResources(ctx context.Context, client v1.PermissionsServiceClient, re
 			yield(nil, Classify(doing, err))
 			return
 		}
-		for {
-			resp, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				yield(nil, Classify(doing, err))
-				return
-			}
-			if !yield(resp, nil) {
-				return
-			}
-		}
+		drain(doing, stream, yield)
 	}
 }
