@@ -41,17 +41,9 @@ func (rwt *readWriteTx) write(mutations ...tuple.RelationshipUpdate) error {
 		rel := relationshipFromTuple(mutation.Relationship)
 
 		if mutation.Operation == tuple.UpdateOperationCreate {
-			// The common case (imports) stores first and undoes on a conflict: one descent
-			// per tree instead of a lookup followed by the stores.
-			if existing := rwt.rels.put(rel); existing != nil {
-				rwt.rels.put(existing)
-				rt, err := existing.Relationship()
-				if err != nil {
-					return err
-				}
-				return datastore.NewCreateRelationshipExistsError(&rt)
+			if err := rwt.create(rel); err != nil {
+				return err
 			}
-			rwt.changes.track(nil, rel)
 			continue
 		}
 
@@ -326,34 +318,128 @@ func (rwt *readWriteTx) LegacyDeleteNamespaces(_ context.Context, nsNames []stri
 // bulkLoadCancelEvery is how many rows a bulk load writes between looks at its context.
 const bulkLoadCancelEvery = 4096
 
+// bulkLoadChunk is how many rows the reading side of a bulk load hands to the writing
+// side at once, and bulkLoadChunksAhead how many chunks it may read ahead.
+const (
+	bulkLoadChunk       = 512
+	bulkLoadChunksAhead = 4
+)
+
 // BulkLoad implements datastore.ReadWriteTransaction. All relationships land in the
 // transaction's single storage batch at commit.
+//
+// Reading the source (for an import: receiving and validating each message) and
+// building rows run in one goroutine while this one inserts them, so the two use two
+// cores. Rows are inserted in the source's order and the first failure ends the load,
+// exactly as a sequential load would; the reader is stopped and waited for before
+// BulkLoad returns, because the caller owns the source again once it does.
 func (rwt *readWriteTx) BulkLoad(ctx context.Context, iter datastore.BulkWriteRelationshipSource) (uint64, error) {
 	rwt.mustLock()
 	defer rwt.Unlock()
 
+	chunks := make(chan []*relationship, bulkLoadChunksAhead)
+	stop := make(chan struct{})
+	read := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		read <- readBulkSource(ctx, iter, chunks, stop)
+	}()
+	// finish stops the reader and waits for it; the load's own error comes first.
+	finish := func(err error) (uint64, error) {
+		close(stop)
+		for range chunks {
+		}
+		if readErr := <-read; err == nil {
+			err = readErr
+		}
+		return 0, err
+	}
+
 	var numCopied uint64
-	update := tuple.RelationshipUpdate{Operation: tuple.UpdateOperationCreate}
-	for {
-		next, err := iter.Next(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if next == nil {
-			return numCopied, nil
-		}
-		update.Relationship = *next
-		if err := rwt.write(update); err != nil {
-			return 0, err
-		}
-		numCopied++
-		// A long load stops soon after its caller gives up, rather than at its end.
-		if numCopied%bulkLoadCancelEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return 0, err
+	for chunk := range chunks {
+		for _, row := range chunk {
+			if err := rwt.create(row); err != nil {
+				return finish(err)
+			}
+			numCopied++
+			// A long load stops soon after its caller gives up, rather than at its end.
+			if numCopied%bulkLoadCancelEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return finish(err)
+				}
 			}
 		}
 	}
+	if err := <-read; err != nil {
+		return 0, err
+	}
+	return numCopied, nil
+}
+
+// readBulkSource reads a bulk load's source to its end (a nil relationship) or its
+// first error, building rows and sending them in chunks, until stop closes. The rows
+// read before an error are sent first: one of them may fail earlier in the source's
+// order.
+func readBulkSource(ctx context.Context, iter datastore.BulkWriteRelationshipSource, chunks chan<- []*relationship, stop <-chan struct{}) error {
+	send := func(chunk []*relationship) bool {
+		if len(chunk) == 0 {
+			return true
+		}
+		select {
+		case chunks <- chunk:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	chunk := make([]*relationship, 0, bulkLoadChunk)
+	for {
+		row, err := readBulkRow(ctx, iter)
+		if err != nil || row == nil {
+			send(chunk)
+			return err
+		}
+		chunk = append(chunk, row)
+		if len(chunk) == bulkLoadChunk {
+			if !send(chunk) {
+				return nil
+			}
+			chunk = make([]*relationship, 0, bulkLoadChunk)
+		}
+	}
+}
+
+// readBulkRow reads the source's next relationship as a row (nil at its end). The row
+// is built before the source is called again, since the source may reuse what it
+// returned. A panic becomes an error: this runs outside the request's goroutine,
+// beyond the server's recovery.
+func readBulkRow(ctx context.Context, iter datastore.BulkWriteRelationshipSource) (row *relationship, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			row, err = nil, fmt.Errorf("localstore: bulk load source failed: %v", r)
+		}
+	}()
+	next, err := iter.Next(ctx)
+	if err != nil || next == nil {
+		return nil, err
+	}
+	return relationshipFromTuple(*next), nil
+}
+
+// create stores a new row; a row already stored under its key is kept and refused.
+func (rwt *readWriteTx) create(rel *relationship) error {
+	// One descent per tree instead of a lookup followed by the stores: store first and
+	// undo on a conflict.
+	if existing := rwt.rels.put(rel); existing != nil {
+		rwt.rels.put(existing)
+		rt, err := existing.Relationship()
+		if err != nil {
+			return err
+		}
+		return datastore.NewCreateRelationshipExistsError(&rt)
+	}
+	rwt.changes.track(nil, rel)
+	return nil
 }
 
 // relationshipFilterMatch reports whether a row matches a public relationship filter.
