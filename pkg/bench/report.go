@@ -50,8 +50,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "restart on the same data until the first correct check: %.1fs\n", r.Restart.Seconds)
 	}
 	if q := r.SQLBaseline; q != nil {
-		fmt.Fprintf(w, "SQL baseline: PostgreSQL %s, %d relationships as %d rows in %.1fs = %.0f relationships/s (generation and COPY %.1fs, indexes %.1fs, group closure of %d rows %.1fs, ANALYZE %.1fs), database %.0f MiB\n",
+		fmt.Fprintf(w, "SQL baseline: PostgreSQL %s, %d relationships as %d rows in %.1fs = %.0f relationships/s (generation and COPY %.1fs, indexes %.1fs, group closure of %d rows %.1fs, VACUUM ANALYZE and checkpoint %.1fs), database %.0f MiB\n",
 			q.Server, q.Relationships, q.Rows, q.Seconds, q.PerSecond(), q.CopySeconds, q.IndexSeconds, q.ClosureRows, q.ClosureSeconds, q.AnalyzeSeconds, q.DatabaseMiB)
+		if q.Checkpoint != "" {
+			fmt.Fprintf(w, "SQL baseline: no checkpoint after the load (%s); the server may still be writing it out\n", q.Checkpoint)
+		}
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
