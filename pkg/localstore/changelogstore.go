@@ -421,15 +421,88 @@ func loadChangelogEntry(tx *memdb.Txn, state *loadedState, key, value []byte) er
 		state.changelogExpired++
 		return nil
 	}
-	entry, _, schemaBefore, err := decodeChangelog(rev, value, false)
-	if err != nil {
-		return fmt.Errorf("changelog entry at revision %d: %w", rev, err)
+	if state.changelog != nil {
+		state.changelog.queue(rev, value)
+		return nil
 	}
-	if len(schemaBefore) > 0 {
-		state.schemaUndo = append(state.schemaUndo, schemaUndo{revision: revision(rev), before: schemaBefore})
+	entry := &queuedChangelog{rev: rev, value: value}
+	entry.decode()
+	return entry.load(tx, state)
+}
+
+// changelogDecoder decodes and checks the changelog entries a load finds on every core
+// while the load reads on: decoding every relationship change of the entries inside
+// the GC window was a third of a restart after an import.
+type changelogDecoder struct {
+	entries []*queuedChangelog // in storage (revision) order
+	work    chan *queuedChangelog
+	workers sync.WaitGroup
+}
+
+// queuedChangelog is one entry, decoded by a worker.
+type queuedChangelog struct {
+	rev          int64
+	value        []byte
+	entry        *changelog
+	schemaBefore []storedRow
+	err          error
+}
+
+func startChangelogDecoder() *changelogDecoder {
+	d := &changelogDecoder{work: make(chan *queuedChangelog, 4)}
+	for range runtime.GOMAXPROCS(0) {
+		d.workers.Go(func() {
+			for e := range d.work {
+				e.decode()
+			}
+		})
+	}
+	return d
+}
+
+// queue hands an entry to the workers; value is copied, since the load's iterator
+// reuses it.
+func (d *changelogDecoder) queue(rev int64, value []byte) {
+	e := &queuedChangelog{rev: rev, value: bytes.Clone(value)}
+	d.entries = append(d.entries, e)
+	d.work <- e
+}
+
+// finish waits for the workers and loads the entries in order; the first that failed
+// to decode fails the load.
+func (d *changelogDecoder) finish(tx *memdb.Txn, state *loadedState) error {
+	close(d.work)
+	d.workers.Wait()
+	for _, e := range d.entries {
+		if err := e.load(tx, state); err != nil {
+			return err
+		}
+	}
+	d.entries = nil
+	return nil
+}
+
+// decode decodes the entry; a panic on damaged bytes becomes its error, since a worker
+// runs beyond the load's own recovery.
+func (e *queuedChangelog) decode() {
+	defer func() {
+		if r := recover(); r != nil {
+			e.err = fmt.Errorf("decoding failed: %v", r)
+		}
+		e.value = nil
+	}()
+	e.entry, _, e.schemaBefore, e.err = decodeChangelog(e.rev, e.value, false)
+}
+
+func (e *queuedChangelog) load(tx *memdb.Txn, state *loadedState) error {
+	if e.err != nil {
+		return fmt.Errorf("changelog entry at revision %d: %w", e.rev, e.err)
+	}
+	if len(e.schemaBefore) > 0 {
+		state.schemaUndo = append(state.schemaUndo, schemaUndo{revision: revision(e.rev), before: e.schemaBefore})
 	}
 	state.changelogEntries++
-	return tx.Insert(tableChangelog, entry)
+	return tx.Insert(tableChangelog, e.entry)
 }
 
 // storedRelChanges reads the relationship changes of the changelog entry at rev

@@ -203,6 +203,8 @@ type loadedState struct {
 	schemaUndo []schemaUndo
 	// schemaHistory is built from schemaUndo after the load.
 	schemaHistory []schemaVersion
+	// changelog decodes the changelog entries found while the load reads on.
+	changelog *changelogDecoder
 }
 
 // loadState reads every stored object back into memory, including the changelog
@@ -223,22 +225,31 @@ func loadState(ctx context.Context, store *pebble.DB, changelogCutoff revision) 
 	tx := db.Txn(true)
 	defer tx.Abort()
 
-	for valid := iter.First(); valid; {
-		key, value := iter.Key(), iter.Value()
-		if len(key) > 0 && isRecordKind(key[0]) {
-			// Records stay on disk (see records.go): skip the whole kind in one seek.
-			valid = iter.SeekGE([]byte{key[0] + 1})
-			continue
-		}
-		if len(key) > 0 {
-			if err := loadObject(tx, state, key, value); err != nil {
-				return nil, err
+	state.changelog = startChangelogDecoder()
+	scanErr := func() error {
+		for valid := iter.First(); valid; {
+			key, value := iter.Key(), iter.Value()
+			if len(key) > 0 && isRecordKind(key[0]) {
+				// Records stay on disk (see records.go): skip the whole kind in one seek.
+				valid = iter.SeekGE([]byte{key[0] + 1})
+				continue
 			}
+			if len(key) > 0 {
+				if err := loadObject(tx, state, key, value); err != nil {
+					return err
+				}
+			}
+			valid = iter.Next()
 		}
-		valid = iter.Next()
-	}
-	if err := iter.Error(); err != nil {
+		return iter.Error()
+	}()
+	// The entries queued were read before anything the scan failed on: their own
+	// failure comes first, as in a load one object at a time.
+	if err := state.changelog.finish(tx, state); err != nil {
 		return nil, err
+	}
+	if scanErr != nil {
+		return nil, scanErr
 	}
 
 	state.rels.load(state.rows)

@@ -1,8 +1,10 @@
 package localstore
 
 import (
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tidwall/btree"
 )
@@ -108,25 +110,85 @@ func (t *relTrees) remove(row *relationship) {
 // own order with the B-tree's bulk load of sorted items (appends to the last
 // leaf), which makes Open several times faster than inserting in random order.
 func (t *relTrees) load(rows []*relationship) {
-	fill := func(tree *relTree, rows []*relationship, cmp func(a, b *relationship) int) *relTree {
-		sorted := slices.Clone(rows)
-		slices.SortFunc(sorted, cmp)
-		for _, r := range sorted {
-			tree.Load(r)
-		}
-		return compactTree(tree)
-	}
-	t.byResource = fill(t.byResource, rows, compareByResource)
-	t.bySubject = fill(t.bySubject, rows, compareBySubject)
-	t.byNamespaceRelation = fill(t.byNamespaceRelation, rows, compareByNamespaceRelation)
-
 	var expiring []*relationship
 	for _, r := range rows {
 		if r.expiration() != nil {
 			expiring = append(expiring, r)
 		}
 	}
-	t.byExpiration = fill(t.byExpiration, expiring, compareByExpiration)
+	// The four trees are independent: they are filled side by side, and each sort
+	// uses every core too (most of a restart's time is these sorts).
+	fill := func(tree **relTree, rows []*relationship, cmp func(a, b *relationship) int) func() {
+		return func() {
+			for _, r := range sortRows(rows, cmp) {
+				(*tree).Load(r)
+			}
+			*tree = compactTree(*tree)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(fill(&t.byResource, rows, compareByResource))
+	wg.Go(fill(&t.bySubject, rows, compareBySubject))
+	wg.Go(fill(&t.byNamespaceRelation, rows, compareByNamespaceRelation))
+	wg.Go(fill(&t.byExpiration, expiring, compareByExpiration))
+	wg.Wait()
+}
+
+// rowsPerSorter is the least number of rows worth another goroutine in sortRows.
+const rowsPerSorter = 1 << 15
+
+// sortRows returns a sorted copy of rows, cmp being a total order: parts of it are
+// sorted side by side on every core, then merged pairwise.
+func sortRows(rows []*relationship, cmp func(a, b *relationship) int) []*relationship {
+	sorted := slices.Clone(rows)
+	parts := min(runtime.GOMAXPROCS(0), len(rows)/rowsPerSorter)
+	if parts <= 1 {
+		slices.SortFunc(sorted, cmp)
+		return sorted
+	}
+	runs := make([][]*relationship, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		runs[i] = sorted[i*len(sorted)/parts : (i+1)*len(sorted)/parts]
+		wg.Go(func() { slices.SortFunc(runs[i], cmp) })
+	}
+	wg.Wait()
+	spare := make([]*relationship, len(sorted))
+	for len(runs) > 1 {
+		// Each pair of neighbouring runs is merged into the same place in spare.
+		merged := make([][]*relationship, 0, (len(runs)+1)/2)
+		offset := 0
+		for i := 0; i < len(runs); i += 2 {
+			if i+1 == len(runs) {
+				dst := spare[offset : offset+len(runs[i])]
+				copy(dst, runs[i])
+				merged = append(merged, dst)
+				break
+			}
+			a, b := runs[i], runs[i+1]
+			dst := spare[offset : offset+len(a)+len(b)]
+			wg.Go(func() { mergeRows(dst, a, b, cmp) })
+			merged = append(merged, dst)
+			offset += len(dst)
+		}
+		wg.Wait()
+		runs, sorted, spare = merged, spare, sorted
+	}
+	return runs[0]
+}
+
+// mergeRows merges the sorted a and b into dst (len(a)+len(b) long).
+func mergeRows(dst, a, b []*relationship, cmp func(a, b *relationship) int) {
+	i, j := 0, 0
+	for k := range dst {
+		if j == len(b) || (i < len(a) && cmp(a[i], b[j]) <= 0) {
+			dst[k] = a[i]
+			i++
+		} else {
+			dst[k] = b[j]
+			j++
+		}
+	}
 }
 
 // compactTree returns a copy of a bulk-loaded tree in which every node has an

@@ -43,9 +43,9 @@ type LoadStats struct {
 	// them out) does not fall on what is measured next.
 	AnalyzeSeconds float64 `json:"analyze_seconds"`
 	// Checkpoint is why the checkpoint was not taken (a role without the right), or "".
-	Checkpoint string `json:"checkpoint,omitempty"`
-	DatabaseMiB    float64 `json:"database_mib"` // pg_database_size after the load
-	Server         string  `json:"server"`       // PostgreSQL's version
+	Checkpoint  string  `json:"checkpoint,omitempty"`
+	DatabaseMiB float64 `json:"database_mib"` // pg_database_size after the load
+	Server      string  `json:"server"`       // PostgreSQL's version
 }
 
 // PerSecond is the load's throughput in relationships per second.
