@@ -12,6 +12,11 @@ BIN     := bin/accessctl
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
+# The local datastore's tests of what runs on several goroutines: concurrent readers and
+# writers, a bulk load's reader, a restart's parallel sorts and changelog workers, a
+# changelog encoded in parts, transactions given up while they run.
+LOCALSTORE_RACE_TESTS = TestReadYourWritesConcurrent|TestRevisionsFollowCommitOrder|TestBulkLoadFailsInTheSourcesOrder|TestChangelogEncodingIsTheRecordsJSON|TestDamagedChangelogEntryRefusesOpen|TestGivenUpTransactionCommitsNothing|TestLoadedTreesAreSorted
+
 .PHONY: help run run-postgres build test test-browser test-race test-postgres test-local bench lint e2e fuzz memdb-diff proto proto-check
 
 help: ## List the targets
@@ -41,8 +46,9 @@ test-browser: ## Run the access console's browser tests in headless Chromium (BR
 	@if [ ! -x "$(BROWSER)" ]; then echo "make test-browser: no Chromium at $(BROWSER): install it (apt-get install chromium) or pass BROWSER=/path/to/chromium"; exit 1; fi
 	ACCESSGRAPH_TEST_BROWSER="$(BROWSER)" $(GO) test -count=1 -timeout 5m -run 'Browser' ./pkg/console/...
 
-test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, console, key registry) with the race detector
+test-race: ## Run the concurrent code's tests (domain, engine, audit log, CLI, domain API, console, key registry, the local datastore's concurrent paths) with the race detector
 	$(GO) test -race -timeout 30m ./pkg/access/... ./pkg/engine/... ./pkg/auditlog/... ./pkg/audit/... ./pkg/cli/... ./pkg/api/... ./pkg/console/... ./pkg/principal/...
+	$(GO) test -race -timeout 20m -run '$(LOCALSTORE_RACE_TESTS)' ./pkg/localstore/
 
 test-postgres: ## Run the domain, durability, audit-log and as-of suites (and history --datastore) on a private PostgreSQL, then stop it
 	@uri=$$(deploy/local-postgres/pg.sh start) || exit 1; \

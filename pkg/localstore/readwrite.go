@@ -344,11 +344,11 @@ func (rwt *readWriteTx) BulkLoad(ctx context.Context, iter datastore.BulkWriteRe
 		defer close(chunks)
 		read <- readBulkSource(ctx, iter, chunks, stop)
 	}()
-	// finish stops the reader and waits for it; the load's own error comes first.
+	// finish stops the reader and waits for it; the load's own error comes first. The
+	// chunks still queued are left to the collector: taking them would let the reader
+	// send more.
 	finish := func(err error) (uint64, error) {
 		close(stop)
-		for range chunks {
-		}
 		if readErr := <-read; err == nil {
 			err = readErr
 		}
@@ -384,6 +384,12 @@ func readBulkSource(ctx context.Context, iter datastore.BulkWriteRelationshipSou
 	send := func(chunk []*relationship) bool {
 		if len(chunk) == 0 {
 			return true
+		}
+		// Stopped is checked first: a select with both ready picks either.
+		select {
+		case <-stop:
+			return false
+		default:
 		}
 		select {
 		case chunks <- chunk:
