@@ -89,34 +89,38 @@ func TestLoadedTreesAreSorted(t *testing.T) {
 		}
 		trees := newRelTrees()
 		trees.load(all)
-		for _, order := range []struct {
-			name string
-			tree *relTree
-			rows []*relationship
-			cmp  func(a, b *relationship) int
-		}{
-			{"resource", trees.byResource, all, compareByResource},
-			{"subject", trees.bySubject, all, compareBySubject},
-			{"namespace and relation", trees.byNamespaceRelation, all, compareByNamespaceRelation},
-			{"expiration", trees.byExpiration, expiring, compareByExpiration},
-		} {
-			want := slices.Clone(order.rows)
-			slices.SortFunc(want, order.cmp)
+		at := fmt.Sprintf("%d cores, %d rows", c.procs, c.n)
+		for _, order := range relOrders(trees, all, expiring) {
 			// A tree sorts what it is given even out of order (Load falls back to Set), so
 			// the sort is checked on its own: out of order, a restart would be slow.
-			if sorted := sortRows(order.rows, order.cmp); !slices.Equal(sorted, want) {
-				t.Fatalf("%d cores, %d rows: sortRows in the %s order differs from a sort", c.procs, c.n, order.name)
-			}
-			got := order.tree.Items()
-			if len(got) != len(want) {
-				t.Fatalf("%d cores, %d rows: %d rows in the %s order, want %d", c.procs, c.n, len(got), order.name, len(want))
-			}
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%d cores, %d rows: row %d of the %s order is %s, want %s", c.procs, c.n, i, order.name, got[i], want[i])
-				}
+			if !slices.Equal(sortRows(order.rows, order.cmp), order.sorted()) {
+				t.Fatalf("%s: sortRows in the %s order differs from a sort", at, order.name)
 			}
 		}
+		requireOrdersHold(t, trees, all, expiring, at)
+	}
+}
+
+// relOrder is one of the four orders: its tree, the rows it should hold, its comparison.
+type relOrder struct {
+	name string
+	tree *relTree
+	rows []*relationship
+	cmp  func(a, b *relationship) int
+}
+
+func (o relOrder) sorted() []*relationship {
+	want := slices.Clone(o.rows)
+	slices.SortFunc(want, o.cmp)
+	return want
+}
+
+func relOrders(trees *relTrees, all, expiring []*relationship) []relOrder {
+	return []relOrder{
+		{"resource", trees.byResource, all, compareByResource},
+		{"subject", trees.bySubject, all, compareBySubject},
+		{"namespace and relation", trees.byNamespaceRelation, all, compareByNamespaceRelation},
+		{"expiration", trees.byExpiration, expiring, compareByExpiration},
 	}
 }
 
@@ -129,23 +133,21 @@ func requireTreesHold(t *testing.T, trees *relTrees, model map[string]*relations
 			expiring = append(expiring, r)
 		}
 	}
-	for _, order := range []struct {
-		name string
-		tree *relTree
-		rows []*relationship
-		cmp  func(a, b *relationship) int
-	}{
-		{"resource", trees.byResource, all, compareByResource},
-		{"subject", trees.bySubject, all, compareBySubject},
-		{"namespace and relation", trees.byNamespaceRelation, all, compareByNamespaceRelation},
-		{"expiration", trees.byExpiration, expiring, compareByExpiration},
-	} {
-		want := slices.Clone(order.rows)
-		slices.SortFunc(want, order.cmp)
-		got := order.tree.Items()
-		require.Len(t, got, len(want), "step %d: rows in the %s order", step, order.name)
+	requireOrdersHold(t, trees, all, expiring, fmt.Sprintf("step %d", step))
+}
+
+// requireOrdersHold checks that each order's tree holds exactly its rows, sorted.
+func requireOrdersHold(t *testing.T, trees *relTrees, all, expiring []*relationship, at string) {
+	t.Helper()
+	for _, order := range relOrders(trees, all, expiring) {
+		want, got := order.sorted(), order.tree.Items()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d rows in the %s order, want %d", at, len(got), order.name, len(want))
+		}
 		for i := range want {
-			require.Same(t, want[i], got[i], "step %d: row %d of the %s order", step, i, order.name)
+			if got[i] != want[i] {
+				t.Fatalf("%s: row %d of the %s order is %s, want %s", at, i, order.name, got[i], want[i])
+			}
 		}
 	}
 }
