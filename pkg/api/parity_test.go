@@ -89,7 +89,7 @@ func scenario(t *testing.T, svc access.Service, aud audit.Service) []string {
 		d, err := svc.Check(ctx, user("bill"), "view_all_cases", acme, cons)
 		var answer any = d.Allowed
 		if cons.Name() == access.Fastest().Name() {
-			// Fastest may answer from a snapshot up to 500 ms behind the seed's writes, on
+			// Fastest may answer from a snapshot up to engine.DefaultReadLag behind the seed's writes, on
 			// either side: only that it answers is the same.
 			answer = "answered"
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	datastorecfg "github.com/authzed/spicedb/pkg/cmd/datastore"
+	"github.com/authzed/spicedb/pkg/cmd/datastore/dsconfig"
 	"github.com/authzed/spicedb/pkg/datastore"
 
 	"github.com/accessgraph/accessgraph/pkg/localstore"
@@ -43,6 +44,7 @@ func openDatastore(ctx context.Context, engineName, driverURI string, cfg Embedd
 		datastorecfg.WithEngine(engineName),
 		datastorecfg.WithURI(driverURI),
 		datastorecfg.WithEnableDatastoreMetrics(false),
+		dsconfig.WithMaxRevisionStalenessPercent(float64(revisionStalenessPercent) / 100),
 	}
 	if cfg.RevisionQuantization > 0 {
 		dsOpts = append(dsOpts, datastorecfg.WithRevisionQuantization(cfg.RevisionQuantization))

@@ -153,6 +153,17 @@ func DefaultDispatchConcurrency() uint16 {
 // reaches it at most this long after it is written.
 const DefaultRevisionQuantization = 500 * time.Millisecond
 
+// revisionStalenessPercent is how far past its end, in percent of the quantization, SpiceDB
+// may still serve the previous quantized revision, so that reads at a boundary do not all
+// recompute it at once (memory, PostgreSQL, CockroachDB; the local datastore has no such
+// allowance). It is SpiceDB's default, set here so that DefaultReadLag owns it.
+const revisionStalenessPercent = 10
+
+// DefaultReadLag is how long after a write is acknowledged a read that holds no token for it
+// ("fastest", or any read of another client's write) may still miss it, at the default
+// quantization: the quantization and SpiceDB's staleness allowance.
+const DefaultReadLag = DefaultRevisionQuantization * (100 + revisionStalenessPercent) / 100
+
 // ErrDatastoreUnavailable reports a datastore that cannot be reached or used.
 var ErrDatastoreUnavailable = errors.New("datastore unavailable")
 

@@ -421,7 +421,7 @@ func printConnectHelp(ios *iostreams.IOStreams, endpoint, key string, generated,
 	fmt.Fprintf(&b, "From elsewhere, or another user:\n")
 	fmt.Fprintf(&b, "  $ accessctl --endpoint %s%s --token KEY member list account:acme --as user:bill\n", endpoint, insecure)
 	fmt.Fprintf(&b, "Other SpiceDB clients (zed, authzed-go) read their own writes by passing the ZedToken a write\n")
-	fmt.Fprintf(&b, "returns as at_least_as_fresh; their default, minimize_latency, may be up to %s stale (docs/api.md).\n", engine.DefaultRevisionQuantization)
+	fmt.Fprintf(&b, "returns as at_least_as_fresh; their default, minimize_latency, may be up to %s stale (docs/api.md).\n", engine.DefaultReadLag)
 	fmt.Fprintf(&b, "Stop with Ctrl-C.\n\n")
 	fmt.Fprint(w, b.String())
 }
