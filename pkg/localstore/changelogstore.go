@@ -410,9 +410,10 @@ func decodeChangelog(rev int64, value []byte, keepRels bool) (*changelog, []relC
 	return entry, rels, rec.SchemaBefore, nil
 }
 
-// loadChangelogEntry restores one stored entry into the changelog table, skipping
-// (and counting) entries older than the GC window.
-func loadChangelogEntry(tx *memdb.Txn, state *loadedState, key, value []byte) error {
+// loadChangelogEntry queues one stored entry for the load's decoder (which restores it
+// into the changelog table when the scan ends), skipping (and counting) entries older
+// than the GC window.
+func loadChangelogEntry(state *loadedState, key, value []byte) error {
 	rev, err := changelogKeyRevision(key)
 	if err != nil {
 		return err
@@ -421,13 +422,8 @@ func loadChangelogEntry(tx *memdb.Txn, state *loadedState, key, value []byte) er
 		state.changelogExpired++
 		return nil
 	}
-	if state.changelog != nil {
-		state.changelog.queue(rev, value)
-		return nil
-	}
-	entry := &queuedChangelog{rev: rev, value: value}
-	entry.decode()
-	return entry.load(tx, state)
+	state.changelog.queue(rev, value)
+	return nil
 }
 
 // changelogDecoder decodes and checks the changelog entries a load finds on every core

@@ -332,7 +332,7 @@ func loadObject(tx *memdb.Txn, state *loadedState, key, value []byte) error {
 	case kindSchemaRevision:
 		return tx.Insert(tableSchemaRevision, &schemaRevisionData{name: name, hash: bytes.Clone(value)})
 	case kindChangelog:
-		return loadChangelogEntry(tx, state, key, value)
+		return loadChangelogEntry(state, key, value)
 	case kindMeta:
 		switch {
 		case bytes.Equal(key, metaHeadKey):
