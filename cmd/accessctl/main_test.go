@@ -90,7 +90,7 @@ func TestServeExitsZeroOnSignal(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(config, profile.FileName)); err != nil {
 					t.Fatalf("serving, but no profile: %v", err)
 				}
-				if banner := stderr.String(); !strings.Contains(banner, "passing the ZedToken a write\nreturns as at_least_as_fresh") || !strings.Contains(banner, "500ms stale (docs/api.md)") {
+				if banner := stderr.String(); !strings.Contains(banner, "passing the ZedToken a write\nreturns as at_least_as_fresh") || !strings.Contains(banner, "550ms stale (docs/api.md)") {
 					t.Errorf("the banner does not tell SpiceDB clients how to read their own writes:\n%s", banner)
 				}
 				if err := cmd.Process.Signal(sig); err != nil {

@@ -86,7 +86,9 @@ func (c *Client) Engine() *engine.Engine { return c.engine }
 type Consistency = engine.Consistency
 
 // Fresh reads at least as fresh as every change made through this process: the caller sees
-// its own writes and expiry clean-up. It is the zero value and the default.
+// its own writes and expiry clean-up. With the embedded server it also sees every write,
+// delete and import another client made through that server once it was acknowledged.
+// It is the zero value and the default.
 func Fresh() Consistency { return engine.Fresh() }
 
 // AtLeast reads at least as fresh as the token (and this process's own later writes). Use

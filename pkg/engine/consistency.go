@@ -25,7 +25,8 @@ const (
 )
 
 // Fresh reads at least as fresh as every change made through this engine: the caller sees
-// its own writes and expiry clean-up.
+// its own writes and expiry clean-up. An embedded engine also sees every write any client
+// made through its server once that write was acknowledged.
 func Fresh() Consistency { return Consistency{} }
 
 // AtLeast reads at least as fresh as the revision token (and this engine's own later

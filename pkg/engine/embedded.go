@@ -431,6 +431,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		gate:         gate,
 		warnings:     warnings,
 	}
+	observer.tokens.Store(e.tokens)
 
 	timeout := cfg.StartTimeout
 	if timeout == 0 {

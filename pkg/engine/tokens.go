@@ -74,6 +74,23 @@ func (t *tokenTracker) observe(token *v1.ZedToken) {
 	t.cover(rev)
 }
 
+// observeHead observes the datastore's head revision: for a write that returns no token
+// (an import), read after it committed. Without a datastore to ask, it does nothing.
+func (t *tokenTracker) observeHead(ctx context.Context) {
+	if t.source == nil {
+		return
+	}
+	head, err := t.source.HeadRevision(ctx)
+	if err != nil {
+		return
+	}
+	token, err := zedtoken.NewFromRevision(ctx, head.Revision, datalayer.SchemaHash(head.SchemaHash), t.source)
+	if err != nil {
+		return
+	}
+	t.observe(token)
+}
+
 func (t *tokenTracker) freshest(token *v1.ZedToken) *v1.ZedToken {
 	t.mu.Lock()
 	latest, latestRev := t.latest, t.latestRev
