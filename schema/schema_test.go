@@ -2,10 +2,14 @@ package schema
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/authzed/spicedb/pkg/development"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
+	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
+	"github.com/authzed/spicedb/pkg/schemadsl/input"
 )
 
 // publicTypes are the object types the access model specification names as public (its
@@ -89,6 +93,68 @@ func TestSchemaDefinesPublicVocabulary(t *testing.T) {
 				t.Errorf("public permission %s#%s is not defined in %s", typ, name, FileName)
 			case !isPermission:
 				t.Errorf("public name %s#%s is a relation in %s, want a permission", typ, name, FileName)
+			}
+		}
+	}
+}
+
+// TestLevelLaddersAreFlat: each partner level helper on account (`individual_look_level`,
+// `org_update_level`, ...) is a union of the grant relations at that level and every level
+// above it, named directly. A helper that named the level above instead would give the same
+// answers at the cost of one more dispatch per rung on every check that reaches it.
+func TestLevelLaddersAreFlat(t *testing.T) {
+	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source(FileName), SchemaString: Text}, compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var account *core.NamespaceDefinition
+	for _, d := range cs.ObjectDefinitions {
+		if d.GetName() == "account" {
+			account = d
+		}
+	}
+	if account == nil {
+		t.Fatal("no account definition")
+	}
+	rewrites := map[string]*core.UsersetRewrite{}
+	for _, r := range account.GetRelation() {
+		rewrites[r.GetName()] = r.GetUsersetRewrite()
+	}
+	levels := []string{"full_admin", "service_admin", "create", "update", "look", "cc"}
+	for _, kind := range []string{"individual", "org"} {
+		for i, level := range levels {
+			name := kind + "_" + level + "_level"
+			if level == "cc" {
+				if kind == "individual" {
+					continue // individual_grantee plays that part
+				}
+				name = "org_any_level"
+			}
+			rw, ok := rewrites[name]
+			if !ok || rw == nil {
+				t.Errorf("account has no permission %s", name)
+				continue
+			}
+			var got []string
+			for _, child := range rw.GetUnion().GetChild() {
+				cu := child.GetComputedUserset()
+				if cu == nil {
+					t.Errorf("%s: a branch is not a relation of account: %v", name, child)
+					continue
+				}
+				if rewrites[cu.GetRelation()] != nil {
+					t.Errorf("%s names the permission %s: name its relations instead", name, cu.GetRelation())
+				}
+				got = append(got, cu.GetRelation())
+			}
+			var want []string
+			for _, above := range levels[:i+1] {
+				want = append(want, kind+"_"+above)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s = %v, want the relations %v", name, got, want)
 			}
 		}
 	}
