@@ -70,6 +70,11 @@ func (cs *changeSet) empty() bool {
 // changes rels (read from storage).
 func (c *changelog) revisionChanges(rels []relChange) (datastore.RevisionChanges, error) {
 	change := datastore.RevisionChanges{Revision: revision(c.revisionNanos)}
+	if len(rels) > 0 {
+		// An import's revision carries up to a hundred thousand changes: growing the slice
+		// by appends copied them over and over (most of a watcher's cost of an import).
+		change.RelationshipChanges = make([]tuple.RelationshipUpdate, 0, len(rels))
+	}
 	for _, rc := range rels {
 		rel, err := rc.row.Relationship()
 		if err != nil {

@@ -71,8 +71,9 @@ type Datastore struct {
 	writeMu sync.Mutex
 
 	mu        sync.RWMutex
-	db        *memdb.MemDB // nil once closed; GUARDED_BY(mu)
-	snapshots []snapshot   // ascending by revision, never empty while open; GUARDED_BY(mu)
+	db        *memdb.MemDB  // nil once closed; GUARDED_BY(mu)
+	snapshots []snapshot    // ascending by revision, never empty while open; GUARDED_BY(mu)
+	recent    recentChanges // the last revisions' relationship changes; GUARDED_BY(mu)
 	// historyStart is the oldest revision whose state is known exactly: zero for a
 	// new directory (everything before the first snapshot was empty), the persisted
 	// head after a reopen (snapshots before it are not kept on disk).

@@ -118,6 +118,11 @@ func (ds *Datastore) deleteStoredChangelog(end int64) error {
 	if err := ds.checkFreeSpace("deleting expired changelog entries", 1<<10); err != nil {
 		return err
 	}
+	// Memory forgets them first: a watcher then finds a collected revision gone, wherever
+	// it looks.
+	ds.mu.Lock()
+	ds.recent.forgetBefore(end)
+	ds.mu.Unlock()
 	if err := ds.store.DeleteRange(changelogKeyFloor, changelogKey(end), pebble.Sync); err != nil {
 		return fmt.Errorf("localstore: deleting changelog entries from %s: %w", ds.dir, err)
 	}

@@ -250,7 +250,7 @@ func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *rel
 	}
 
 	tx.Commit()
-	ds.publishLocked(rev, rels)
+	ds.publishLocked(rev, rels, recorded)
 	return nil
 }
 
@@ -276,14 +276,16 @@ type restamp struct {
 	obj   any
 }
 
-// publishLocked makes the committed state readable at rev and wakes watchers.
-func (ds *Datastore) publishLocked(rev revision, rels *relTrees) {
+// publishLocked makes the committed state readable at rev and wakes watchers; changes are
+// its relationship changes as recorded in its changelog entry.
+func (ds *Datastore) publishLocked(rev revision, rels *relTrees, changes []relChange) {
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
 	defer ds.endCommitLocked()
 	if ds.db == nil {
 		return
 	}
+	ds.recent.put(int64(rev), changes)
 	ds.snapshots = append(ds.snapshots, snapshot{
 		revision:   rev,
 		schemaHash: currentSchemaHash(ds.db),
