@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 
+	"github.com/accessgraph/accessgraph/pkg/reach"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 )
 
@@ -341,6 +342,14 @@ func (c *Client) casesFor(ctx context.Context, actor Actor, user, perm string) i
 				return
 			}
 		}
+		if ids, ok := c.indexedCases(ctx, u.ID, perm); ok {
+			for _, id := range ids {
+				if !yield(ref.Object{Type: "case", ID: id}, nil) {
+					return
+				}
+			}
+			return
+		}
 		for o, err := range c.LookupResources(ctx, subj(u), perm, "case", Fresh()) {
 			if !yield(o, err) || err != nil {
 				return
@@ -368,4 +377,16 @@ func (c *Client) PartnerManagedCases(ctx context.Context, actor Actor, supportID
 			}
 		}
 	}
+}
+
+// indexedCases answers a group listing from the engine's group reachability index when it
+// can answer at least as fresh as Fresh() reads (every write committed before the call);
+// ok is false when SpiceDB must be asked.
+func (c *Client) indexedCases(ctx context.Context, user, perm string) (ids []string, ok bool) {
+	idx := c.engine.Reach()
+	if idx == nil || !reach.Supports(perm) {
+		return nil, false
+	}
+	ids, _, err := idx.Cases(ctx, perm, user)
+	return ids, err == nil
 }

@@ -2,9 +2,7 @@ package auditlog
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -76,17 +74,9 @@ func (c *Consumer) consumeOnce(ctx context.Context, log *zap.Logger) error {
 	if last != "" {
 		req.OptionalStartCursor = &v1.ZedToken{Token: last}
 	}
-	stream, err := c.engine.Watch().Watch(ctx, req)
-	if err != nil {
-		return fmt.Errorf("opening the change stream: %w", err)
-	}
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return errors.New("the change stream ended")
-		}
+	for resp, err := range spice.Watch(ctx, c.engine.Watch(), req) {
 		if err != nil {
-			return fmt.Errorf("reading the change stream: %w", err)
+			return err
 		}
 		if len(resp.GetUpdates()) == 0 {
 			continue
@@ -100,6 +90,7 @@ func (c *Consumer) consumeOnce(ctx context.Context, log *zap.Logger) error {
 			log.Debug("audit entry recorded", zap.String("actor", entry.Actor), zap.String("operation", entry.Operation), zap.Int("changes", len(entry.Changes)))
 		}
 	}
+	return spice.ErrChangeStreamEnded
 }
 
 // EntryFromWatch turns one change-stream message into an entry.

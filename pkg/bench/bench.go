@@ -28,6 +28,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/bench/sqlbase"
 	"github.com/accessgraph/accessgraph/pkg/engine"
 	"github.com/accessgraph/accessgraph/pkg/gen"
+	"github.com/accessgraph/accessgraph/pkg/reach"
 	"github.com/accessgraph/accessgraph/pkg/ref"
 	"github.com/accessgraph/accessgraph/pkg/spice"
 )
@@ -58,6 +59,9 @@ type Options struct {
 	DispatchConcurrency uint16
 	// DispatchChunkSize is the engine's dispatch chunk size (zero: SpiceDB's default of 100).
 	DispatchChunkSize uint16
+	// NoReachIndex runs the engine without its group reachability index (pkg/reach): the
+	// district's listing then asks SpiceDB, as the raw call does.
+	NoReachIndex bool
 	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental lookup and query
 	// plan engines (engine.EmbeddedConfig).
 	LookupResourcesV3 bool
@@ -142,6 +146,8 @@ type Report struct {
 	// Restart is measured on durable datastores only: the engine is closed and started again
 	// on the same data, until it serves a correct check.
 	Restart *Restart `json:"restart,omitempty"`
+	// ReachIndex describes the engine's group reachability index; nil when it had none.
+	ReachIndex *ReachIndex `json:"reach_index,omitempty"`
 	// SQLBaseline is the load of the SQL baseline when the run had one; its figures are in
 	// Figures (groups sql_check_first, sql_check, sql_lookup) and compared in Ratios.
 	SQLBaseline *sqlbase.LoadStats `json:"sql_baseline,omitempty"`
@@ -171,6 +177,17 @@ type Ratio struct {
 // sqlGroups pairs each engine group with the SQL baseline's group it is compared with. The
 // SQL baseline caches no answers, so both engine groups of a kind are set against it.
 var sqlGroups = [][2]string{{"check_first", "sql_check_first"}, {"check", "sql_check"}, {"lookup_first", "sql_lookup"}, {"lookup", "sql_lookup"}}
+
+// ReachIndex is what the group reachability index did in a run.
+type ReachIndex struct {
+	// CurrentAfterImport is how long after the import's answer the index had applied it.
+	CurrentAfterImport float64 `json:"current_after_import_seconds"`
+	// Stats are its counters at the end of the measurements, before any restart.
+	Stats reach.Stats `json:"stats"`
+	// CurrentAfterRestart is how long after the restart began the index had loaded the
+	// data and caught up (durable datastores only).
+	CurrentAfterRestart float64 `json:"current_after_restart_seconds,omitempty"`
+}
 
 // Restart is the time from starting an engine on existing data to its first correct answer.
 type Restart struct {
@@ -295,7 +312,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.RSSBefore, _ = rss("VmRSS")
 	b := &runner{o: o, g: g, hot: g.Hot(), rep: rep}
 	b.logf("starting the embedded engine (%s)", kind)
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, DispatchChunkSize: o.DispatchChunkSize, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: o.DatastoreURI, StartTimeout: 2 * time.Minute, FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, DispatchChunkSize: o.DispatchChunkSize, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan, NoReachIndex: o.NoReachIndex})
 	if err != nil {
 		return nil, err
 	}
@@ -327,6 +344,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	e.ObserveToken(st.Token)
 	b.token = st.Token
 	b.c = access.New(e.Engine)
+	if idx := e.Reach(); idx != nil {
+		// Measurements start once the index has applied the import, as SpiceDB's own are
+		// taken once it has committed it.
+		waited, err := waitCurrent(ctx, idx)
+		if err != nil {
+			return nil, err
+		}
+		rep.ReachIndex = &ReachIndex{CurrentAfterImport: waited.Seconds()}
+		b.logf("group reachability index current %.1fs after the import", waited.Seconds())
+	}
 
 	b.checks(ctx)
 	b.bulkChecks(ctx)
@@ -341,6 +368,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return rep, err
 	}
 	b.overheads()
+	if idx := b.e.Reach(); idx != nil && rep.ReachIndex != nil {
+		rep.ReachIndex.Stats = idx.Stats()
+	}
 	runtime.GC()
 	rep.RSSEnd, _ = rss("VmRSS")
 	rep.PeakRSS, _ = rss("VmHWM")
@@ -903,7 +933,7 @@ func (b *runner) restart(ctx context.Context) error {
 		return fmt.Errorf("closing the engine before the restart: %w", err)
 	}
 	start := time.Now()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache, DispatchConcurrency: b.o.DispatchConcurrency, DispatchChunkSize: b.o.DispatchChunkSize, LookupResourcesV3: b.o.LookupResourcesV3, QueryPlan: b.o.QueryPlan})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: b.o.DatastoreURI, StartTimeout: 5 * time.Minute, FullRelationCache: b.o.FullRelationCache, DispatchConcurrency: b.o.DispatchConcurrency, DispatchChunkSize: b.o.DispatchChunkSize, LookupResourcesV3: b.o.LookupResourcesV3, QueryPlan: b.o.QueryPlan, NoReachIndex: b.o.NoReachIndex})
 	if err != nil {
 		return fmt.Errorf("restarting the engine: %w", err)
 	}
@@ -919,5 +949,23 @@ func (b *runner) restart(ctx context.Context) error {
 		return fmt.Errorf("after the restart the hot admin user:%s has lost view_all_cases on account:%s: data was lost", b.hot.Admin, b.hot.AdminAccount)
 	}
 	b.logf("restarted and answered in %.1fs", b.rep.Restart.Seconds)
+	if idx := e.Reach(); idx != nil && b.rep.ReachIndex != nil {
+		if _, err := waitCurrent(ctx, idx); err != nil {
+			return err
+		}
+		b.rep.ReachIndex.CurrentAfterRestart = time.Since(start).Seconds()
+		b.logf("group reachability index loaded and current %.1fs after the restart began", b.rep.ReachIndex.CurrentAfterRestart)
+	}
 	return nil
+}
+
+// waitCurrent waits (at most ten minutes) until the index answers at the head, and says how long it took.
+func waitCurrent(ctx context.Context, idx *reach.Index) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if err := idx.Current(ctx); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
 }

@@ -49,6 +49,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Restart != nil {
 		fmt.Fprintf(w, "restart on the same data until the first correct check: %.1fs\n", r.Restart.Seconds)
 	}
+	if x := r.ReachIndex; x != nil {
+		fmt.Fprintf(w, "group reachability index: %d relationships, current %.1fs after the import; %d listings answered, %d left to SpiceDB",
+			x.Stats.Relationships, x.CurrentAfterImport, x.Stats.Answered, x.Stats.Declined)
+		if x.CurrentAfterRestart > 0 {
+			fmt.Fprintf(w, "; loaded and current %.1fs after a restart began", x.CurrentAfterRestart)
+		}
+		fmt.Fprintln(w)
+	} else if r.Datastore == "local" || r.Datastore == "memory" {
+		fmt.Fprintln(w, "group reachability index: off")
+	}
 	if q := r.SQLBaseline; q != nil {
 		fmt.Fprintf(w, "SQL baseline: PostgreSQL %s, %d relationships as %d rows in %.1fs = %.0f relationships/s (generation and COPY %.1fs, indexes %.1fs, group closure of %d rows %.1fs, VACUUM ANALYZE and checkpoint %.1fs), database %.0f MiB\n",
 			q.Server, q.Relationships, q.Rows, q.Seconds, q.PerSecond(), q.CopySeconds, q.IndexSeconds, q.ClosureRows, q.ClosureSeconds, q.AnalyzeSeconds, q.DatabaseMiB)

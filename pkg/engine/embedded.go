@@ -25,6 +25,7 @@ import (
 	"github.com/accessgraph/accessgraph/pkg/localstore"
 	"github.com/accessgraph/accessgraph/pkg/principal"
 	"github.com/accessgraph/accessgraph/pkg/principal/keys"
+	"github.com/accessgraph/accessgraph/pkg/reach"
 )
 
 // EmbeddedConfig configures a SpiceDB server running inside this process.
@@ -104,6 +105,10 @@ type EmbeddedConfig struct {
 	// QueryPlan routes the named operations ("check", "lr", "ls") through SpiceDB's
 	// experimental query plan engine; empty by default, measured in docs/performance.md.
 	QueryPlan []string
+
+	// NoReachIndex turns off the group reachability index (pkg/reach), which answers group
+	// case listings on the local and memory datastores; they then ask SpiceDB.
+	NoReachIndex bool
 
 	// noBulkGate turns off the bulk check gate (fairness.go), so a benchmark can show what
 	// it changes.
@@ -451,6 +456,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	e.reaper = startExpiryReaper(e.Engine, cfg.ExpirySweepInterval)
 	observer.reaper.Store(e.reaper)
+	// The index needs revisions it can order against the head: the local and memory
+	// datastores number them in commit order; PostgreSQL's snapshots are only partly ordered.
+	if !cfg.NoReachIndex && (engineName == LocalEngine || engineName == datastorecfg.MemoryEngine) {
+		e.reach = reach.Start(e.Engine, cmp.Or(cfg.Logger, zap.NewNop()).Named("reach"))
+	}
 	return e, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/accessgraph/accessgraph/pkg/reach"
 	"github.com/accessgraph/accessgraph/pkg/spice"
 	"github.com/accessgraph/accessgraph/schema"
 )
@@ -30,6 +31,7 @@ type Engine struct {
 
 	tokens *tokenTracker
 	reaper *expiryReaper
+	reach  *reach.Index
 
 	closeOnce sync.Once
 	closeFn   func() error
@@ -52,6 +54,10 @@ func (e *Engine) Experimental() v1.ExperimentalServiceClient {
 	return v1.NewExperimentalServiceClient(e.conn)
 }
 
+// Reach is the group reachability index, or nil when this engine has none (a remote
+// server, PostgreSQL or CockroachDB, or turned off).
+func (e *Engine) Reach() *reach.Index { return e.reach }
+
 // Conn is the underlying gRPC connection, for SpiceDB clients this package does not wrap.
 func (e *Engine) Conn() *grpc.ClientConn { return e.conn }
 
@@ -68,6 +74,9 @@ func (e *Engine) Close() error {
 		if e.reaper != nil {
 			e.reaper.stop()
 		}
+		if e.reach != nil {
+			e.reach.Stop()
+		}
 		if e.closeFn != nil {
 			e.closeErr = e.closeFn()
 		}
@@ -83,6 +92,18 @@ func (e *Engine) ObserveToken(token *v1.ZedToken) { e.tokens.observe(token) }
 // seen from its own writes (including expiry clean-up). A token the engine has never seen
 // (issued by another process) is returned unchanged, since it cannot be ordered.
 func (e *Engine) FreshestToken(token *v1.ZedToken) *v1.ZedToken { return e.tokens.freshest(token) }
+
+// errNoRevisions is returned where a revision must be read or ordered but the engine talks
+// to a remote server, whose tokens are opaque.
+var errNoRevisions = errors.New("revisions can be read and ordered only with an embedded server")
+
+// HeadToken returns a token for the datastore's newest revision: a read at it sees every
+// write committed before the call. Only an embedded engine can tell.
+func (e *Engine) HeadToken(ctx context.Context) (*v1.ZedToken, error) { return e.tokens.head(ctx) }
+
+// Covers reports whether a read at token a sees everything committed at token b. known is
+// false when either cannot be decoded (a remote engine, a token of another datastore).
+func (e *Engine) Covers(a, b *v1.ZedToken) (covers, known bool) { return e.tokens.covers(a, b) }
 
 // Fresh is the consistency that reads at least as fresh as token (nil for none) and as
 // every write this engine made or observed, so a caller sees its own changes; fully

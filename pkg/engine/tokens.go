@@ -147,3 +147,26 @@ func (t *tokenTracker) cover(rev datastore.Revision) *v1.ZedToken {
 		}
 	}
 }
+
+// head returns a token for the datastore's head revision, or an error when there is no
+// datastore to ask.
+func (t *tokenTracker) head(ctx context.Context) (*v1.ZedToken, error) {
+	if t.source == nil {
+		return nil, errNoRevisions
+	}
+	head, err := t.source.HeadRevision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return zedtoken.NewFromRevision(ctx, head.Revision, datalayer.SchemaHash(head.SchemaHash), t.source)
+}
+
+// covers reports whether a read at a sees everything committed at b; known is false when
+// either token cannot be decoded.
+func (t *tokenTracker) covers(a, b *v1.ZedToken) (covers, known bool) {
+	ra, rb := t.revision(a), t.revision(b)
+	if ra == nil || rb == nil {
+		return false, false
+	}
+	return contains(ra, rb), true
+}

@@ -81,6 +81,34 @@ func ReadRelationships(ctx context.Context, client v1.PermissionsServiceClient, 
 	}
 }
 
+// ExportRelationships streams every relationship matching filter in one bulk export call,
+// at the one consistency given: batches of relationships rather than one message each, for
+// readers of whole relations.
+func ExportRelationships(ctx context.Context, client v1.PermissionsServiceClient, consistency *v1.Consistency, filter *v1.RelationshipFilter) iter.Seq2[*v1.Relationship, error] {
+	const doing = "exporting relationships"
+	return func(yield func(*v1.Relationship, error) bool) {
+		stream, err := client.ExportBulkRelationships(ctx, &v1.ExportBulkRelationshipsRequest{
+			Consistency: consistency, OptionalRelationshipFilter: filter,
+		})
+		if err != nil {
+			yield(nil, Classify(doing, err))
+			return
+		}
+		drain(doing, stream, func(resp *v1.ExportBulkRelationshipsResponse, err error) bool {
+			if err != nil {
+				yield(nil, err)
+				return false
+			}
+			for _, rel := range resp.GetRelationships() {
+				if !yield(rel, nil) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+}
+
 // CollectRelationships reads every relationship matching filter into a slice.
 func CollectRelationships(ctx context.Context, client v1.PermissionsServiceClient, consistency *v1.Consistency, filter *v1.RelationshipFilter) ([]*v1.Relationship, error) {
 	var out []*v1.Relationship

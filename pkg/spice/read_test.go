@@ -13,10 +13,11 @@ import (
 )
 
 // Paged reads return every result exactly once around each page boundary, and a lookup
-// (one stream, no pages) every result, on the real engine.
+// (one stream, no pages) and an export (one stream of batches of 100 here) every result, on
+// the real engine.
 func TestPagedCallsReturnEverythingOnce(t *testing.T) {
 	ctx := context.Background()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{MaxExportLimit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +52,20 @@ func TestPagedCallsReturnEverythingOnce(t *testing.T) {
 		}
 		if len(seen) != n {
 			t.Fatalf("n=%d: read %d relationships", n, len(seen))
+		}
+		exported := map[string]bool{}
+		for rel, err := range spice.ExportRelationships(ctx, e.Permissions(), full, filter) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := rel.GetResource().GetObjectId()
+			if exported[id] || rel.GetRelation() != "admin" {
+				t.Fatalf("n=%d: exported %s#%s twice or outside the filter", n, id, rel.GetRelation())
+			}
+			exported[id] = true
+		}
+		if len(exported) != n {
+			t.Fatalf("n=%d: exported %d relationships", n, len(exported))
 		}
 		found := map[string]bool{}
 		lookups := spice.LookupResources(ctx, e.Permissions(), &v1.LookupResourcesRequest{

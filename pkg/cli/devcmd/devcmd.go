@@ -128,6 +128,8 @@ type BenchOptions struct {
 	DispatchConcurrency uint16
 	// DispatchChunkSize is the engine's dispatch chunk size (zero: SpiceDB's default).
 	DispatchChunkSize uint16
+	// NoReachIndex runs the engine without its group reachability index.
+	NoReachIndex bool
 	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental engines.
 	LookupResourcesV3 bool
 	QueryPlan         []string
@@ -185,6 +187,7 @@ profile of the import.`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON (an array, one report per datastore) instead of the table")
 	cmd.Flags().StringVar(&o.JSONFile, "json-file", "", "also write the JSON reports to this file")
 	cmd.Flags().BoolVar(&o.FullRelationCache, "full-relation-cache", false, "turn on SpiceDB's experimental full relation cache in the embedded engine")
+	cmd.Flags().BoolVar(&o.NoReachIndex, "no-reach-index", false, "run the engine without its group reachability index: group case listings ask SpiceDB")
 	cmd.Flags().BoolVar(&o.LookupResourcesV3, "lookup-resources-v3", false, "answer listings with SpiceDB's experimental third LookupResources implementation")
 	cmd.Flags().StringSliceVar(&o.QueryPlan, "query-plan", nil, "route these operations through SpiceDB's experimental query plan engine: check, lr, ls (comma-separated)")
 	cmd.Flags().Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup the engine works on at once (at least 2); 0 picks the number of CPUs, at least 2 and at most 50 (SpiceDB's own default is 50)")
@@ -289,7 +292,7 @@ func benchOne(ctx context.Context, o *BenchOptions, uri string) (*bench.Report, 
 		profiles = filepath.Join(profiles, kind)
 	}
 	return bench.Run(ctx, bench.Options{Scale: o.Scale, DatastoreURI: uri, Duration: o.Duration, Writes: o.Writes, Progress: ios.ErrOut,
-		FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, DispatchChunkSize: o.DispatchChunkSize, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan, SQL: o.sql, ProfileDir: profiles, ProfileDuration: o.ProfileDuration})
+		FullRelationCache: o.FullRelationCache, DispatchConcurrency: o.DispatchConcurrency, DispatchChunkSize: o.DispatchChunkSize, LookupResourcesV3: o.LookupResourcesV3, QueryPlan: o.QueryPlan, NoReachIndex: o.NoReachIndex, SQL: o.sql, ProfileDir: profiles, ProfileDuration: o.ProfileDuration})
 }
 
 // loadSQLBaseline loads the run's portal into the SQL baseline's database (a fresh one

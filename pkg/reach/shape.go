@@ -1,0 +1,97 @@
+package reach
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	caveattypes "github.com/authzed/spicedb/pkg/caveats/types"
+	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
+	"github.com/authzed/spicedb/pkg/schemadsl/generator"
+	"github.com/authzed/spicedb/pkg/schemadsl/input"
+
+	"github.com/accessgraph/accessgraph/schema"
+)
+
+// modelled names every relation and permission the index reproduces, by type. The index
+// answers only while the served schema defines each exactly as the accessgraph schema does:
+//
+//	user#member_of: group
+//	user#read_cases = member_of->read_member_cases
+//	group#parent: group, group#reader: user
+//	group#read_member_cases = reader + parent->read_member_cases
+//	case#reporter: user, case#open: user:*
+//	case#group_view = reporter->read_cases
+//	case#group_view_open = group_view & open, case#group_view_closed = group_view - open
+var modelled = map[string][]string{
+	"user":  {"member_of", "read_cases"},
+	"group": {"parent", "reader", "read_member_cases"},
+	"case":  {"reporter", "open", "group_view", "group_view_open", "group_view_closed"},
+}
+
+var (
+	expectedOnce sync.Once
+	expected     map[string]string
+	expectedErr  error
+)
+
+// checkShape returns an unsupportedError unless the served schema defines what the index
+// reproduces exactly as the accessgraph schema does.
+func checkShape(ctx context.Context, schemas v1.SchemaServiceClient) error {
+	expectedOnce.Do(func() {
+		expected, expectedErr = relationSources(schema.Text)
+		for typ, names := range modelled {
+			for _, name := range names {
+				if _, ok := expected[typ+"#"+name]; !ok && expectedErr == nil {
+					expectedErr = unsupportedError{why: fmt.Sprintf("the accessgraph schema does not define %s#%s", typ, name)}
+				}
+			}
+		}
+	})
+	if expectedErr != nil {
+		return expectedErr
+	}
+	resp, err := schemas.ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	if err != nil {
+		return fmt.Errorf("reading the schema: %w", err)
+	}
+	served, err := relationSources(resp.GetSchemaText())
+	if err != nil {
+		return unsupportedError{why: fmt.Sprintf("the served schema: %v", err)}
+	}
+	for key, want := range expected {
+		if served[key] != want {
+			return unsupportedError{why: fmt.Sprintf("the served schema defines %s differently from the accessgraph schema", key)}
+		}
+	}
+	return nil
+}
+
+// relationSources compiles text and returns the source of each modelled relation, by
+// "type#relation" (missing ones are left out).
+func relationSources(text string) (map[string]string, error) {
+	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source(schema.FileName), SchemaString: text}, compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		return nil, fmt.Errorf("compiling: %w", err)
+	}
+	out := map[string]string{}
+	for _, def := range cs.ObjectDefinitions {
+		for _, rel := range def.GetRelation() {
+			for _, name := range modelled[def.GetName()] {
+				if rel.GetName() != name {
+					continue
+				}
+				// Doc comments are part of a relation's metadata, not its meaning.
+				bare := rel.CloneVT()
+				bare.Metadata = nil
+				src, err := generator.GenerateRelationSource(bare, caveattypes.Default.TypeSet)
+				if err != nil {
+					return nil, fmt.Errorf("%s#%s: %w", def.GetName(), name, err)
+				}
+				out[def.GetName()+"#"+name] = src
+			}
+		}
+	}
+	return out, nil
+}
