@@ -129,6 +129,25 @@ func waitForSeq(t *testing.T, l auditlog.Log, n int64) {
 	}
 }
 
+// waitForLogged waits until the log holds an entry at or after the revision of token.
+func waitForLogged(t *testing.T, e *engine.Embedded, l auditlog.Log, token access.Token) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		for entry, err := range l.Entries(context.Background(), auditlog.Filter{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if covers, known := e.Covers(&v1.ZedToken{Token: entry.Revision}, &v1.ZedToken{Token: string(token)}); known && covers {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the audit log recorded nothing at or after revision %s within 20s", token)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // waitForChange waits until the log records, after entry afterSeq, an entry holding a
 // change of the relationship key (resource#relation@subject) and returns that entry's
 // sequence number. Waiting for the change itself, not for a count of entries, keeps an
@@ -507,21 +526,27 @@ func TestHistoryFiltersByOperationAndTime(t *testing.T) {
 	ctx := context.Background()
 	e, l := loggedServer(t)
 	c := access.New(e.Engine)
-	must := func(_ access.Token, err error) {
+	var last access.Token
+	must := func(tok access.Token, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
+		last = tok
 	}
+	// The durable log dates an entry when it records it, so each boundary is taken once the
+	// log has recorded everything before it (a loaded machine delays the recording).
 	must(c.Bootstrap(ctx, "vera", "setup"))
 	must(c.AddPlatformRole(ctx, access.As("vera"), "carol", access.PlatformCustomerCare))
 	must(c.CreateAccount(ctx, access.As("carol"), "acme", "bill"))
+	waitForLogged(t, e, l, last)
 	time.Sleep(20 * time.Millisecond)
 	from := time.Now()
 	time.Sleep(20 * time.Millisecond)
 	for _, u := range []string{"u1", "u2", "u3"} {
 		must(c.RequestAccess(ctx, access.As(u), "acme", access.RoleViewer))
 	}
+	waitForLogged(t, e, l, last)
 	time.Sleep(20 * time.Millisecond)
 	to := time.Now()
 	time.Sleep(20 * time.Millisecond)
