@@ -437,6 +437,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		warnings:     warnings,
 	}
 	observer.tokens.Store(e.tokens)
+	registry.ReadWith(func() *v1.Consistency { return e.Fresh(nil) })
 
 	timeout := cfg.StartTimeout
 	if timeout == 0 {

@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -128,7 +129,15 @@ func IsHash(s string) bool { return hashRE.MatchString(s) }
 type Registry struct {
 	client v1.PermissionsServiceClient
 	now    func() time.Time
+	// consistency, when set, is how reads are made (the engine's fresh reads, which see
+	// every write the server has answered); fully consistent otherwise.
+	consistency atomic.Pointer[func() *v1.Consistency]
 }
+
+// ReadWith makes the registry read at the consistency f returns. Fully consistent reads can
+// miss a just-committed revocation while another request's head lookup is in flight
+// (SpiceDB coalesces them); a read at least as fresh as the server's newest write cannot.
+func (r *Registry) ReadWith(f func() *v1.Consistency) { r.consistency.Store(&f) }
 
 // New returns a registry over client.
 func New(client v1.PermissionsServiceClient) *Registry {
@@ -136,7 +145,7 @@ func New(client v1.PermissionsServiceClient) *Registry {
 }
 
 // Resolve returns the principal key proves. An unknown, expired or revoked key is an error
-// wrapping principal.ErrUnauthenticated. It reads fully consistently, so a revocation takes
+// wrapping principal.ErrUnauthenticated. It reads fully consistently (or as ReadWith says), so a revocation takes
 // effect on the next request.
 func (r *Registry) Resolve(ctx context.Context, key string) (principal.Principal, error) {
 	if key == "" {
@@ -198,7 +207,11 @@ func (r *Registry) actsAs(ctx context.Context, name string) (string, error) {
 func (r *Registry) read(ctx context.Context, f *v1.RelationshipFilter) ([]*v1.Relationship, error) {
 	// No page size: the registry is small, and a server's read limit must not lock its own
 	// registry out.
-	stream, err := r.client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: spice.FullyConsistent(), RelationshipFilter: f})
+	consistency := spice.FullyConsistent()
+	if f := r.consistency.Load(); f != nil {
+		consistency = (*f)()
+	}
+	stream, err := r.client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: consistency, RelationshipFilter: f})
 	if err != nil {
 		return nil, spice.Classify("reading relationships", err)
 	}
