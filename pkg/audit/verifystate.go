@@ -302,7 +302,7 @@ func firstStoredAt(ctx context.Context, e *engine.Engine, revision string) (firs
 
 // currentRevision is the datastore's newest revision.
 func currentRevision(ctx context.Context, e *engine.Engine) (string, error) {
-	resp, err := e.Schemas().ReflectSchema(ctx, &v1.ReflectSchemaRequest{Consistency: spice.FullyConsistent()})
+	resp, err := e.ReadSchemaSince(ctx, nil)
 	if err != nil {
 		return "", spice.Classify("reading the current revision", err)
 	}

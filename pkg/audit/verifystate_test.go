@@ -39,7 +39,7 @@ func tamperingConsumer(t *testing.T, e *engine.Engine, l auditlog.Log, tamper fu
 		t.Fatal(err)
 	}
 	if start == "" {
-		resp, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+		resp, err := e.ReadSchemaSince(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

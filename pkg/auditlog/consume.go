@@ -30,7 +30,7 @@ func NewConsumer(ctx context.Context, e *engine.Engine, s Log) (*Consumer, error
 		return nil, err
 	}
 	if start == "" {
-		resp, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+		resp, err := e.ReadSchemaSince(ctx, nil)
 		if err != nil {
 			return nil, fmt.Errorf("finding where the audit log starts: %w", err)
 		}

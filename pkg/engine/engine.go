@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/grpc"
@@ -104,6 +105,44 @@ func (e *Engine) HeadToken(ctx context.Context) (*v1.ZedToken, error) { return e
 // Covers reports whether a read at token a sees everything committed at token b. known is
 // false when either cannot be decoded (a remote engine, a token of another datastore).
 func (e *Engine) Covers(a, b *v1.ZedToken) (covers, known bool) { return e.tokens.covers(a, b) }
+
+// ReadSchemaSince reads the stored schema at a revision that contains after's (nil: every
+// write committed before the call). ReadSchema always reads at the head, but SpiceDB
+// coalesces concurrent head lookups, so one begun before a write can answer a read made
+// after it; such an answer is read again. A remote engine's revisions cannot be ordered: it
+// answers the first read.
+func (e *Engine) ReadSchemaSince(ctx context.Context, after *v1.ZedToken) (*v1.ReadSchemaResponse, error) {
+	if after == nil {
+		head, err := e.HeadToken(ctx)
+		switch {
+		case err == nil:
+			after = head
+		case !errors.Is(err, errNoRevisions):
+			return nil, fmt.Errorf("reading the head revision: %w", err)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		resp, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+		if err != nil || after == nil {
+			return resp, err
+		}
+		if covers, known := e.Covers(resp.GetReadAt(), after); covers || !known {
+			return resp, nil
+		}
+		if attempt == staleSchemaReads {
+			return nil, fmt.Errorf("reading the schema: %d reads in a row answered from before revision %s", attempt, after.GetToken())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// staleSchemaReads bounds ReadSchemaSince's reads: a coalesced lookup ends within one
+// datastore round trip, so the next read or the one after starts its own.
+const staleSchemaReads = 100
 
 // Fresh is the consistency that reads at least as fresh as token (nil for none) and as
 // every write this engine made or observed, so a caller sees its own changes; fully

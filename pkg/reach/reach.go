@@ -31,6 +31,8 @@ type Source interface {
 	HeadToken(ctx context.Context) (*v1.ZedToken, error)
 	// Covers reports whether a read at a sees everything committed at b.
 	Covers(a, b *v1.ZedToken) (covers, known bool)
+	// ReadSchemaSince reads the schema at a revision that contains after's.
+	ReadSchemaSince(ctx context.Context, after *v1.ZedToken) (*v1.ReadSchemaResponse, error)
 }
 
 // The relationships the index holds: everything case#group_view reads (see shape.go).
@@ -274,8 +276,13 @@ func (x *Index) follow(ctx context.Context) error {
 		return fmt.Errorf("reading the head revision: %w", err)
 	}
 	// The schema is checked after the head is read and the stream starts at the head: a
-	// schema change before the head is seen by the check, one after it by the stream.
-	if err := checkShape(ctx, x.src.Schemas()); err != nil {
+	// schema change before the head is seen by the check (it reads at a revision containing
+	// the head's), one after it by the stream.
+	current, err := x.src.ReadSchemaSince(ctx, head)
+	if err != nil {
+		return fmt.Errorf("reading the schema: %w", err)
+	}
+	if err := checkShape(current.GetSchemaText()); err != nil {
 		return err
 	}
 	started := time.Now()

@@ -1,11 +1,9 @@
 package reach
 
 import (
-	"context"
 	"fmt"
 	"sync"
 
-	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	caveattypes "github.com/authzed/spicedb/pkg/caveats/types"
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/schemadsl/generator"
@@ -38,7 +36,7 @@ var (
 
 // checkShape returns an unsupportedError unless the served schema defines what the index
 // reproduces exactly as the accessgraph schema does.
-func checkShape(ctx context.Context, schemas v1.SchemaServiceClient) error {
+func checkShape(served string) error {
 	expectedOnce.Do(func() {
 		expected, expectedErr = relationSources(schema.Text)
 		for typ, names := range modelled {
@@ -52,16 +50,12 @@ func checkShape(ctx context.Context, schemas v1.SchemaServiceClient) error {
 	if expectedErr != nil {
 		return expectedErr
 	}
-	resp, err := schemas.ReadSchema(ctx, &v1.ReadSchemaRequest{})
-	if err != nil {
-		return fmt.Errorf("reading the schema: %w", err)
-	}
-	served, err := relationSources(resp.GetSchemaText())
+	sources, err := relationSources(served)
 	if err != nil {
 		return unsupportedError{why: fmt.Sprintf("the served schema: %v", err)}
 	}
 	for key, want := range expected {
-		if served[key] != want {
+		if sources[key] != want {
 			return unsupportedError{why: fmt.Sprintf("the served schema defines %s differently from the accessgraph schema", key)}
 		}
 	}

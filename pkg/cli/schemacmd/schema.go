@@ -57,7 +57,7 @@ func runShow(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	resp, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	resp, err := e.ReadSchemaSince(ctx, nil)
 	if err != nil {
 		return cmdutil.RPCError("reading the schema", err)
 	}

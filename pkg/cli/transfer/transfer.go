@@ -116,7 +116,7 @@ func runExport(ctx context.Context, o *Options) error {
 // exact revision the header names, with the schema in force at that revision.
 func exportText(ctx context.Context, e *engine.Engine, cons *v1.Consistency, w io.Writer, prog *progress) error {
 	h := Header{SchemaSHA256: "none"}
-	resp, err := e.Schemas().ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	resp, err := e.ReadSchemaSince(ctx, nil)
 	switch err := spice.Classify("reading the schema", err); {
 	case err == nil:
 		sum := sha256.Sum256([]byte(resp.GetSchemaText()))
