@@ -379,7 +379,7 @@ func (c *Client) PartnerManagedCases(ctx context.Context, actor Actor, supportID
 	}
 }
 
-// indexedCases answers a group listing from the engine's group reachability index when it
+// indexedCases answers a case listing from the engine's case reachability index when it
 // can answer at least as fresh as Fresh() reads (every write committed before the call);
 // ok is false when SpiceDB must be asked.
 func (c *Client) indexedCases(ctx context.Context, user, perm string) (ids []string, ok bool) {

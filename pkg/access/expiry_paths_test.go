@@ -36,7 +36,7 @@ type writePath struct {
 // the server: the domain API in process, the domain API over TCP (what accessctl does), a
 // plain authzed-go client, and a bulk import. After the last write nothing else writes:
 // only the expiry reaper can move the revision. Every view (checks at each consistency,
-// lookups both ways, explain) is probed until well past each expiry; none may honour a grant
+// lookups both ways, the visible-cases listing, explain) is probed until well past each expiry; none may honour a grant
 // more than engine.ExpiryOvershootBound after its expiry, and none may miss it from
 // engine.DefaultReadLag after its acknowledgement until engine.ExpiryLead before its expiry.
 // The worst overshoot per path is logged.
@@ -209,6 +209,15 @@ func probeViews(t *testing.T, w *world, path, user string, acked, expiresAt time
 		},
 		"lookup resources": func() (bool, error) {
 			for o, err := range w.c.LookupResources(w.ctx, subject, "view", "case", access.Fresh()) {
+				if err != nil || o == caseObj {
+					return err == nil, err
+				}
+			}
+			return false, nil
+		},
+		// Answered by the case reachability index where the engine has one.
+		"visible cases": func() (bool, error) {
+			for o, err := range w.c.VisibleCases(w.ctx, access.As(user), user, access.StatusAll) {
 				if err != nil || o == caseObj {
 					return err == nil, err
 				}

@@ -59,8 +59,8 @@ type Options struct {
 	DispatchConcurrency uint16
 	// DispatchChunkSize is the engine's dispatch chunk size (zero: SpiceDB's default of 100).
 	DispatchChunkSize uint16
-	// NoReachIndex runs the engine without its group reachability index (pkg/reach): the
-	// district's listing then asks SpiceDB, as the raw call does.
+	// NoReachIndex runs the engine without its case reachability index (pkg/reach): the
+	// listings then ask SpiceDB, as the raw calls do.
 	NoReachIndex bool
 	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental lookup and query
 	// plan engines (engine.EmbeddedConfig).
@@ -146,7 +146,7 @@ type Report struct {
 	// Restart is measured on durable datastores only: the engine is closed and started again
 	// on the same data, until it serves a correct check.
 	Restart *Restart `json:"restart,omitempty"`
-	// ReachIndex describes the engine's group reachability index; nil when it had none.
+	// ReachIndex describes the engine's case reachability index; nil when it had none.
 	ReachIndex *ReachIndex `json:"reach_index,omitempty"`
 	// SQLBaseline is the load of the SQL baseline when the run had one; its figures are in
 	// Figures (groups sql_check_first, sql_check, sql_lookup) and compared in Ratios.
@@ -178,7 +178,7 @@ type Ratio struct {
 // SQL baseline caches no answers, so both engine groups of a kind are set against it.
 var sqlGroups = [][2]string{{"check_first", "sql_check_first"}, {"check", "sql_check"}, {"lookup_first", "sql_lookup"}, {"lookup", "sql_lookup"}}
 
-// ReachIndex is what the group reachability index did in a run.
+// ReachIndex is what the case reachability index did in a run.
 type ReachIndex struct {
 	// CurrentAfterImport is how long after the import's answer the index had applied it.
 	CurrentAfterImport float64 `json:"current_after_import_seconds"`
@@ -352,7 +352,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		rep.ReachIndex = &ReachIndex{CurrentAfterImport: waited.Seconds()}
-		b.logf("group reachability index current %.1fs after the import", waited.Seconds())
+		b.logf("case reachability index current %.1fs after the import", waited.Seconds())
 	}
 
 	b.checks(ctx)
@@ -954,7 +954,7 @@ func (b *runner) restart(ctx context.Context) error {
 			return err
 		}
 		b.rep.ReachIndex.CurrentAfterRestart = time.Since(start).Seconds()
-		b.logf("group reachability index loaded and current %.1fs after the restart began", b.rep.ReachIndex.CurrentAfterRestart)
+		b.logf("case reachability index loaded and current %.1fs after the restart began", b.rep.ReachIndex.CurrentAfterRestart)
 	}
 	return nil
 }

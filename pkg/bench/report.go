@@ -50,14 +50,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "restart on the same data until the first correct check: %.1fs\n", r.Restart.Seconds)
 	}
 	if x := r.ReachIndex; x != nil {
-		fmt.Fprintf(w, "group reachability index: %d relationships, current %.1fs after the import; %d listings answered, %d left to SpiceDB",
+		fmt.Fprintf(w, "case reachability index: %d relationships, current %.1fs after the import; %d listings answered, %d left to SpiceDB",
 			x.Stats.Relationships, x.CurrentAfterImport, x.Stats.Answered, x.Stats.Declined)
 		if x.CurrentAfterRestart > 0 {
 			fmt.Fprintf(w, "; loaded and current %.1fs after a restart began", x.CurrentAfterRestart)
 		}
 		fmt.Fprintln(w)
 	} else if r.Datastore == "local" || r.Datastore == "memory" {
-		fmt.Fprintln(w, "group reachability index: off")
+		fmt.Fprintln(w, "case reachability index: off")
 	}
 	if q := r.SQLBaseline; q != nil {
 		fmt.Fprintf(w, "SQL baseline: PostgreSQL %s, %d relationships as %d rows in %.1fs = %.0f relationships/s (generation and COPY %.1fs, indexes %.1fs, group closure of %d rows %.1fs, VACUUM ANALYZE and checkpoint %.1fs), database %.0f MiB\n",

@@ -106,8 +106,9 @@ type EmbeddedConfig struct {
 	// experimental query plan engine; empty by default, measured in docs/performance.md.
 	QueryPlan []string
 
-	// NoReachIndex turns off the group reachability index (pkg/reach), which answers group
-	// case listings on the local and memory datastores; they then ask SpiceDB.
+	// NoReachIndex turns off the case reachability index (pkg/reach), which answers case
+	// listings (view and group view) on the local and memory datastores; they then ask
+	// SpiceDB.
 	NoReachIndex bool
 
 	// noBulkGate turns off the bulk check gate (fairness.go), so a benchmark can show what

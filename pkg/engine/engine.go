@@ -55,7 +55,7 @@ func (e *Engine) Experimental() v1.ExperimentalServiceClient {
 	return v1.NewExperimentalServiceClient(e.conn)
 }
 
-// Reach is the group reachability index, or nil when this engine has none (a remote
+// Reach is the case reachability index, or nil when this engine has none (a remote
 // server, PostgreSQL or CockroachDB, or turned off).
 func (e *Engine) Reach() *reach.Index { return e.reach }
 

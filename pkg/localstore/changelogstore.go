@@ -541,7 +541,7 @@ func (ds *Datastore) readRelChangesRLocked(rev int64) (rels []relChange, found b
 }
 
 // recentRevisions is how many of the newest revisions keep their relationship changes in
-// memory: enough for watchers that follow the head (the audit log, the group reachability
+// memory: enough for watchers that follow the head (the audit log, the case reachability
 // index) to skip reading and decoding them back, which was a tenth of an import's CPU.
 const recentRevisions = 8
 

@@ -1,8 +1,11 @@
-// Package reach answers which cases a super customer reads through nested groups from an
-// index kept up to date from SpiceDB's change stream, instead of a SpiceDB lookup. An
-// answer is SpiceDB's answer at the index's revision, and that revision contains every
-// write committed before the question was asked; when the index cannot promise that, it
-// says so and the caller asks SpiceDB.
+// Package reach answers which cases a person can view, and which a super customer reads
+// through nested groups, from an index of the cases' relationships kept up to date from
+// SpiceDB's change stream, instead of one SpiceDB lookup over every case. What is not a
+// case's own relationship (the accounts whose cases a person views, the products and items
+// whose cases they read, partner levels) is asked of SpiceDB at the index's revision. An
+// answer is SpiceDB's answer at that revision, and the revision contains every write
+// committed before the question was asked; when the index cannot promise that, it says so
+// and the caller asks SpiceDB.
 package reach
 
 import (
@@ -10,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,13 +40,18 @@ type Source interface {
 	ReadSchemaSince(ctx context.Context, after *v1.ZedToken) (*v1.ReadSchemaResponse, error)
 }
 
-// The relationships the index holds: everything case#group_view reads (see shape.go).
-var watched = []*v1.RelationshipFilter{
-	{ResourceType: "user", OptionalRelation: "member_of"},
-	{ResourceType: "group", OptionalRelation: "parent"},
-	{ResourceType: "group", OptionalRelation: "reader"},
-	{ResourceType: "case", OptionalRelation: "reporter"},
-	{ResourceType: "case", OptionalRelation: "open"},
+// The relationships the index holds: the case's own relationships case#view reads, and
+// the groups case#group_view walks (see shape.go).
+var watched = watchedRelations()
+
+func watchedRelations() []*v1.RelationshipFilter {
+	keys := append(slices.Sorted(maps.Keys(edgeRelations)), "case#open")
+	out := make([]*v1.RelationshipFilter, 0, len(keys))
+	for _, key := range keys {
+		typ, relation, _ := strings.Cut(key, "#")
+		out = append(out, &v1.RelationshipFilter{ResourceType: typ, OptionalRelation: relation})
+	}
+	return out
 }
 
 // DefaultMaxWait is how long a question waits for the index to reach the datastore's head
@@ -49,7 +59,7 @@ var watched = []*v1.RelationshipFilter{
 // behind; a long wait means a large import is being applied.
 const DefaultMaxWait = 250 * time.Millisecond
 
-// Index is the derived reachability of case#group_view. It is safe for concurrent use;
+// Index is the derived reachability of case#view and case#group_view. It is safe for concurrent use;
 // build it with Start and Stop it when done.
 type Index struct {
 	src     Source
@@ -118,7 +128,7 @@ func (x *Index) Current(ctx context.Context) error {
 		select {
 		case <-advanced:
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the group reachability index (%s): %w", cmp.Or(reason, "behind the head"), ctx.Err())
+			return fmt.Errorf("waiting for the case reachability index (%s): %w", cmp.Or(reason, "behind the head"), ctx.Err())
 		}
 	}
 }
@@ -150,28 +160,38 @@ func (x *Index) Status() (ready bool, reason string) {
 
 // Supports reports whether Cases answers permission on case.
 func Supports(permission string) bool {
-	_, ok := statusOf[permission]
+	_, ok := listings[permission]
 	return ok
 }
 
-var statusOf = map[string]caseStatus{
-	"group_view":        anyStatus,
-	"group_view_open":   openOnly,
-	"group_view_closed": closedOnly,
+// listing is a case permission the index answers.
+type listing struct {
+	view   bool // case#view and its status filters; otherwise case#group_view's
+	status caseStatus
+}
+
+var listings = map[string]listing{
+	"view":              {view: true, status: anyStatus},
+	"view_open":         {view: true, status: openOnly},
+	"view_closed":       {view: true, status: closedOnly},
+	"group_view":        {status: anyStatus},
+	"group_view_open":   {status: openOnly},
+	"group_view_closed": {status: closedOnly},
 }
 
 // ErrUnanswered is returned when the index cannot answer as fresh as the datastore's head
 // within its wait: the caller asks SpiceDB.
-var ErrUnanswered = errors.New("the group reachability index cannot answer now")
+var ErrUnanswered = errors.New("the case reachability index cannot answer now")
 
 // ErrCycle is the ErrUnanswered of a user whose groups reach a cycle of nesting.
 var ErrCycle = fmt.Errorf("%w: the groups below those the user reads contain a cycle", ErrUnanswered)
 
-// Cases returns the ids of the cases user holds permission on (group_view,
-// group_view_open or group_view_closed), sorted, and the revision they were read at, which
-// contains every write committed before the call. It returns ErrUnanswered (wrapped, with
-// the reason) when the index is loading, stopped, behind for longer than its wait, or the
-// groups the user reads form a cycle.
+// Cases returns the ids of the cases user holds permission on (view, view_open,
+// view_closed, group_view, group_view_open or group_view_closed), sorted, and the revision
+// they were read at, which contains every write committed before the call. It returns
+// ErrUnanswered (wrapped, with the reason) when the index is loading, stopped, behind for
+// longer than its wait, the groups the user reads form a cycle, or SpiceDB's part of a
+// view listing is conditional or fails.
 func (x *Index) Cases(ctx context.Context, permission, user string) ([]string, *v1.ZedToken, error) {
 	ids, at, err := x.cases(ctx, permission, user)
 	if err != nil {
@@ -183,7 +203,7 @@ func (x *Index) Cases(ctx context.Context, permission, user string) ([]string, *
 }
 
 func (x *Index) cases(ctx context.Context, permission, user string) ([]string, *v1.ZedToken, error) {
-	status, ok := statusOf[permission]
+	l, ok := listings[permission]
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: case#%s is not indexed", ErrUnanswered, permission)
 	}
@@ -206,13 +226,14 @@ func (x *Index) cases(ctx context.Context, permission, user string) ([]string, *
 			return nil, nil, fmt.Errorf("%w: revisions cannot be ordered", ErrUnanswered)
 		}
 		if covers {
-			ids, cyclic := x.state.cases(user, status)
-			at := x.at
+			// Answered under the read lock, so the index stays at the revision SpiceDB's
+			// part of the answer is read at.
+			found, at, err := x.answerLocked(ctx, l, user)
 			x.mu.RUnlock()
-			if cyclic {
-				return nil, nil, fmt.Errorf("%w (user %s)", ErrCycle, user)
+			if err != nil {
+				return nil, nil, err
 			}
-			return ids, at, nil
+			return sortedKeys(found), at, nil
 		}
 		advanced := x.advanced
 		x.mu.RUnlock()
@@ -224,6 +245,85 @@ func (x *Index) cases(ctx context.Context, permission, user string) ([]string, *
 			return nil, nil, ctx.Err()
 		}
 	}
+}
+
+// answerLocked answers a listing at the index's revision; x.mu is read-locked.
+func (x *Index) answerLocked(ctx context.Context, l listing, user string) (set, *v1.ZedToken, error) {
+	found := set{}
+	if !l.view {
+		if x.state.groupCases(user, l.status, found) {
+			return nil, nil, fmt.Errorf("%w (user %s)", ErrCycle, user)
+		}
+		return found, x.at, nil
+	}
+	anchors, err := x.viewAnchors(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	if x.state.visibleCases(user, anchors, l.status, found) {
+		return nil, nil, fmt.Errorf("%w (user %s)", ErrCycle, user)
+	}
+	return found, x.at, nil
+}
+
+// viewAnchors asks SpiceDB, at the index's revision, for what case#view reads beyond the
+// cases' own relationships; x.mu is read-locked. Lookups whose answer cannot add a case are
+// skipped: partner levels for a user who is nobody's partner contact, products when no case
+// names one.
+func (x *Index) viewAnchors(ctx context.Context, user string) (viewAnchors, error) {
+	g := x.state
+	var a viewAnchors
+	type lookup struct {
+		resourceType, permission string
+		into                     *set
+	}
+	lookups := []lookup{{"account", "view_all_cases", &a.viewAllAccounts}}
+	if len(g.edges["case#sold_product"]) > 0 {
+		lookups = append(lookups, lookup{"sold_product", "case_reader", &a.soldProducts})
+	}
+	if len(g.edges["case#install_base"]) > 0 {
+		lookups = append(lookups, lookup{"install_base", "case_reader", &a.installBases})
+	}
+	if len(g.edges["case#partner_contact"][user]) > 0 {
+		lookups = append(lookups, lookup{"account", "partner_any", &a.partnerAnyAccounts})
+	}
+	if len(g.edges["case#primary_partner_contact"][user]) > 0 {
+		lookups = append(lookups, lookup{"account", "partner_update", &a.partnerUpdateAccounts})
+	}
+	errs := make([]error, len(lookups))
+	var wg sync.WaitGroup
+	for i, l := range lookups {
+		wg.Go(func() { *l.into, errs[i] = x.lookupAt(ctx, l.resourceType, l.permission, user) })
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return viewAnchors{}, ctx.Err()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return viewAnchors{}, fmt.Errorf("%w: %w", ErrUnanswered, err)
+	}
+	return a, nil
+}
+
+// lookupAt is SpiceDB's LookupResources at exactly the index's revision; x.mu is
+// read-locked. A conditional answer is an error: the index answers only what is certain.
+func (x *Index) lookupAt(ctx context.Context, resourceType, permission, user string) (set, error) {
+	out := set{}
+	for resp, err := range spice.LookupResources(ctx, x.src.Permissions(), &v1.LookupResourcesRequest{
+		Consistency:        spice.AtExactSnapshot(x.at.GetToken()),
+		ResourceObjectType: resourceType,
+		Permission:         permission,
+		Subject:            &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}},
+	}) {
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s#%s of user:%s: %w", resourceType, permission, user, err)
+		}
+		if resp.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			return nil, fmt.Errorf("%s:%s#%s of user:%s is conditional", resourceType, resp.GetResourceObjectId(), permission, user)
+		}
+		out[resp.GetResourceObjectId()] = struct{}{}
+	}
+	return out, nil
 }
 
 // run loads the index and follows the change stream, reloading after a schema change and
@@ -242,14 +342,14 @@ func (x *Index) run(ctx context.Context) {
 			// A schema this index does not know: SpiceDB answers everything. Look again
 			// after the next schema change.
 			x.setState(nil, nil, err.Error())
-			x.log.Info("group reachability index off; listings ask SpiceDB", zap.Error(err))
+			x.log.Info("case reachability index off; listings ask SpiceDB", zap.Error(err))
 			if werr := x.awaitSchemaChange(ctx); werr != nil && ctx.Err() == nil {
-				x.log.Warn("group reachability index: watching for schema changes", zap.Error(werr))
+				x.log.Warn("case reachability index: watching for schema changes", zap.Error(werr))
 				sleep(ctx, backoff)
 			}
 			continue
 		}
-		x.log.Warn("group reachability index interrupted; reloading", zap.Error(err), zap.Duration("after", backoff))
+		x.log.Warn("case reachability index interrupted; reloading", zap.Error(err), zap.Duration("after", backoff))
 		sleep(ctx, backoff)
 		backoff = min(2*backoff, 10*time.Second)
 	}
@@ -302,7 +402,7 @@ func (x *Index) follow(ctx context.Context) error {
 	x.stats.Loads++
 	x.stats.LastLoad = time.Since(started)
 	x.mu.Unlock()
-	x.log.Debug("group reachability index loaded", zap.Int("relationships", g.size), zap.Duration("took", time.Since(started)))
+	x.log.Debug("case reachability index loaded", zap.Int("relationships", g.size), zap.Duration("took", time.Since(started)))
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for resp, err := range spice.Watch(wctx, x.src.Watch(), &v1.WatchRequest{

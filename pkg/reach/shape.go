@@ -19,13 +19,29 @@ import (
 //	user#read_cases = member_of->read_member_cases
 //	group#parent: group, group#reader: user
 //	group#read_member_cases = reader + parent->read_member_cases
-//	case#reporter: user, case#open: user:*
+//	case#reporter, authorized_contact, authorized_consumer, authorized_contributor,
+//	  partner_contact, primary_partner_contact: user
+//	case#account: account, case#sold_product: sold_product, case#install_base: install_base
+//	case#open: user:*
+//	case#related_party = authorized_contact + authorized_consumer + authorized_contributor
+//	case#partner_party = (partner_contact & account->partner_any) + (primary_partner_contact & account->partner_update)
+//	case#view = reporter + related_party + partner_party + reporter->read_cases
+//	  + account->view_all_cases + sold_product->case_reader + install_base->case_reader
+//	case#view_open = view & open, case#view_closed = view - open
 //	case#group_view = reporter->read_cases
 //	case#group_view_open = group_view & open, case#group_view_closed = group_view - open
+//
+// What the arrows reach on accounts, products and items (view_all_cases, case_reader,
+// partner_any, partner_update) is SpiceDB's to answer, whatever its definition.
 var modelled = map[string][]string{
 	"user":  {"member_of", "read_cases"},
 	"group": {"parent", "reader", "read_member_cases"},
-	"case":  {"reporter", "open", "group_view", "group_view_open", "group_view_closed"},
+	"case": {
+		"reporter", "open", "account", "sold_product", "install_base",
+		"authorized_contact", "authorized_consumer", "authorized_contributor", "partner_contact", "primary_partner_contact",
+		"related_party", "partner_party", "view", "view_open", "view_closed",
+		"group_view", "group_view_open", "group_view_closed",
+	},
 }
 
 var (
