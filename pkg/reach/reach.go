@@ -75,6 +75,12 @@ type Index struct {
 	// know); at is the revision state reflects.
 	state *graph
 	at    *v1.ZedToken
+	// anchorDeps are the relations SpiceDB's part of a view listing reads (nil: unknown,
+	// every change counts); anchorsAt is the newest revision at or before at that changed
+	// one of them. SpiceDB answers that part at anchorsAt, the same answer as at at, so
+	// its caches serve it across revisions that changed nothing it reads.
+	anchorDeps map[string]bool
+	anchorsAt  *v1.ZedToken
 	// advanced is closed and replaced whenever at moves or the index stops answering.
 	advanced chan struct{}
 	reason   string // why state is nil, for Status
@@ -305,12 +311,12 @@ func (x *Index) viewAnchors(ctx context.Context, user string) (viewAnchors, erro
 	return a, nil
 }
 
-// lookupAt is SpiceDB's LookupResources at exactly the index's revision; x.mu is
-// read-locked. A conditional answer is an error: the index answers only what is certain.
+// lookupAt is SpiceDB's LookupResources at exactly the revision of the last change to what
+// it reads, which answers as the index's revision does; x.mu is read-locked. A conditional answer is an error: the index answers only what is certain.
 func (x *Index) lookupAt(ctx context.Context, resourceType, permission, user string) (set, error) {
 	out := set{}
 	for resp, err := range spice.LookupResources(ctx, x.src.Permissions(), &v1.LookupResourcesRequest{
-		Consistency:        spice.AtExactSnapshot(x.at.GetToken()),
+		Consistency:        spice.AtExactSnapshot(x.anchorsAt.GetToken()),
 		ResourceObjectType: resourceType,
 		Permission:         permission,
 		Subject:            &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}},
@@ -385,6 +391,21 @@ func (x *Index) follow(ctx context.Context) error {
 	if err := checkShape(current.GetSchemaText()); err != nil {
 		return err
 	}
+	deps, err := anchorDependencies(current.GetSchemaText())
+	if err != nil {
+		x.log.Info("case reachability index: every change counts for view listings", zap.Error(err))
+		deps = nil
+	}
+	filters := slices.Clone(watched)
+	if deps != nil {
+		for _, key := range slices.Sorted(maps.Keys(deps)) {
+			if _, held := edgeRelations[key]; held || key == "case#open" {
+				continue
+			}
+			typ, relation, _ := strings.Cut(key, "#")
+			filters = append(filters, &v1.RelationshipFilter{ResourceType: typ, OptionalRelation: relation})
+		}
+	}
 	started := time.Now()
 	g := newGraph()
 	for _, filter := range watched {
@@ -397,6 +418,9 @@ func (x *Index) follow(ctx context.Context) error {
 			}
 		}
 	}
+	x.mu.Lock()
+	x.anchorDeps, x.anchorsAt = deps, head // read only once the state is set below
+	x.mu.Unlock()
 	x.setState(g, head, "")
 	x.mu.Lock()
 	x.stats.Loads++
@@ -407,7 +431,7 @@ func (x *Index) follow(ctx context.Context) error {
 	defer cancel()
 	for resp, err := range spice.Watch(wctx, x.src.Watch(), &v1.WatchRequest{
 		OptionalStartCursor:         head,
-		OptionalRelationshipFilters: watched,
+		OptionalRelationshipFilters: filters,
 		OptionalUpdateKinds: []v1.WatchKind{
 			v1.WatchKind_WATCH_KIND_INCLUDE_RELATIONSHIP_UPDATES,
 			v1.WatchKind_WATCH_KIND_INCLUDE_SCHEMA_UPDATES,
@@ -436,13 +460,22 @@ const maxChangeBytes = 1 << 30
 func (x *Index) applyChanges(updates []*v1.RelationshipUpdate, through *v1.ZedToken) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	anchorsChanged := x.anchorDeps == nil
 	for _, u := range updates {
+		rel := u.GetRelationship()
+		key := rel.GetResource().GetObjectType() + "#" + rel.GetRelation()
+		if x.anchorDeps[key] {
+			anchorsChanged = true
+		}
+		if _, held := edgeRelations[key]; !held && key != "case#open" {
+			continue // read by SpiceDB's part of a view listing only
+		}
 		var err error
 		switch u.GetOperation() {
 		case v1.RelationshipUpdate_OPERATION_CREATE, v1.RelationshipUpdate_OPERATION_TOUCH:
-			err = x.state.apply(u.GetRelationship(), true)
+			err = x.state.apply(rel, true)
 		case v1.RelationshipUpdate_OPERATION_DELETE:
-			err = x.state.apply(u.GetRelationship(), false)
+			err = x.state.apply(rel, false)
 		default:
 			err = fmt.Errorf("unknown change operation %v", u.GetOperation())
 		}
@@ -452,6 +485,9 @@ func (x *Index) applyChanges(updates []*v1.RelationshipUpdate, through *v1.ZedTo
 		}
 	}
 	if through.GetToken() != "" {
+		if anchorsChanged {
+			x.anchorsAt = through
+		}
 		x.at = through
 		close(x.advanced)
 		x.advanced = make(chan struct{})
@@ -472,7 +508,7 @@ func (x *Index) setState(g *graph, at *v1.ZedToken, reason string) {
 }
 
 func (x *Index) stopAnsweringLocked(reason string) {
-	x.state, x.at, x.reason = nil, nil, reason
+	x.state, x.at, x.anchorsAt, x.reason = nil, nil, nil, reason
 	close(x.advanced)
 	x.advanced = make(chan struct{})
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	caveattypes "github.com/authzed/spicedb/pkg/caveats/types"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 	"github.com/authzed/spicedb/pkg/schemadsl/generator"
 	"github.com/authzed/spicedb/pkg/schemadsl/input"
@@ -104,4 +105,112 @@ func relationSources(text string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// anchorPermissions are what a view listing asks SpiceDB (see Index.viewAnchors).
+var anchorPermissions = [][2]string{
+	{"account", "view_all_cases"}, {"account", "partner_any"}, {"account", "partner_update"},
+	{"sold_product", "case_reader"}, {"install_base", "case_reader"},
+}
+
+// anchorDependencies returns every relation ("type#relation") SpiceDB may read to answer
+// the anchor permissions under the schema text: their answers at two revisions are equal
+// when no relationship of these relations changed in between. It walks each permission's
+// rewrite through computed usersets, arrows (the tupleset relation, then the computed
+// relation on each type it allows) and subject relations. Anything it does not know is an
+// error: the caller then treats every change as one.
+func anchorDependencies(text string) (map[string]bool, error) {
+	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source(schema.FileName), SchemaString: text}, compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		return nil, fmt.Errorf("compiling: %w", err)
+	}
+	relations := map[string]*core.Relation{}
+	for _, def := range cs.ObjectDefinitions {
+		for _, rel := range def.GetRelation() {
+			relations[def.GetName()+"#"+rel.GetName()] = rel
+		}
+	}
+	deps := map[string]bool{}
+	visited := map[string]bool{}
+	var walk func(typ, name string) error
+	var walkRewrite func(typ string, rw *core.UsersetRewrite) error
+	walk = func(typ, name string) error {
+		key := typ + "#" + name
+		if visited[key] {
+			return nil
+		}
+		visited[key] = true
+		rel, ok := relations[key]
+		if !ok {
+			return fmt.Errorf("%s is not defined", key)
+		}
+		if rw := rel.GetUsersetRewrite(); rw != nil {
+			return walkRewrite(typ, rw)
+		}
+		deps[key] = true
+		for _, allowed := range rel.GetTypeInformation().GetAllowedDirectRelations() {
+			if sub := allowed.GetRelation(); sub != "" && sub != "..." {
+				if err := walk(allowed.GetNamespace(), sub); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// arrow follows tupleset → computed on every type the tupleset relation allows.
+	arrow := func(typ, tupleset, computed string) error {
+		if err := walk(typ, tupleset); err != nil {
+			return err
+		}
+		for _, allowed := range relations[typ+"#"+tupleset].GetTypeInformation().GetAllowedDirectRelations() {
+			if _, ok := relations[allowed.GetNamespace()+"#"+computed]; !ok {
+				continue // SpiceDB skips a type without the computed relation
+			}
+			if err := walk(allowed.GetNamespace(), computed); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	walkRewrite = func(typ string, rw *core.UsersetRewrite) error {
+		var op *core.SetOperation
+		switch {
+		case rw.GetUnion() != nil:
+			op = rw.GetUnion()
+		case rw.GetIntersection() != nil:
+			op = rw.GetIntersection()
+		case rw.GetExclusion() != nil:
+			op = rw.GetExclusion()
+		default:
+			return fmt.Errorf("an unknown rewrite in %s", typ)
+		}
+		for _, child := range op.GetChild() {
+			var err error
+			switch {
+			case child.GetComputedUserset() != nil:
+				err = walk(typ, child.GetComputedUserset().GetRelation())
+			case child.GetTupleToUserset() != nil:
+				ttu := child.GetTupleToUserset()
+				err = arrow(typ, ttu.GetTupleset().GetRelation(), ttu.GetComputedUserset().GetRelation())
+			case child.GetFunctionedTupleToUserset() != nil:
+				ttu := child.GetFunctionedTupleToUserset()
+				err = arrow(typ, ttu.GetTupleset().GetRelation(), ttu.GetComputedUserset().GetRelation())
+			case child.GetUsersetRewrite() != nil:
+				err = walkRewrite(typ, child.GetUsersetRewrite())
+			case child.GetXNil() != nil:
+			default:
+				err = fmt.Errorf("an operation the index does not follow in %s", typ)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, p := range anchorPermissions {
+		if err := walk(p[0], p[1]); err != nil {
+			return nil, err
+		}
+	}
+	return deps, nil
 }
