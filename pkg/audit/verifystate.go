@@ -8,7 +8,6 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"google.golang.org/grpc/codes"
 
 	"github.com/accessgraph/accessgraph/pkg/auditlog"
 	"github.com/accessgraph/accessgraph/pkg/engine"
@@ -123,7 +122,7 @@ func compareState(ctx context.Context, e *engine.Engine, l auditlog.Log, head au
 		switch {
 		case err == nil:
 			c.atHead, c.readAt = true, head.Revision
-		case !staleRevision(err):
+		case !spice.IsStaleRevision(err):
 			return nil, err
 		}
 	}
@@ -263,7 +262,7 @@ func eachStored(ctx context.Context, e *engine.Engine, cons *v1.Consistency, eac
 	sch, err := e.Schemas().ReflectSchema(ctx, &v1.ReflectSchemaRequest{Consistency: cons})
 	if err != nil {
 		err = spice.Classify("reading the schema", err)
-		if errors.Is(err, spice.ErrNotFound) && !staleRevision(err) {
+		if errors.Is(err, spice.ErrNotFound) && !spice.IsStaleRevision(err) {
 			return nil // no schema yet: no relationships
 		}
 		return err
@@ -294,7 +293,7 @@ func firstStoredAt(ctx context.Context, e *engine.Engine, revision string) (firs
 		first = reltext.FormatKey(rel)
 		return false
 	})
-	if staleRevision(err) {
+	if spice.IsStaleRevision(err) {
 		return "", false, nil
 	}
 	return first, err == nil, err
@@ -307,12 +306,6 @@ func currentRevision(ctx context.Context, e *engine.Engine) (string, error) {
 		return "", spice.Classify("reading the current revision", err)
 	}
 	return resp.GetReadAt().GetToken(), nil
-}
-
-// staleRevision reports SpiceDB refusing a revision older than the history it keeps.
-func staleRevision(err error) bool {
-	var se *spice.Error
-	return errors.As(err, &se) && se.Code == codes.OutOfRange
 }
 
 // waitForNewHead waits up to stateCatchUp for the log's head to move past head, and returns

@@ -54,6 +54,11 @@ func watchedRelations() []*v1.RelationshipFilter {
 	return out
 }
 
+// anchorsRefresh bounds how long a view listing's SpiceDB lookups keep being made at the
+// same revision while other writes go on: one cache miss a minute, against a datastore
+// history of hours.
+const anchorsRefresh = time.Minute
+
 // DefaultMaxWait is how long a question waits for the index to reach the datastore's head
 // before the caller is told to ask SpiceDB. The change stream is usually a millisecond
 // behind; a long wait means a large import is being applied.
@@ -81,6 +86,7 @@ type Index struct {
 	// its caches serve it across revisions that changed nothing it reads.
 	anchorDeps map[string]bool
 	anchorsAt  *v1.ZedToken
+	anchorsSet time.Time // when anchorsAt last moved; zero after a load
 	// advanced is closed and replaced whenever at moves or the index stops answering.
 	advanced chan struct{}
 	reason   string // why state is nil, for Status
@@ -296,27 +302,37 @@ func (x *Index) viewAnchors(ctx context.Context, user string) (viewAnchors, erro
 	if len(g.edges["case#primary_partner_contact"][user]) > 0 {
 		lookups = append(lookups, lookup{"account", "partner_update", &a.partnerUpdateAccounts})
 	}
-	errs := make([]error, len(lookups))
-	var wg sync.WaitGroup
-	for i, l := range lookups {
-		wg.Go(func() { *l.into, errs[i] = x.lookupAt(ctx, l.resourceType, l.permission, user) })
+	run := func(at *v1.ZedToken) error {
+		errs := make([]error, len(lookups))
+		var wg sync.WaitGroup
+		for i, l := range lookups {
+			wg.Go(func() { *l.into, errs[i] = x.lookupAt(ctx, at, l.resourceType, l.permission, user) })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
 	}
-	wg.Wait()
+	err := run(x.anchorsAt)
+	if err != nil && spice.IsStaleRevision(err) && ctx.Err() == nil {
+		// Nothing they read changed for longer than the datastore keeps history, and no
+		// write since moved the index: ask at the index's own revision, the head.
+		err = run(x.at)
+	}
 	if ctx.Err() != nil {
 		return viewAnchors{}, ctx.Err()
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return viewAnchors{}, fmt.Errorf("%w: %w", ErrUnanswered, err)
 	}
 	return a, nil
 }
 
-// lookupAt is SpiceDB's LookupResources at exactly the revision of the last change to what
-// it reads, which answers as the index's revision does; x.mu is read-locked. A conditional answer is an error: the index answers only what is certain.
-func (x *Index) lookupAt(ctx context.Context, resourceType, permission, user string) (set, error) {
+// lookupAt is SpiceDB's LookupResources at exactly revision at, which answers as the
+// index's revision does; x.mu is read-locked. A conditional answer is an error: the index
+// answers only what is certain.
+func (x *Index) lookupAt(ctx context.Context, at *v1.ZedToken, resourceType, permission, user string) (set, error) {
 	out := set{}
 	for resp, err := range spice.LookupResources(ctx, x.src.Permissions(), &v1.LookupResourcesRequest{
-		Consistency:        spice.AtExactSnapshot(x.anchorsAt.GetToken()),
+		Consistency:        spice.AtExactSnapshot(at.GetToken()),
 		ResourceObjectType: resourceType,
 		Permission:         permission,
 		Subject:            &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}},
@@ -419,7 +435,7 @@ func (x *Index) follow(ctx context.Context) error {
 		}
 	}
 	x.mu.Lock()
-	x.anchorDeps, x.anchorsAt = deps, head // read only once the state is set below
+	x.anchorDeps, x.anchorsAt, x.anchorsSet = deps, head, time.Time{} // read only once the state is set below
 	x.mu.Unlock()
 	x.setState(g, head, "")
 	x.mu.Lock()
@@ -485,8 +501,10 @@ func (x *Index) applyChanges(updates []*v1.RelationshipUpdate, through *v1.ZedTo
 		}
 	}
 	if through.GetToken() != "" {
-		if anchorsChanged {
-			x.anchorsAt = through
+		// Moved at least every anchorsRefresh, so it stays well inside the history the
+		// datastore keeps while writes go on.
+		if anchorsChanged || time.Since(x.anchorsSet) >= anchorsRefresh {
+			x.anchorsAt, x.anchorsSet = through, time.Now()
 		}
 		x.at = through
 		close(x.advanced)

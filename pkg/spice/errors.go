@@ -130,6 +130,16 @@ func IsPreconditionFailure(err error) bool {
 	return status.Code(err) == codes.FailedPrecondition
 }
 
+// IsStaleRevision reports whether err is SpiceDB refusing a revision older than the history
+// it keeps.
+func IsStaleRevision(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code == codes.OutOfRange
+	}
+	return status.Code(err) == codes.OutOfRange
+}
+
 // maxDepthExceeded reports whether st is SpiceDB's "max depth exceeded", and what the answer
 // needed, with the depth the server allows when it says.
 func maxDepthExceeded(st *status.Status) (string, bool) {
