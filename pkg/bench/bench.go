@@ -60,7 +60,7 @@ type Options struct {
 	// DispatchChunkSize is the engine's dispatch chunk size (zero: SpiceDB's default of 100).
 	DispatchChunkSize uint16
 	// NoReachIndex runs the engine without its case reachability index (pkg/reach): the
-	// listings then ask SpiceDB, as the raw calls do.
+	// listings and case checks then ask SpiceDB, as the raw calls do.
 	NoReachIndex bool
 	// LookupResourcesV3 and QueryPlan turn on SpiceDB's experimental lookup and query
 	// plan engines (engine.EmbeddedConfig).
@@ -409,15 +409,17 @@ func (b *runner) measureOnce(ctx context.Context, group, name string, clients, n
 // errSkip ends a client's loop in measureOnce without counting an operation.
 var errSkip = errors.New("skip")
 
-// newRevision writes an unrelated relationship so that later reads at its token start
-// with nothing cached (SpiceDB caches answers per revision).
+// newRevision writes a relationship no probe reads so that later reads at its token start
+// with nothing cached: SpiceDB caches answers per revision, and the case reachability
+// index dates its SpiceDB questions by the last change to what they can read, which an
+// account's admin is (a write to a relation they cannot read would leave them cached).
 func (b *runner) newRevision(ctx context.Context) error {
 	b.revisions++
 	tok, err := b.e.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
 		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
 		Relationship: &v1.Relationship{
-			Resource: &v1.ObjectReference{ObjectType: "feature", ObjectId: "benchmark"},
-			Relation: "participant",
+			Resource: &v1.ObjectReference{ObjectType: "account", ObjectId: "benchmark-revisions"},
+			Relation: "admin",
 			Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: fmt.Sprintf("revision-%d", b.revisions)}},
 		},
 	}}})

@@ -50,7 +50,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "restart on the same data until the first correct check: %.1fs\n", r.Restart.Seconds)
 	}
 	if x := r.ReachIndex; x != nil {
-		fmt.Fprintf(w, "case reachability index: %d relationships, current %.1fs after the import; %d listings answered, %d left to SpiceDB",
+		fmt.Fprintf(w, "case reachability index: %d relationships, current %.1fs after the import; %d listings and checks answered, %d left to SpiceDB",
 			x.Stats.Relationships, x.CurrentAfterImport, x.Stats.Answered, x.Stats.Declined)
 		if x.CurrentAfterRestart > 0 {
 			fmt.Fprintf(w, "; loaded and current %.1fs after a restart began", x.CurrentAfterRestart)

@@ -107,8 +107,8 @@ type EmbeddedConfig struct {
 	QueryPlan []string
 
 	// NoReachIndex turns off the case reachability index (pkg/reach), which answers case
-	// listings (view and group view) on the local and memory datastores; they then ask
-	// SpiceDB.
+	// listings and a user's checks on a case (view and group view) on the local and memory
+	// datastores; they then ask SpiceDB.
 	NoReachIndex bool
 
 	// noBulkGate turns off the bulk check gate (fairness.go), so a benchmark can show what

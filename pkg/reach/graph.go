@@ -1,6 +1,8 @@
 package reach
 
 import (
+	"slices"
+
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
 
@@ -35,14 +37,31 @@ var edgeRelations = map[string]string{
 // each from its subject to its resource: the direction a listing walks, from the person
 // (or the account, product or group) down to the cases.
 type graph struct {
-	edges        map[string]map[string]set // "type#relation" → subject id → resource ids
-	caseAccounts map[string]set            // case → accounts (case#account, forwards)
-	open         set                       // open cases (case#open@user:*)
-	size         int                       // relationships held
+	edges map[string]map[string]set // "type#relation" → subject id → resource ids
+	cases map[string]*caseLinks     // case → the objects it names, forwards: where a check starts
+	open  set                       // open cases (case#open@user:*)
+	size  int                       // relationships held
+	// nestingCyclic is whether group#parent holds a cycle anywhere, as of the last settle;
+	// nestingChanged whether group#parent changed since.
+	nestingCyclic, nestingChanged bool
+}
+
+// caseLinks are the objects a case names. Slices, not sets: a case names one or two of
+// each, and a set per case would cost several times the memory.
+type caseLinks struct {
+	reporters, accounts, soldProducts, installBases []string
+}
+
+// forwardRelations are the case relations also held forwards, from the case.
+var forwardRelations = map[string]func(*caseLinks) *[]string{
+	"case#reporter":     func(l *caseLinks) *[]string { return &l.reporters },
+	"case#account":      func(l *caseLinks) *[]string { return &l.accounts },
+	"case#sold_product": func(l *caseLinks) *[]string { return &l.soldProducts },
+	"case#install_base": func(l *caseLinks) *[]string { return &l.installBases },
 }
 
 func newGraph() *graph {
-	g := &graph{edges: map[string]map[string]set{}, caseAccounts: map[string]set{}, open: set{}}
+	g := &graph{edges: map[string]map[string]set{}, cases: map[string]*caseLinks{}, open: set{}}
 	for key := range edgeRelations {
 		g.edges[key] = map[string]set{}
 	}
@@ -70,11 +89,47 @@ func (g *graph) apply(rel *v1.Relationship, add bool) error {
 		return unsupportedError{why: "a relationship the index does not model: " + describe(rel)}
 	}
 	changed := link(g.edges[key], subID, res.GetObjectId(), add)
-	if changed != 0 && key == "case#account" {
-		link(g.caseAccounts, res.GetObjectId(), subID, add)
+	if key == "group#parent" && changed != 0 {
+		g.nestingChanged = true
+	}
+	if field, ok := forwardRelations[key]; ok && changed != 0 {
+		g.linkForward(res.GetObjectId(), field, subID, add)
 	}
 	g.size += changed
 	return nil
+}
+
+// linkForward adds or removes id in the field of case c's links; only called when the
+// edge itself changed, so the slice never holds an id twice.
+func (g *graph) linkForward(c string, field func(*caseLinks) *[]string, id string, add bool) {
+	l := g.cases[c]
+	if l == nil {
+		if !add {
+			return
+		}
+		l = &caseLinks{}
+		g.cases[c] = l
+	}
+	ids := field(l)
+	if add {
+		*ids = append(*ids, id)
+	} else if i := slices.Index(*ids, id); i >= 0 {
+		*ids = slices.Delete(*ids, i, i+1)
+		if len(*ids) == 0 {
+			*ids = nil
+		}
+	}
+	if l.reporters == nil && l.accounts == nil && l.soldProducts == nil && l.installBases == nil {
+		delete(g.cases, c)
+	}
+}
+
+// links returns case c's links (the zero value when it names nothing).
+func (g *graph) links(c string) caseLinks {
+	if l := g.cases[c]; l != nil {
+		return *l
+	}
+	return caseLinks{}
 }
 
 // toggle adds or removes id, returning the change in size.
@@ -124,18 +179,62 @@ func (g *graph) keep(c string, status caseStatus) bool {
 	return status == anyStatus || status == openOnly && open || status == closedOnly && !open
 }
 
-// groupCases adds to found the cases user reads through groups (case#group_view) with the
-// status asked for. cyclic is true when the groups below those user reads contain a cycle:
-// SpiceDB's answer for a cycle is its own to give, so the index does not answer.
-func (g *graph) groupCases(user string, status caseStatus, found set) (cyclic bool) {
+// settle brings what is derived from the relationships up to date; called with the graph
+// write-locked once a load or a revision is applied.
+func (g *graph) settle() {
+	if !g.nestingChanged {
+		return
+	}
+	g.nestingChanged = false
+	g.nestingCyclic = false
 	const (
 		unseen = iota
 		onPath
 		done
 	)
-	children, members, reported := g.edges["group#parent"], g.edges["user#member_of"], g.edges["case#reporter"]
+	children := g.edges["group#parent"]
+	state := make(map[string]int, len(children))
+	var visit func(group string) bool
+	visit = func(group string) bool {
+		switch state[group] {
+		case onPath:
+			return false
+		case done:
+			return true
+		}
+		state[group] = onPath
+		for child := range children[group] {
+			if !visit(child) {
+				return false
+			}
+		}
+		state[group] = done
+		return true
+	}
+	for group := range children {
+		if !visit(group) {
+			g.nestingCyclic = true
+			return
+		}
+	}
+}
+
+// readGroups returns the groups whose members' cases user reads (user#read_cases):
+// those user reads and every group nested below them. cyclic is true when those groups
+// contain a cycle: SpiceDB's answer for a cycle is its own to give, so the index does not
+// answer.
+func (g *graph) readGroups(user string) (reached []string, cyclic bool) {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	readable := g.edges["group#reader"][user]
+	if len(readable) == 0 {
+		return nil, false
+	}
+	children := g.edges["group#parent"]
 	state := map[string]int{}
-	var reached []string
 	var visit func(group string) bool
 	visit = func(group string) bool {
 		switch state[group] {
@@ -154,11 +253,22 @@ func (g *graph) groupCases(user string, status caseStatus, found set) (cyclic bo
 		reached = append(reached, group)
 		return true
 	}
-	for group := range g.edges["group#reader"][user] {
+	for group := range readable {
 		if !visit(group) {
-			return true
+			return nil, true
 		}
 	}
+	return reached, false
+}
+
+// groupCases adds to found the cases user reads through groups (case#group_view) with the
+// status asked for; cyclic as for readGroups.
+func (g *graph) groupCases(user string, status caseStatus, found set) (cyclic bool) {
+	reached, cyclic := g.readGroups(user)
+	if cyclic {
+		return true
+	}
+	members, reported := g.edges["user#member_of"], g.edges["case#reporter"]
 	for _, group := range reached {
 		for member := range members[group] {
 			g.addCases(found, reported[member], status)
@@ -198,7 +308,7 @@ func (g *graph) visibleCases(user string, a viewAnchors, status caseStatus, foun
 	// partner_party = (partner_contact & account->partner_any) + (primary_partner_contact & account->partner_update)
 	for key, accounts := range map[string]set{"case#partner_contact": a.partnerAnyAccounts, "case#primary_partner_contact": a.partnerUpdateAccounts} {
 		for c := range g.edges[key][user] {
-			if g.keep(c, status) && anyIn(g.caseAccounts[c], accounts) {
+			if g.keep(c, status) && anyIn(g.links(c).accounts, accounts) {
 				found[c] = struct{}{}
 			}
 		}
@@ -211,11 +321,70 @@ func (g *graph) visibleCases(user string, a viewAnchors, status caseStatus, foun
 	return false
 }
 
-func anyIn(s, in set) bool {
-	for k := range s {
+func anyIn(s []string, in set) bool {
+	for _, k := range s {
 		if _, ok := in[k]; ok {
 			return true
 		}
 	}
 	return false
+}
+
+// anchorAsk is one of SpiceDB's answers that can give a check what the case's own
+// relationships do not: permission on typ:id, for the user.
+type anchorAsk struct{ typ, id, permission string }
+
+// caseCheck reports whether the case's own relationships give user permission l on case
+// c; when they do not, asks are SpiceDB's questions any one of which gives it (none: the
+// answer is no). cyclic is true while group nesting holds a cycle anywhere: SpiceDB's check
+// walks up from the reporter's groups, where a cycle the user's own groups do not reach
+// can still end it (in an error), so the index leaves every check to SpiceDB then.
+func (g *graph) caseCheck(user, c string, l listing) (granted bool, asks []anchorAsk, cyclic bool) {
+	if g.nestingCyclic {
+		return false, nil, true
+	}
+	reached, cyclic := g.readGroups(user)
+	if cyclic {
+		return false, nil, true
+	}
+	if !g.keep(c, l.status) {
+		return false, nil, false
+	}
+	links := g.links(c)
+	members := g.edges["user#member_of"]
+	for _, group := range reached {
+		for _, r := range links.reporters {
+			if _, ok := members[group][r]; ok {
+				return true, nil, false
+			}
+		}
+	}
+	if !l.view {
+		return false, nil, false
+	}
+	names := func(key string) bool {
+		_, ok := g.edges[key][user][c]
+		return ok
+	}
+	for _, key := range []string{"case#reporter", "case#authorized_contact", "case#authorized_consumer", "case#authorized_contributor"} {
+		if names(key) {
+			return true, nil, false
+		}
+	}
+	ask := func(typ, permission string, ids []string) {
+		for _, id := range ids {
+			asks = append(asks, anchorAsk{typ: typ, id: id, permission: permission})
+		}
+	}
+	// partner_party = (partner_contact & account->partner_any) + (primary_partner_contact & account->partner_update)
+	if names("case#partner_contact") {
+		ask("account", "partner_any", links.accounts)
+	}
+	if names("case#primary_partner_contact") {
+		ask("account", "partner_update", links.accounts)
+	}
+	ask("account", "view_all_cases", links.accounts)
+	ask("sold_product", "case_reader", links.soldProducts)
+	ask("install_base", "case_reader", links.installBases)
+	return false, asks, false
 }

@@ -1,6 +1,7 @@
 // Package reach answers which cases a person can view, and which a super customer reads
-// through nested groups, from an index of the cases' relationships kept up to date from
-// SpiceDB's change stream, instead of one SpiceDB lookup over every case. What is not a
+// through nested groups, and whether a person can view one case, from an index of the
+// cases' relationships kept up to date from SpiceDB's change stream, instead of one SpiceDB
+// lookup over every case or a check that walks every branch of case#view. What is not a
 // case's own relationship (the accounts whose cases a person views, the products and items
 // whose cases they read, partner levels) is asked of SpiceDB at the index's revision. An
 // answer is SpiceDB's answer at that revision, and the revision contains every write
@@ -87,6 +88,9 @@ type Index struct {
 	anchorDeps map[string]bool
 	anchorsAt  *v1.ZedToken
 	anchorsSet time.Time // when anchorsAt last moved; zero after a load
+	// answers are SpiceDB's answers to checks' questions at anchorsAt, emptied whenever it
+	// moves; under their own lock, since questions are answered under the read lock.
+	answers answerMemo
 	// advanced is closed and replaced whenever at moves or the index stops answering.
 	advanced chan struct{}
 	reason   string // why state is nil, for Status
@@ -170,7 +174,7 @@ func (x *Index) Status() (ready bool, reason string) {
 	return x.state != nil, x.reason
 }
 
-// Supports reports whether Cases answers permission on case.
+// Supports reports whether Cases and Check answer permission on case.
 func Supports(permission string) bool {
 	_, ok := listings[permission]
 	return ok
@@ -195,7 +199,8 @@ var listings = map[string]listing{
 // within its wait: the caller asks SpiceDB.
 var ErrUnanswered = errors.New("the case reachability index cannot answer now")
 
-// ErrCycle is the ErrUnanswered of a user whose groups reach a cycle of nesting.
+// ErrCycle is the ErrUnanswered of a user whose groups reach a cycle of nesting, and of
+// every check while group nesting holds a cycle anywhere.
 var ErrCycle = fmt.Errorf("%w: the groups below those the user reads contain a cycle", ErrUnanswered)
 
 // Cases returns the ids of the cases user holds permission on (view, view_open,
@@ -219,42 +224,99 @@ func (x *Index) cases(ctx context.Context, permission, user string) ([]string, *
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: case#%s is not indexed", ErrUnanswered, permission)
 	}
+	var ids []string
+	at, err := x.atHead(ctx, func() (*v1.ZedToken, error) {
+		found, at, err := x.answerLocked(ctx, l, user)
+		ids = sortedKeys(found)
+		return at, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ids, at, nil
+}
+
+// Check reports whether user holds permission (one Supports lists) on case caseID, and
+// the revision it was read at, which contains every write committed before the call. The
+// case's own relationships are the index's; when they do not decide, SpiceDB is asked
+// what lies beyond the case (the case's accounts, product and item) in one bulk check.
+// Errors as for Cases.
+func (x *Index) Check(ctx context.Context, permission, user, caseID string) (bool, *v1.ZedToken, error) {
+	allowed, at, err := x.check(ctx, permission, user, caseID)
+	if err != nil {
+		x.declined.Add(1)
+	} else {
+		x.answered.Add(1)
+	}
+	return allowed, at, err
+}
+
+func (x *Index) check(ctx context.Context, permission, user, caseID string) (bool, *v1.ZedToken, error) {
+	l, ok := listings[permission]
+	if !ok {
+		return false, nil, fmt.Errorf("%w: case#%s is not indexed", ErrUnanswered, permission)
+	}
+	var allowed bool
+	at, err := x.atHead(ctx, func() (*v1.ZedToken, error) {
+		granted, asks, cyclic := x.state.caseCheck(user, caseID, l)
+		if cyclic {
+			return nil, fmt.Errorf("%w (user %s, or group nesting elsewhere, which a check can meet)", ErrCycle, user)
+		}
+		if !granted && len(asks) > 0 {
+			var err error
+			if granted, err = x.askAnchors(ctx, user, asks); err != nil {
+				return nil, err
+			}
+		}
+		allowed = granted
+		return x.at, nil
+	})
+	return allowed, at, err
+}
+
+// atHead runs answer under the read lock once the index holds a revision that contains
+// the datastore's head as of the call, so the index stays at the revision SpiceDB's part
+// of the answer is read at. It returns ErrUnanswered when the index is not answering, or
+// is behind for longer than its wait.
+func (x *Index) atHead(ctx context.Context, answer func() (*v1.ZedToken, error)) (*v1.ZedToken, error) {
 	head, err := x.src.HeadToken(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: reading the head revision: %w", ErrUnanswered, err)
+		return nil, fmt.Errorf("%w: reading the head revision: %w", ErrUnanswered, err)
 	}
-	timer := time.NewTimer(x.maxWait)
-	defer timer.Stop()
+	var timer *time.Timer // started at the first wait: most questions find the index current
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		x.mu.RLock()
 		if x.state == nil {
 			reason := x.reason
 			x.mu.RUnlock()
-			return nil, nil, fmt.Errorf("%w: %s", ErrUnanswered, reason)
+			return nil, fmt.Errorf("%w: %s", ErrUnanswered, reason)
 		}
 		covers, known := x.src.Covers(x.at, head)
 		if !known {
 			x.mu.RUnlock()
-			return nil, nil, fmt.Errorf("%w: revisions cannot be ordered", ErrUnanswered)
+			return nil, fmt.Errorf("%w: revisions cannot be ordered", ErrUnanswered)
 		}
 		if covers {
-			// Answered under the read lock, so the index stays at the revision SpiceDB's
-			// part of the answer is read at.
-			found, at, err := x.answerLocked(ctx, l, user)
+			at, err := answer()
 			x.mu.RUnlock()
-			if err != nil {
-				return nil, nil, err
-			}
-			return sortedKeys(found), at, nil
+			return at, err
 		}
 		advanced := x.advanced
 		x.mu.RUnlock()
+		if timer == nil {
+			timer = time.NewTimer(x.maxWait)
+		}
 		select {
 		case <-advanced:
 		case <-timer.C:
-			return nil, nil, fmt.Errorf("%w: the change stream is more than %s behind", ErrUnanswered, x.maxWait)
+			return nil, fmt.Errorf("%w: the change stream is more than %s behind", ErrUnanswered, x.maxWait)
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
@@ -311,19 +373,28 @@ func (x *Index) viewAnchors(ctx context.Context, user string) (viewAnchors, erro
 		wg.Wait()
 		return errors.Join(errs...)
 	}
-	err := run(x.anchorsAt)
-	if err != nil && spice.IsStaleRevision(err) && ctx.Err() == nil {
-		// Nothing they read changed for longer than the datastore keeps history, and no
-		// write since moved the index: ask at the index's own revision, the head.
-		err = run(x.at)
-	}
-	if ctx.Err() != nil {
-		return viewAnchors{}, ctx.Err()
-	}
-	if err != nil {
+	if err := x.atAnchorsRevision(ctx, run); err != nil {
+		if ctx.Err() != nil {
+			return viewAnchors{}, err
+		}
 		return viewAnchors{}, fmt.Errorf("%w: %w", ErrUnanswered, err)
 	}
 	return a, nil
+}
+
+// atAnchorsRevision calls ask at the revision SpiceDB's part of an answer is read at,
+// x.anchorsAt; x.mu is read-locked. When SpiceDB has discarded that revision (nothing it
+// reads changed for longer than the datastore keeps history, and no write since moved the
+// index) it asks again at the index's own revision, the head. ctx's error wins.
+func (x *Index) atAnchorsRevision(ctx context.Context, ask func(at *v1.ZedToken) error) error {
+	err := ask(x.anchorsAt)
+	if err != nil && spice.IsStaleRevision(err) && ctx.Err() == nil {
+		err = ask(x.at)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // lookupAt is SpiceDB's LookupResources at exactly revision at, which answers as the
@@ -346,6 +417,142 @@ func (x *Index) lookupAt(ctx context.Context, at *v1.ZedToken, resourceType, per
 		out[resp.GetResourceObjectId()] = struct{}{}
 	}
 	return out, nil
+}
+
+// askAnchors reports whether user holds any of asks, SpiceDB's answers at the lookups'
+// revision (x.anchorsAt, or the index's own when SpiceDB has discarded it); x.mu is
+// read-locked. Answers already given at that revision are reused; the others are asked in
+// one check when there is one (most cases name one account and nothing else), else one
+// bulk check. A conditional answer or an item's error is ErrUnanswered.
+func (x *Index) askAnchors(ctx context.Context, user string, asks []anchorAsk) (bool, error) {
+	var unknown []anchorAsk
+	for _, a := range asks {
+		allowed, known := x.answers.get(user, a)
+		if known && allowed {
+			return true, nil
+		}
+		if !known {
+			unknown = append(unknown, a)
+		}
+	}
+	if len(unknown) == 0 {
+		return false, nil
+	}
+	allowed, err := x.askSpiceDB(ctx, user, unknown)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("%w: %w", ErrUnanswered, err)
+	}
+	any := false
+	for i, a := range unknown {
+		x.answers.put(user, a, allowed[i])
+		any = any || allowed[i]
+	}
+	return any, nil
+}
+
+// askSpiceDB asks SpiceDB whether user holds each of asks, at the lookups' revision; x.mu
+// is read-locked. A conditional answer or an item's error is an error.
+func (x *Index) askSpiceDB(ctx context.Context, user string, asks []anchorAsk) ([]bool, error) {
+	subject := &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}}
+	perms := make([]v1.CheckPermissionResponse_Permissionship, len(asks))
+	errs := make([]string, len(asks))
+	err := x.atAnchorsRevision(ctx, func(at *v1.ZedToken) error {
+		if len(asks) == 1 {
+			// Cheaper than a bulk check of one item.
+			a := asks[0]
+			resp, err := x.src.Permissions().CheckPermission(ctx, &v1.CheckPermissionRequest{
+				Consistency: spice.AtExactSnapshot(at.GetToken()),
+				Resource:    &v1.ObjectReference{ObjectType: a.typ, ObjectId: a.id}, Permission: a.permission, Subject: subject,
+			})
+			perms[0] = resp.GetPermissionship()
+			return err
+		}
+		items := make([]*v1.CheckBulkPermissionsRequestItem, len(asks))
+		for i, a := range asks {
+			items[i] = &v1.CheckBulkPermissionsRequestItem{
+				Resource: &v1.ObjectReference{ObjectType: a.typ, ObjectId: a.id}, Permission: a.permission, Subject: subject,
+			}
+		}
+		resp, err := x.src.Permissions().CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{
+			Consistency: spice.AtExactSnapshot(at.GetToken()), Items: items,
+		})
+		if err != nil {
+			return err
+		}
+		if len(resp.GetPairs()) != len(items) {
+			return fmt.Errorf("SpiceDB answered %d of %d checks", len(resp.GetPairs()), len(items))
+		}
+		for i, pair := range resp.GetPairs() {
+			perms[i], errs[i] = pair.GetItem().GetPermissionship(), pair.GetError().GetMessage()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checking what lies beyond the case for user:%s: %w", user, err)
+	}
+	allowed := make([]bool, len(asks))
+	for i, a := range asks {
+		switch {
+		case errs[i] != "":
+			return nil, fmt.Errorf("checking %s:%s#%s of user:%s: %s", a.typ, a.id, a.permission, user, errs[i])
+		case perms[i] == v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
+			return nil, fmt.Errorf("%s:%s#%s of user:%s is conditional", a.typ, a.id, a.permission, user)
+		}
+		allowed[i] = perms[i] == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
+	}
+	return allowed, nil
+}
+
+// answerMemo holds SpiceDB's answers to checks' questions at one revision of the lookups.
+// An answer is reused for at most answerTTL, so that even a grant whose expiry reached no
+// write (the expiry reaper removes grants before they lapse) is not honoured longer than
+// SpiceDB's own caches would.
+type answerMemo struct {
+	mu sync.Mutex
+	m  map[memoKey]memoAnswer
+}
+
+type memoKey struct {
+	ask  anchorAsk
+	user string
+}
+
+type memoAnswer struct {
+	allowed bool
+	at      time.Time
+}
+
+const (
+	answerTTL     = time.Second
+	answerMemoCap = 1 << 16 // answers held; emptied when full
+)
+
+func (m *answerMemo) get(user string, a anchorAsk) (allowed, known bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	got, ok := m.m[memoKey{a, user}]
+	if !ok || time.Since(got.at) >= answerTTL {
+		return false, false
+	}
+	return got.allowed, true
+}
+
+func (m *answerMemo) put(user string, a anchorAsk, allowed bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= answerMemoCap {
+		m.m = make(map[memoKey]memoAnswer)
+	}
+	m.m[memoKey{a, user}] = memoAnswer{allowed: allowed, at: time.Now()}
+}
+
+func (m *answerMemo) clear() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m = nil
 }
 
 // run loads the index and follows the change stream, reloading after a schema change and
@@ -434,8 +641,10 @@ func (x *Index) follow(ctx context.Context) error {
 			}
 		}
 	}
+	g.settle()
 	x.mu.Lock()
 	x.anchorDeps, x.anchorsAt, x.anchorsSet = deps, head, time.Time{} // read only once the state is set below
+	x.answers.clear()
 	x.mu.Unlock()
 	x.setState(g, head, "")
 	x.mu.Lock()
@@ -500,11 +709,13 @@ func (x *Index) applyChanges(updates []*v1.RelationshipUpdate, through *v1.ZedTo
 			return err
 		}
 	}
+	x.state.settle()
 	if through.GetToken() != "" {
 		// Moved at least every anchorsRefresh, so it stays well inside the history the
 		// datastore keeps while writes go on.
 		if anchorsChanged || time.Since(x.anchorsSet) >= anchorsRefresh {
 			x.anchorsAt, x.anchorsSet = through, time.Now()
+			x.answers.clear()
 		}
 		x.at = through
 		close(x.advanced)
@@ -527,6 +738,7 @@ func (x *Index) setState(g *graph, at *v1.ZedToken, reason string) {
 
 func (x *Index) stopAnsweringLocked(reason string) {
 	x.state, x.at, x.anchorsAt, x.reason = nil, nil, nil, reason
+	x.answers.clear()
 	close(x.advanced)
 	x.advanced = make(chan struct{})
 }

@@ -194,6 +194,23 @@ func spiceCases(ctx context.Context, e *engine.Embedded, perm, user string, at *
 	return slices.Compact(ids), nil
 }
 
+// spiceCheck is SpiceDB's own check at exactly the revision at.
+func spiceCheck(ctx context.Context, e *engine.Embedded, perm, user, caseID string, at *v1.ZedToken) (bool, error) {
+	resp, err := e.Permissions().CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: spice.AtExactSnapshot(at.GetToken()),
+		Resource:    &v1.ObjectReference{ObjectType: "case", ObjectId: caseID},
+		Permission:  perm,
+		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}},
+	})
+	if err != nil {
+		return false, err
+	}
+	if resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION {
+		return false, fmt.Errorf("case:%s#%s of user:%s is conditional", caseID, perm, user)
+	}
+	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
+}
+
 var perms = []string{"view", "view_open", "view_closed", "group_view", "group_view_open", "group_view_closed"}
 
 // TestIndexAgreesWithSpiceDBUnderConcurrentWrites: while three writers make generated
@@ -231,7 +248,7 @@ func TestIndexAgreesWithSpiceDBUnderConcurrentWrites(t *testing.T) {
 				indexes := map[string]*reach.Index{"engine's": e.Reach(), "loaded": loaded}
 
 				const writers, writesEach, readers, minQuestions = 3, 150, 2, 80
-				var answered, declined, cyclic atomic.Int64
+				var answered, checks, declined, cyclic atomic.Int64
 				var writing sync.WaitGroup
 				stop := make(chan struct{})
 				for i := range writers {
@@ -257,10 +274,13 @@ func TestIndexAgreesWithSpiceDBUnderConcurrentWrites(t *testing.T) {
 				for i := range readers {
 					reading.Go(func() {
 						rng := rand.New(rand.NewPCG(seed, uint64(100+i)))
+						compared := 0
 						for n := 0; ; n++ {
 							select {
 							case <-stop:
-								if n >= minQuestions {
+								// Enough compared answers, or the writers left a cycle that
+								// declines most questions.
+								if compared >= minQuestions || n >= 10*minQuestions {
 									return
 								}
 							default:
@@ -272,7 +292,20 @@ func TestIndexAgreesWithSpiceDBUnderConcurrentWrites(t *testing.T) {
 								t.Error(err)
 								return
 							}
-							got, at, err := indexes[which].Cases(ctx, perm, user)
+							var got []string
+							var at *v1.ZedToken
+							checked := ""
+							if rng.IntN(2) == 0 {
+								// A check of one case, which is a listing of at most that case.
+								checked = w.kase(rng.IntN(w.cases))
+								var allowed bool
+								allowed, at, err = indexes[which].Check(ctx, perm, user, checked)
+								if allowed {
+									got = []string{checked}
+								}
+							} else {
+								got, at, err = indexes[which].Cases(ctx, perm, user)
+							}
 							if errors.Is(err, reach.ErrCycle) {
 								if !cycles {
 									t.Errorf("%s index found a cycle where none was written: %v", which, err)
@@ -294,22 +327,36 @@ func TestIndexAgreesWithSpiceDBUnderConcurrentWrites(t *testing.T) {
 							if covers, known := e.Covers(at, head); !known || !covers {
 								t.Errorf("%s index answered %s of %s at a revision older than the head before the call", which, perm, user)
 							}
-							want, err := spiceCases(ctx, e, perm, user, at)
-							if err != nil {
+							var want []string
+							if checked != "" {
+								allowed, err := spiceCheck(ctx, e, perm, user, checked, at)
+								if err != nil {
+									t.Error(err)
+									return
+								}
+								if allowed {
+									want = []string{checked}
+								}
+								checks.Add(1)
+							} else if want, err = spiceCases(ctx, e, perm, user, at); err != nil {
 								t.Error(err)
 								return
 							}
 							if !slices.Equal(got, want) {
-								t.Errorf("%s index: %s of %s = %v, SpiceDB at the same revision: %v", which, perm, user, got, want)
+								t.Errorf("%s index: %s of %s (checked %q) = %v, SpiceDB at the same revision: %v", which, perm, user, checked, got, want)
 							}
 							answered.Add(1)
+							compared++
 						}
 					})
 				}
 				writing.Wait()
 				close(stop)
 				reading.Wait()
-				t.Logf("%d answers compared with SpiceDB, %d declined for a cycle, %d for a wait", answered.Load(), cyclic.Load(), declined.Load())
+				t.Logf("%d answers compared with SpiceDB (%d of them checks), %d declined for a cycle, %d for a wait", answered.Load(), checks.Load(), cyclic.Load(), declined.Load())
+				if checks.Load() < 20 || checks.Load() > answered.Load()-20 {
+					t.Errorf("%d checks among %d answers: both checks and listings must be compared", checks.Load(), answered.Load())
+				}
 				if declined.Load() > answered.Load()/10 {
 					t.Errorf("the index declined %d questions for a wait, against %d answered", declined.Load(), answered.Load())
 				}
@@ -330,6 +377,9 @@ func TestIndexAgreesWithSpiceDBUnderConcurrentWrites(t *testing.T) {
 						for _, perm := range []string{"view", "group_view_open"} {
 							if _, _, err := x.Cases(ctx, perm, w.user(0)); !errors.Is(err, reach.ErrCycle) {
 								t.Errorf("%s index, %s of a user reading a cycle: %v, want ErrCycle", which, perm, err)
+							}
+							if _, _, err := x.Check(ctx, perm, w.user(0), w.kase(0)); !errors.Is(err, reach.ErrCycle) {
+								t.Errorf("%s index, a check of %s by a user reading a cycle: %v, want ErrCycle", which, perm, err)
 							}
 						}
 					}
@@ -368,6 +418,19 @@ func TestIndexAgreesWithSpiceDBUnderConcurrentWrites(t *testing.T) {
 							}
 							if !slices.Equal(got, want) {
 								t.Errorf("%s index at rest: %s of %s = %v, SpiceDB: %v", which, perm, w.user(u), got, want)
+							}
+							for c := range w.cases {
+								allowed, at, err := x.Check(ctx, perm, w.user(u), w.kase(c))
+								if err != nil {
+									t.Fatalf("%s index at rest: %v", which, err)
+								}
+								want, err := spiceCheck(ctx, e, perm, w.user(u), w.kase(c), at)
+								if err != nil {
+									t.Fatal(err)
+								}
+								if allowed != want {
+									t.Errorf("%s index at rest: check %s of %s on %s = %v, SpiceDB: %v", which, perm, w.user(u), w.kase(c), allowed, want)
+								}
 							}
 						}
 					}
@@ -540,14 +603,28 @@ func TestViewListingFollowsEachBranch(t *testing.T) {
 				if !slices.Equal(got, wantCases) && !(len(got) == 0 && len(wantCases) == 0) {
 					t.Errorf("%s: the index answers %v, want %v", perm, got, wantCases)
 				}
+				for _, c := range []string{ns("c"), ns("closed")} {
+					allowed, at, err := idx.Check(ctx, perm, ns("u"), c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					spiceAllowed, err := spiceCheck(ctx, e, perm, ns("u"), c, at)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := slices.Contains(wantCases, c); allowed != want || allowed != spiceAllowed {
+						t.Errorf("check %s on %s: the index answers %v, SpiceDB at the same revision %v, want %v", perm, c, allowed, spiceAllowed, want)
+					}
+				}
 			}
 		})
 	}
 }
 
-// TestViewListingAfterAQuietSpell: when nothing a view listing's SpiceDB lookups read has
-// changed for longer than the datastore keeps history, while other writes moved the head,
-// the index still answers, as SpiceDB does, instead of declining.
+// TestViewListingAfterAQuietSpell: when nothing a view listing's SpiceDB lookups (or a
+// check's SpiceDB questions) read has changed for longer than the datastore keeps history,
+// while other writes moved the head, the index still answers, as SpiceDB does, instead of
+// declining.
 func TestViewListingAfterAQuietSpell(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -585,5 +662,81 @@ func TestViewListingAfterAQuietSpell(t *testing.T) {
 	}
 	if !slices.Equal(got, want) || !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("after a quiet spell the index answers %v, SpiceDB %v, want [c]", got, want)
+	}
+	// A check asks SpiceDB at the same dated revision: one question, then two (a product).
+	for _, more := range [][]*v1.Relationship{nil, {rel("case", "c", "sold_product", "sold_product", "sp")}} {
+		if more != nil {
+			touch(more...)
+			touch(rel("feature", "f", "participant", "user", "someone-else"))
+			time.Sleep(window + 500*time.Millisecond)
+		}
+		allowed, _, err := idx.Check(ctx, "view", "u", "c")
+		if err != nil || !allowed {
+			t.Fatalf("a check after a quiet spell (asking %d more): %v, %v; want allowed", len(more), allowed, err)
+		}
+	}
+}
+
+// TestChecksDeclineWhileNestingHasACycle: SpiceDB's check walks up from the reporter's
+// groups, so a cycle above them ends it even when the user reads none of those groups. While
+// any cycle of nesting is stored the index leaves checks to SpiceDB (listings of users whose
+// groups reach none still answer), and answers again once it is gone.
+func TestChecksDeclineWhileNestingHasACycle(t *testing.T) {
+	ctx := context.Background()
+	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	idx := e.Reach()
+	waitReady(t, idx)
+	write := func(op v1.RelationshipUpdate_Operation, rels ...*v1.Relationship) {
+		t.Helper()
+		var updates []*v1.RelationshipUpdate
+		for _, r := range rels {
+			updates = append(updates, &v1.RelationshipUpdate{Operation: op, Relationship: r})
+		}
+		if _, err := e.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(v1.RelationshipUpdate_OPERATION_TOUCH,
+		rel("case", "c", "reporter", "user", "r"), rel("case", "c", "account", "account", "a"),
+		rel("account", "a", "admin", "user", "u"), rel("user", "r", "member_of", "group", "g1"),
+		rel("group", "g1", "parent", "group", "g2"), rel("group", "g2", "parent", "group", "g3"))
+	cycle := rel("group", "g3", "parent", "group", "g1")
+	for round, cyclic := range []bool{false, true, false} {
+		op := v1.RelationshipUpdate_OPERATION_DELETE
+		if cyclic {
+			op = v1.RelationshipUpdate_OPERATION_TOUCH
+		}
+		write(op, cycle)
+		for _, user := range []string{"u", "r", "nobody"} {
+			allowed, at, err := idx.Check(ctx, "view", user, "c")
+			if cyclic {
+				if !errors.Is(err, reach.ErrCycle) {
+					t.Errorf("round %d: a check by %s with a cycle above the reporter's group: %v, %v; want ErrCycle", round, user, allowed, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("round %d: a check by %s: %v", round, user, err)
+			}
+			want, err := spiceCheck(ctx, e, "view", user, "c", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if allowed != want || allowed != (user != "nobody") {
+				t.Errorf("round %d: a check by %s: the index answers %v, SpiceDB %v", round, user, allowed, want)
+			}
+		}
+		// u reads no group, so the cycle is not u's listing's to decline.
+		got, at, err := idx.Cases(ctx, "view", "u")
+		if err != nil {
+			t.Fatalf("round %d: u's listing: %v", round, err)
+		}
+		if want, err := spiceCases(ctx, e, "view", "u", at); err != nil || !slices.Equal(got, want) || !slices.Equal(got, []string{"c"}) {
+			t.Errorf("round %d: u's listing: the index answers %v, SpiceDB %v (%v), want [c]", round, got, want, err)
+		}
 	}
 }

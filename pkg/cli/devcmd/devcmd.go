@@ -187,7 +187,7 @@ profile of the import.`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON (an array, one report per datastore) instead of the table")
 	cmd.Flags().StringVar(&o.JSONFile, "json-file", "", "also write the JSON reports to this file")
 	cmd.Flags().BoolVar(&o.FullRelationCache, "full-relation-cache", false, "turn on SpiceDB's experimental full relation cache in the embedded engine")
-	cmd.Flags().BoolVar(&o.NoReachIndex, "no-reach-index", false, "run the engine without its case reachability index: case listings ask SpiceDB")
+	cmd.Flags().BoolVar(&o.NoReachIndex, "no-reach-index", false, "run the engine without its case reachability index: case listings and checks ask SpiceDB")
 	cmd.Flags().BoolVar(&o.LookupResourcesV3, "lookup-resources-v3", false, "answer listings with SpiceDB's experimental third LookupResources implementation")
 	cmd.Flags().StringSliceVar(&o.QueryPlan, "query-plan", nil, "route these operations through SpiceDB's experimental query plan engine: check, lr, ls (comma-separated)")
 	cmd.Flags().Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup the engine works on at once (at least 2); 0 picks the number of CPUs, at least 2 and at most 50 (SpiceDB's own default is 50)")

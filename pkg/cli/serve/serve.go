@@ -58,7 +58,7 @@ type Options struct {
 	DispatchConcurrency uint16
 	// StreamTimeout ends a streaming call that has sent nothing back for this long.
 	StreamTimeout time.Duration
-	// NoReachIndex turns off the case reachability index (case listings then ask SpiceDB).
+	// NoReachIndex turns off the case reachability index (case listings and checks then ask SpiceDB).
 	NoReachIndex bool
 }
 
@@ -144,7 +144,7 @@ Logs go to standard error: human-readable on a terminal, JSON otherwise.`,
 	fl.DurationVar(&o.AuditRetention, "audit-retention", 0, "keep audit log entries this long (e.g. 17520h for two years), then prune them, keeping the relationships they left; 0 keeps them for good")
 	fl.Uint16Var(&o.DispatchConcurrency, "dispatch-concurrency", 0, "sub-problems of one check or lookup worked on at once (at least 2); 0 picks the number of CPUs, at least 2 and at most 50")
 	fl.DurationVar(&o.StreamTimeout, "stream-timeout", engine.DefaultStreamTimeout, "end a streaming call that has sent nothing back for this long (an import through one stream sends nothing until it is closed)")
-	fl.BoolVar(&o.NoReachIndex, "no-reach-index", false, "answer case listings with SpiceDB lookups instead of the case reachability index (local and memory datastores; docs/engine.md)")
+	fl.BoolVar(&o.NoReachIndex, "no-reach-index", false, "answer case listings and checks with SpiceDB instead of the case reachability index (local and memory datastores; docs/engine.md)")
 	o.Limits.bind(fl)
 	o.API.bind(fl)
 	_ = cmd.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
