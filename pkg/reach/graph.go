@@ -187,32 +187,9 @@ func (g *graph) settle() {
 	}
 	g.nestingChanged = false
 	g.nestingCyclic = false
-	const (
-		unseen = iota
-		onPath
-		done
-	)
-	children := g.edges["group#parent"]
-	state := make(map[string]int, len(children))
-	var visit func(group string) bool
-	visit = func(group string) bool {
-		switch state[group] {
-		case onPath:
-			return false
-		case done:
-			return true
-		}
-		state[group] = onPath
-		for child := range children[group] {
-			if !visit(child) {
-				return false
-			}
-		}
-		state[group] = done
-		return true
-	}
-	for group := range children {
-		if !visit(group) {
+	w := g.nestingWalk(nil)
+	for group := range w.children {
+		if !w.visit(group) {
 			g.nestingCyclic = true
 			return
 		}
@@ -224,41 +201,58 @@ func (g *graph) settle() {
 // contain a cycle: SpiceDB's answer for a cycle is its own to give, so the index does not
 // answer.
 func (g *graph) readGroups(user string) (reached []string, cyclic bool) {
-	const (
-		unseen = iota
-		onPath
-		done
-	)
 	readable := g.edges["group#reader"][user]
 	if len(readable) == 0 {
 		return nil, false
 	}
-	children := g.edges["group#parent"]
-	state := map[string]int{}
-	var visit func(group string) bool
-	visit = func(group string) bool {
-		switch state[group] {
-		case onPath:
-			return false
-		case done:
-			return true
-		}
-		state[group] = onPath
-		for child := range children[group] {
-			if !visit(child) {
-				return false
-			}
-		}
-		state[group] = done
-		reached = append(reached, group)
-		return true
-	}
+	w := g.nestingWalk(func(group string) { reached = append(reached, group) })
 	for group := range readable {
-		if !visit(group) {
+		if !w.visit(group) {
 			return nil, true
 		}
 	}
 	return reached, false
+}
+
+// nestingWalk walks down group nesting (group#parent), each group once, telling reached
+// about every group below and including those it is asked to visit.
+func (g *graph) nestingWalk(reached func(group string)) *nestingWalk {
+	return &nestingWalk{children: g.edges["group#parent"], state: map[string]walkState{}, reached: reached}
+}
+
+type walkState int
+
+const (
+	unseen walkState = iota
+	onPath
+	done
+)
+
+type nestingWalk struct {
+	children map[string]set
+	state    map[string]walkState
+	reached  func(group string)
+}
+
+// visit walks group and the groups below it; false means a cycle was found.
+func (w *nestingWalk) visit(group string) bool {
+	switch w.state[group] {
+	case onPath:
+		return false
+	case done:
+		return true
+	}
+	w.state[group] = onPath
+	for child := range w.children[group] {
+		if !w.visit(child) {
+			return false
+		}
+	}
+	w.state[group] = done
+	if w.reached != nil {
+		w.reached(group)
+	}
+	return true
 }
 
 // groupCases adds to found the cases user reads through groups (case#group_view) with the

@@ -440,6 +440,18 @@ func TestIndexAgreesWithSpiceDBUnderConcurrentWrites(t *testing.T) {
 	}
 }
 
+// writeAll applies op to every relationship in one transaction.
+func writeAll(t *testing.T, e *engine.Embedded, op v1.RelationshipUpdate_Operation, rels ...*v1.Relationship) {
+	t.Helper()
+	var updates []*v1.RelationshipUpdate
+	for _, r := range rels {
+		updates = append(updates, &v1.RelationshipUpdate{Operation: op, Relationship: r})
+	}
+	if _, err := e.WriteRelationships(context.Background(), &v1.WriteRelationshipsRequest{Updates: updates}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitReady waits until x answers at the head.
 func waitReady(t *testing.T, x *reach.Index) {
 	t.Helper()
@@ -638,13 +650,7 @@ func TestViewListingAfterAQuietSpell(t *testing.T) {
 	waitReady(t, idx)
 	touch := func(rels ...*v1.Relationship) {
 		t.Helper()
-		var updates []*v1.RelationshipUpdate
-		for _, r := range rels {
-			updates = append(updates, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: r})
-		}
-		if _, err := e.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates}); err != nil {
-			t.Fatal(err)
-		}
+		writeAll(t, e, v1.RelationshipUpdate_OPERATION_TOUCH, rels...)
 	}
 	touch(rel("case", "c", "account", "account", "a"), rel("account", "a", "admin", "user", "u"))
 	waitReady(t, idx)
@@ -692,13 +698,7 @@ func TestChecksDeclineWhileNestingHasACycle(t *testing.T) {
 	waitReady(t, idx)
 	write := func(op v1.RelationshipUpdate_Operation, rels ...*v1.Relationship) {
 		t.Helper()
-		var updates []*v1.RelationshipUpdate
-		for _, r := range rels {
-			updates = append(updates, &v1.RelationshipUpdate{Operation: op, Relationship: r})
-		}
-		if _, err := e.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates}); err != nil {
-			t.Fatal(err)
-		}
+		writeAll(t, e, op, rels...)
 	}
 	write(v1.RelationshipUpdate_OPERATION_TOUCH,
 		rel("case", "c", "reporter", "user", "r"), rel("case", "c", "account", "account", "a"),
