@@ -239,8 +239,8 @@ func (x *Index) cases(ctx context.Context, permission, user string) ([]string, *
 // Check reports whether user holds permission (one Supports lists) on case caseID, and
 // the revision it was read at, which contains every write committed before the call. The
 // case's own relationships are the index's; when they do not decide, SpiceDB is asked
-// what lies beyond the case (the case's accounts, product and item) in one bulk check.
-// Errors as for Cases.
+// what lies beyond the case (the case's accounts, product and item) in one check, its
+// answers reused at the same revision (askAnchors). Errors as for Cases.
 func (x *Index) Check(ctx context.Context, permission, user, caseID string) (bool, *v1.ZedToken, error) {
 	allowed, at, err := x.check(ctx, permission, user, caseID)
 	if err != nil {
