@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -68,6 +69,12 @@ func ParseConsistency(name, token string) (Consistency, error) {
 func (e *Engine) Consistency(c Consistency) *v1.Consistency {
 	switch c.kind {
 	case consistencyFull:
+		// SpiceDB's fully consistent read takes a head lookup that concurrent requests
+		// share, which can predate a write already acknowledged: an embedded engine reads
+		// the datastore's own head and asks for at least that.
+		if head, err := e.HeadToken(context.Background()); err == nil {
+			return spice.AtLeastAsFresh(head)
+		}
 		return spice.FullyConsistent()
 	case consistencyFastest:
 		return spice.MinimizeLatency()
