@@ -95,9 +95,10 @@ func Fresh() Consistency { return engine.Fresh() }
 // it to read after a change made elsewhere.
 func AtLeast(t Token) Consistency { return engine.AtLeast(string(t)) }
 
-// Full reads the newest data. It is the slowest choice and does not guarantee seeing a
-// write that committed concurrently (SpiceDB coalesces head-revision lookups): prefer
-// AtLeast with the write's token.
+// Full reads the newest data: on an embedded engine, everything committed before the
+// call. A remote SpiceDB's fully consistent read does not guarantee seeing a write that
+// committed concurrently (SpiceDB coalesces head-revision lookups): prefer AtLeast with
+// the write's token there.
 func Full() Consistency { return engine.Full() }
 
 // Fastest reads from cache where possible; results may be a few seconds stale, so a revoked

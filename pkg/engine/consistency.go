@@ -34,8 +34,9 @@ func Fresh() Consistency { return Consistency{} }
 // writes). Use it to read after a change made elsewhere.
 func AtLeast(token string) Consistency { return Consistency{kind: consistencyAtLeast, token: token} }
 
-// Full reads the newest data. It is the slowest choice and does not guarantee seeing a
-// write that committed concurrently: prefer AtLeast with the write's token.
+// Full reads the newest data: on an embedded engine, everything committed before the
+// call. A remote SpiceDB's fully consistent read does not guarantee seeing a write that
+// committed concurrently: prefer AtLeast with the write's token there.
 func Full() Consistency { return Consistency{kind: consistencyFull} }
 
 // Fastest reads from cache where possible: results may be a few seconds stale.
