@@ -34,7 +34,7 @@ func (r *reader) QueryRelationships(
 		return nil, datastore.ErrCursorsWithoutSorting
 	}
 
-	source := planQuery(r.rels, filter)
+	source := planQuery(r.rels, filter).resumeAfter(queryOpts.After, queryOpts.Sort)
 
 	match := filterFuncForFilters(
 		filter.OptionalResourceType,
@@ -71,7 +71,7 @@ func (r *reader) ReverseQueryRelationships(
 		return nil, datastore.ErrCursorsWithoutSorting
 	}
 
-	source := planReverseQuery(r.rels, subjectsFilter)
+	source := planReverseQuery(r.rels, subjectsFilter).resumeAfter(queryOpts.AfterForReverse, queryOpts.SortForReverse)
 
 	filterObjectType, filterRelation := "", ""
 	if queryOpts.ResRelation != nil {

@@ -148,7 +148,7 @@ func (rwt *readWriteTx) deleteCursoredWithLock(filter *v1.RelationshipFilter, li
 	if err != nil {
 		return datastore.DeleteRelationshipsResult{}, err
 	}
-	source := planQuery(rwt.rels, dsFilter)
+	source := planQuery(rwt.rels, dsFilter).resumeAfter(after, options.ByResource)
 	match, done := relationshipFilterMatch(filter), mustMakeCursorFilterFn(after, options.ByResource)
 	rows := &filteredRows{source: source, match: func(r *relationship) bool { return match(r) && !done(r) }, visited: rwt.visited}
 

@@ -462,6 +462,19 @@ func waitReady(t *testing.T, x *reach.Index) {
 	}
 }
 
+// startIndexed starts an embedded engine, closed when the test ends, and waits until its
+// index answers at the head.
+func startIndexed(t *testing.T, cfg engine.EmbeddedConfig) (*engine.Embedded, *reach.Index) {
+	t.Helper()
+	e, err := engine.StartEmbedded(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	waitReady(t, e.Reach())
+	return e, e.Reach()
+}
+
 // TestIndexStopsAnsweringForAnotherSchema: once the served schema defines group_view
 // differently, the index stops answering (the domain's listing then gives SpiceDB's answer
 // under the new schema), and it loads again and answers once the schema is back.
@@ -532,13 +545,7 @@ func TestIndexStopsAnsweringForAnotherSchema(t *testing.T) {
 // SpiceDB's at the same revision and the expected cases.
 func TestViewListingFollowsEachBranch(t *testing.T) {
 	ctx := context.Background()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	idx := e.Reach()
-	waitReady(t, idx)
+	e, idx := startIndexed(t, engine.EmbeddedConfig{})
 	hour := timestamppb.New(time.Now().Add(time.Hour).Truncate(time.Second))
 	expiring := func(r *v1.Relationship) *v1.Relationship { r.OptionalExpiresAt = hour; return r }
 	tests := []struct {
@@ -641,13 +648,7 @@ func TestViewListingAfterAQuietSpell(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const window = time.Second
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{DatastoreURI: engine.LocalURI(t.TempDir()), GCWindow: window, RevisionQuantization: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	idx := e.Reach()
-	waitReady(t, idx)
+	e, idx := startIndexed(t, engine.EmbeddedConfig{DatastoreURI: engine.LocalURI(t.TempDir()), GCWindow: window, RevisionQuantization: 50 * time.Millisecond})
 	touch := func(rels ...*v1.Relationship) {
 		t.Helper()
 		writeAll(t, e, v1.RelationshipUpdate_OPERATION_TOUCH, rels...)
@@ -689,13 +690,7 @@ func TestViewListingAfterAQuietSpell(t *testing.T) {
 // groups reach none still answer), and answers again once it is gone.
 func TestChecksDeclineWhileNestingHasACycle(t *testing.T) {
 	ctx := context.Background()
-	e, err := engine.StartEmbedded(ctx, engine.EmbeddedConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	idx := e.Reach()
-	waitReady(t, idx)
+	e, idx := startIndexed(t, engine.EmbeddedConfig{})
 	write := func(op v1.RelationshipUpdate_Operation, rels ...*v1.Relationship) {
 		t.Helper()
 		writeAll(t, e, op, rels...)
