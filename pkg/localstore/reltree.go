@@ -1,6 +1,7 @@
 package localstore
 
 import (
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -116,22 +117,62 @@ func (t *relTrees) load(rows []*relationship) {
 			expiring = append(expiring, r)
 		}
 	}
-	// The four trees are independent: they are filled side by side, and each sort
-	// uses every core too (most of a restart's time is these sorts).
-	fill := func(tree **relTree, rows []*relationship, cmp func(a, b *relationship) int) func() {
-		return func() {
-			for _, r := range sortRows(rows, cmp) {
-				(*tree).Load(r)
-			}
-			*tree = compactTree(*tree)
+	// The trees are independent: they are filled side by side, and each sort uses
+	// every core too (most of a restart's time is these sorts).
+	load := func(tree **relTree, sorted []*relationship) {
+		for _, r := range sorted {
+			(*tree).Load(r)
 		}
+		*tree = compactTree(*tree)
+	}
+	fill := func(tree **relTree, rows []*relationship, cmp func(a, b *relationship) int) func() {
+		return func() { load(tree, sortRows(rows, cmp)) }
 	}
 	var wg sync.WaitGroup
-	wg.Go(fill(&t.byResource, rows, compareByResource))
+	wg.Go(func() {
+		// Rows are read back in key order, so this sort is cheap; the (namespace,
+		// relation) order is derived from it without a sort of its own.
+		byResource := sortRows(rows, compareByResource)
+		var both sync.WaitGroup
+		both.Go(func() { load(&t.byResource, byResource) })
+		load(&t.byNamespaceRelation, relationOrder(byResource))
+		both.Wait()
+	})
 	wg.Go(fill(&t.bySubject, rows, compareBySubject))
-	wg.Go(fill(&t.byNamespaceRelation, rows, compareByNamespaceRelation))
 	wg.Go(fill(&t.byExpiration, expiring, compareByExpiration))
 	wg.Wait()
+}
+
+// relationOrder reorders rows sorted by resource into the (namespace, relation) order.
+// Within each namespace, rows are bucketed by relation in relation order, stably, so each
+// bucket keeps resource order, which is that order's tie-break. It is linear: sorting by
+// compareByNamespaceRelation was 40 % of a restart's CPU at ten million relationships.
+func relationOrder(byResource []*relationship) []*relationship {
+	out := make([]*relationship, len(byResource))
+	counts := map[string]int{}
+	next := map[string]int{}
+	for start := 0; start < len(byResource); {
+		namespace := byResource[start].namespace()
+		end := start
+		clear(counts)
+		for end < len(byResource) && byResource[end].namespace() == namespace {
+			counts[byResource[end].relation()]++
+			end++
+		}
+		clear(next)
+		at := start
+		for _, relation := range slices.Sorted(maps.Keys(counts)) {
+			next[relation] = at
+			at += counts[relation]
+		}
+		for _, r := range byResource[start:end] {
+			relation := r.relation()
+			out[next[relation]] = r
+			next[relation]++
+		}
+		start = end
+	}
+	return out
 }
 
 // rowsPerSorter is the least number of rows worth another goroutine in sortRows.
