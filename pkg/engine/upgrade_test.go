@@ -60,12 +60,8 @@ func TestServedAPIReportsTheSpiceDBRelease(t *testing.T) {
 // promise: SpiceDB coalesces concurrent head-revision lookups, so one started before a write
 // committed can answer a read made after it (measured: 2 misses in 400 on memory).
 func TestConcurrentWritersReadTheirOwnWrites(t *testing.T) {
-	datastores := map[string]string{"memory": "", "local": "file:" + t.TempDir()}
-	if uri := os.Getenv("ACCESSGRAPH_TEST_POSTGRES"); uri != "" {
-		datastores["postgres"] = uri
-	}
 	const writers, writesEach = 16, 40
-	for name, uri := range datastores {
+	for name, uri := range testDatastores(t) {
 		t.Run(name, func(t *testing.T) {
 			e, err := engine.StartEmbedded(context.Background(), engine.EmbeddedConfig{DatastoreURI: uri})
 			if err != nil {
