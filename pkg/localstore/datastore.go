@@ -306,11 +306,12 @@ func (ds *Datastore) snapshotReaderLocked(dr datastore.Revision) datastore.Reade
 	snap := ds.snapshotAtLocked(rev)
 	roTxn := snap.db.Txn(false)
 	return &reader{
-		TryLocker: noopTryLocker{},
-		txSource:  func() (*memdb.Txn, error) { return roTxn, nil },
-		rels:      snap.rels,
-		now:       time.Now(),
-		visited:   &ds.rowsVisited,
+		TryLocker:        noopTryLocker{},
+		txSource:         func() (*memdb.Txn, error) { return roTxn, nil },
+		rels:             snap.rels,
+		now:              time.Now(),
+		visited:          &ds.rowsVisited,
+		shareDefinitions: true,
 	}
 }
 

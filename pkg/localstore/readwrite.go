@@ -273,7 +273,7 @@ func (rwt *readWriteTx) LegacyWriteNamespaces(_ context.Context, newConfigs ...*
 		if err != nil {
 			return fmt.Errorf("namespace %q: %w", newConfig.Name, err)
 		}
-		if err := tx.Insert(tableNamespace, &namespace{newConfig.Name, serialized, rwt.newRevision}); err != nil {
+		if err := tx.Insert(tableNamespace, &namespace{name: newConfig.Name, configBytes: serialized, updated: rwt.newRevision}); err != nil {
 			return fmt.Errorf("namespace %q: %w", newConfig.Name, err)
 		}
 	}

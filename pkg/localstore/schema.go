@@ -4,9 +4,13 @@
 package localstore
 
 import (
+	"fmt"
+	"sync/atomic"
+
 	"github.com/hashicorp/go-memdb"
 
 	"github.com/authzed/spicedb/pkg/datastore"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 )
 
 const (
@@ -28,6 +32,19 @@ type namespace struct {
 	name        string
 	configBytes []byte
 	updated     datastore.Revision
+	// decoded is configBytes decoded, once, for snapshot readers (see
+	// reader.namespaceDefinition). A row is never changed once inserted: a write of the
+	// definition inserts a new row, with its own decoded.
+	decoded atomic.Pointer[core.NamespaceDefinition]
+}
+
+// definition decodes the row's definition.
+func (n *namespace) definition() (*core.NamespaceDefinition, error) {
+	def := &core.NamespaceDefinition{}
+	if err := def.UnmarshalVT(n.configBytes); err != nil {
+		return nil, fmt.Errorf("namespace %q: %w", n.name, err)
+	}
+	return def, nil
 }
 
 type counter struct {

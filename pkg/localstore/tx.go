@@ -17,7 +17,6 @@ import (
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/options"
-	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 )
 
 // ReadWriteTx implements datastore.Datastore. Transactions run one at a time: the
@@ -179,13 +178,13 @@ func (ds *Datastore) commitLocked(tx *memdb.Txn, rels *relTrees, relChanges *rel
 		switch change.Table {
 		case tableNamespace:
 			if after != nil {
-				ns := *after.(*namespace)
-				ns.updated = rev
-				after = &ns
+				written := after.(*namespace)
+				ns := &namespace{name: written.name, configBytes: written.configBytes, updated: rev}
+				after = ns
 				restamped = append(restamped, restamp{tableNamespace, after})
-				def := &core.NamespaceDefinition{}
-				if err := def.UnmarshalVT(ns.configBytes); err != nil {
-					return fmt.Errorf("namespace %q: %w", ns.name, err)
+				def, err := ns.definition()
+				if err != nil {
+					return err
 				}
 				schemaChanges.addChangedNamespace(def)
 			} else {
