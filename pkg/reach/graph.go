@@ -283,9 +283,8 @@ func (g *graph) addCases(found, from set, status caseStatus) {
 // viewAnchors are SpiceDB's answers case#view needs beyond the case's own relationships:
 // the objects whose case_reader or view_all_cases the user holds, and the accounts granting
 // the partner levels partner_party intersects with.
-type viewAnchors struct {
-	viewAllAccounts, partnerAnyAccounts, partnerUpdateAccounts, soldProducts, installBases set
-}
+// Each is indexed by its anchor; a set not asked for is empty.
+type viewAnchors [anchorCount]set
 
 // visibleCases adds to found the cases user holds case#view on with the status asked for,
 // given anchors read at the index's revision:
@@ -300,14 +299,14 @@ func (g *graph) visibleCases(user string, a viewAnchors, status caseStatus, foun
 		g.addCases(found, g.edges[key][user], status)
 	}
 	// partner_party = (partner_contact & account->partner_any) + (primary_partner_contact & account->partner_update)
-	for key, accounts := range map[string]set{"case#partner_contact": a.partnerAnyAccounts, "case#primary_partner_contact": a.partnerUpdateAccounts} {
+	for key, accounts := range map[string]set{"case#partner_contact": a[partnerAny], "case#primary_partner_contact": a[partnerUpdate]} {
 		for c := range g.edges[key][user] {
 			if g.keep(c, status) && anyIn(g.links(c).accounts, accounts) {
 				found[c] = struct{}{}
 			}
 		}
 	}
-	for key, objects := range map[string]set{"case#account": a.viewAllAccounts, "case#sold_product": a.soldProducts, "case#install_base": a.installBases} {
+	for key, objects := range map[string]set{"case#account": a[viewAllCases], "case#sold_product": a[soldProductReader], "case#install_base": a[installBaseReader]} {
 		for o := range objects {
 			g.addCases(found, g.edges[key][o], status)
 		}
@@ -325,8 +324,11 @@ func anyIn(s []string, in set) bool {
 }
 
 // anchorAsk is one of SpiceDB's answers that can give a check what the case's own
-// relationships do not: permission on typ:id, for the user.
-type anchorAsk struct{ typ, id, permission string }
+// relationships do not: the anchor's permission on the object id of its type, for the user.
+type anchorAsk struct {
+	anchor anchor
+	id     string
+}
 
 // caseCheck reports whether the case's own relationships give user permission l on case
 // c; when they do not, asks are SpiceDB's questions any one of which gives it (none: the
@@ -365,20 +367,20 @@ func (g *graph) caseCheck(user, c string, l listing) (granted bool, asks []ancho
 			return true, nil, false
 		}
 	}
-	ask := func(typ, permission string, ids []string) {
+	ask := func(a anchor, ids []string) {
 		for _, id := range ids {
-			asks = append(asks, anchorAsk{typ: typ, id: id, permission: permission})
+			asks = append(asks, anchorAsk{anchor: a, id: id})
 		}
 	}
 	// partner_party = (partner_contact & account->partner_any) + (primary_partner_contact & account->partner_update)
 	if names("case#partner_contact") {
-		ask("account", "partner_any", links.accounts)
+		ask(partnerAny, links.accounts)
 	}
 	if names("case#primary_partner_contact") {
-		ask("account", "partner_update", links.accounts)
+		ask(partnerUpdate, links.accounts)
 	}
-	ask("account", "view_all_cases", links.accounts)
-	ask("sold_product", "case_reader", links.soldProducts)
-	ask("install_base", "case_reader", links.installBases)
+	ask(viewAllCases, links.accounts)
+	ask(soldProductReader, links.soldProducts)
+	ask(installBaseReader, links.installBases)
 	return false, asks, false
 }

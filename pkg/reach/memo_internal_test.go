@@ -9,8 +9,8 @@ import (
 // answerTTL, and not after clear (the revision it was read at moved).
 func TestAnswerMemo(t *testing.T) {
 	var m answerMemo
-	admin := anchorAsk{typ: "account", id: "a", permission: "view_all_cases"}
-	other := anchorAsk{typ: "account", id: "b", permission: "view_all_cases"}
+	admin := anchorAsk{anchor: viewAllCases, id: "a"}
+	other := anchorAsk{anchor: viewAllCases, id: "b"}
 	if _, known := m.get("u", admin); known {
 		t.Fatal("an empty memo knows an answer")
 	}
@@ -24,7 +24,7 @@ func TestAnswerMemo(t *testing.T) {
 		{"u", admin, true, true},
 		{"u", other, false, true},
 		{"v", admin, false, false},
-		{"u", anchorAsk{typ: "account", id: "a", permission: "partner_any"}, false, false},
+		{"u", anchorAsk{anchor: partnerAny, id: "a"}, false, false},
 	} {
 		allowed, known := m.get(tt.user, tt.ask)
 		if allowed != tt.allowed || known != tt.known {
@@ -44,7 +44,7 @@ func TestAnswerMemo(t *testing.T) {
 	}
 	// Full: emptied, then the new answer held.
 	for i := range answerMemoCap {
-		m.put("u", anchorAsk{typ: "account", id: string(rune('a'+i%26)) + time.Duration(i).String(), permission: "p"}, true)
+		m.put("u", anchorAsk{anchor: soldProductReader, id: string(rune('a'+i%26)) + time.Duration(i).String()}, true)
 	}
 	m.put("u", admin, true)
 	if n := len(m.m); n != 1 {

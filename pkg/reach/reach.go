@@ -81,16 +81,19 @@ type Index struct {
 	// know); at is the revision state reflects.
 	state *graph
 	at    *v1.ZedToken
-	// anchorDeps are the relations SpiceDB's part of a view listing reads (nil: unknown,
-	// every change counts); anchorsAt is the newest revision at or before at that changed
-	// one of them. SpiceDB answers that part at anchorsAt, the same answer as at at, so
-	// its caches serve it across revisions that changed nothing it reads.
-	anchorDeps map[string]bool
-	anchorsAt  *v1.ZedToken
-	anchorsSet time.Time // when anchorsAt last moved; zero after a load
-	// answers are SpiceDB's answers to checks' questions at anchorsAt, emptied whenever it
-	// moves; under their own lock, since questions are answered under the read lock.
-	answers answerMemo
+	// anchorDeps holds, for each relation SpiceDB's part of an answer reads, the anchors
+	// that read it (nil: unknown, every change counts for every anchor). anchorsAt holds,
+	// by anchor, the newest revision at or before at that changed a relation the anchor
+	// reads. SpiceDB answers an anchor at its anchorsAt, the same answer as at at, so its
+	// caches serve the anchor across revisions that changed nothing it reads: a change to
+	// an account's admins leaves the products' and partner levels' answers cached.
+	anchorDeps map[string]anchorSet
+	anchorsAt  [anchorCount]*v1.ZedToken
+	anchorsSet [anchorCount]time.Time // when each last moved; zero after a load
+	// answers are SpiceDB's answers to checks' questions, by anchor, at its anchorsAt,
+	// emptied whenever that moves; under their own lock, since questions are answered under
+	// the read lock.
+	answers [anchorCount]answerMemo
 	// advanced is closed and replaced whenever at moves or the index stops answering.
 	advanced chan struct{}
 	reason   string // why state is nil, for Status
@@ -340,54 +343,80 @@ func (x *Index) answerLocked(ctx context.Context, l listing, user string) (set, 
 	return found, x.at, nil
 }
 
-// viewAnchors asks SpiceDB, at the index's revision, for what case#view reads beyond the
-// cases' own relationships; x.mu is read-locked. Lookups whose answer cannot add a case are
-// skipped: partner levels for a user who is nobody's partner contact, products when no case
-// names one.
+// viewAnchors asks SpiceDB for what case#view reads beyond the cases' own relationships,
+// each anchor at its own dated revision (anchorsAt), in parallel; x.mu is read-locked.
+// Lookups whose answer cannot add a case are skipped: partner levels for a user who is
+// nobody's partner contact, products when no case names one.
 func (x *Index) viewAnchors(ctx context.Context, user string) (viewAnchors, error) {
 	g := x.state
 	var a viewAnchors
-	type lookup struct {
-		resourceType, permission string
-		into                     *set
-	}
-	lookups := []lookup{{"account", "view_all_cases", &a.viewAllAccounts}}
+	lookups := []anchor{viewAllCases}
 	if len(g.edges["case#sold_product"]) > 0 {
-		lookups = append(lookups, lookup{"sold_product", "case_reader", &a.soldProducts})
+		lookups = append(lookups, soldProductReader)
 	}
 	if len(g.edges["case#install_base"]) > 0 {
-		lookups = append(lookups, lookup{"install_base", "case_reader", &a.installBases})
+		lookups = append(lookups, installBaseReader)
 	}
 	if len(g.edges["case#partner_contact"][user]) > 0 {
-		lookups = append(lookups, lookup{"account", "partner_any", &a.partnerAnyAccounts})
+		lookups = append(lookups, partnerAny)
 	}
 	if len(g.edges["case#primary_partner_contact"][user]) > 0 {
-		lookups = append(lookups, lookup{"account", "partner_update", &a.partnerUpdateAccounts})
+		lookups = append(lookups, partnerUpdate)
 	}
-	run := func(at *v1.ZedToken) error {
-		errs := make([]error, len(lookups))
-		var wg sync.WaitGroup
-		for i, l := range lookups {
-			wg.Go(func() { *l.into, errs[i] = x.lookupAt(ctx, at, l.resourceType, l.permission, user) })
-		}
-		wg.Wait()
-		return errors.Join(errs...)
+	errs := make([]error, len(lookups))
+	var wg sync.WaitGroup
+	for i, l := range lookups {
+		wg.Go(func() {
+			errs[i] = x.atAnchorsRevision(ctx, x.anchorsAt[l], func(at *v1.ZedToken) (err error) {
+				a[l], err = x.lookupAt(ctx, at, l.resourceType(), l.permission(), user)
+				return err
+			})
+		})
 	}
-	if err := x.atAnchorsRevision(ctx, run); err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		if ctx.Err() != nil {
-			return viewAnchors{}, err
+			return viewAnchors{}, ctx.Err()
 		}
 		return viewAnchors{}, fmt.Errorf("%w: %w", ErrUnanswered, err)
 	}
 	return a, nil
 }
 
-// atAnchorsRevision calls ask at the revision SpiceDB's part of an answer is read at,
-// x.anchorsAt; x.mu is read-locked. When SpiceDB has discarded that revision (nothing it
-// reads changed for longer than the datastore keeps history, and no write since moved the
-// index) it asks again at the index's own revision, the head. ctx's error wins.
-func (x *Index) atAnchorsRevision(ctx context.Context, ask func(at *v1.ZedToken) error) error {
-	err := ask(x.anchorsAt)
+// anchorsRevision is the revision to ask SpiceDB about the anchors in s in one request:
+// the newest of their anchorsAt, at which each answers as at its own (nothing it reads
+// changed between them), or the index's own when they cannot be ordered; x.mu is
+// read-locked.
+func (x *Index) anchorsRevision(s anchorSet) *v1.ZedToken {
+	var at *v1.ZedToken
+	for a := range anchorCount {
+		if !s.has(a) {
+			continue
+		}
+		if at == nil {
+			at = x.anchorsAt[a]
+			continue
+		}
+		covers, known := x.src.Covers(at, x.anchorsAt[a])
+		if !known {
+			return x.at
+		}
+		if !covers {
+			at = x.anchorsAt[a]
+		}
+	}
+	if at == nil {
+		return x.at
+	}
+	return at
+}
+
+// atAnchorsRevision calls ask at revision at, a dated revision of SpiceDB's part of an
+// answer; x.mu is read-locked. When SpiceDB has discarded that revision (nothing it reads
+// changed for longer than the datastore keeps history, and no write since moved the index)
+// it asks again at the index's own revision, the head. ctx's error wins.
+func (x *Index) atAnchorsRevision(ctx context.Context, at *v1.ZedToken, ask func(at *v1.ZedToken) error) error {
+	err := ask(at)
 	if err != nil && spice.IsStaleRevision(err) && ctx.Err() == nil {
 		err = ask(x.at)
 	}
@@ -419,15 +448,16 @@ func (x *Index) lookupAt(ctx context.Context, at *v1.ZedToken, resourceType, per
 	return out, nil
 }
 
-// askAnchors reports whether user holds any of asks, SpiceDB's answers at the lookups'
-// revision (x.anchorsAt, or the index's own when SpiceDB has discarded it); x.mu is
-// read-locked. Answers already given at that revision are reused; the others are asked in
-// one check when there is one (most cases name one account and nothing else), else one
-// bulk check. A conditional answer or an item's error is ErrUnanswered.
+// askAnchors reports whether user holds any of asks, SpiceDB's answers at their anchors'
+// dated revisions (anchorsRevision, or the index's own when SpiceDB has discarded it); x.mu
+// is read-locked. Answers already given since an anchor's revision last moved are reused;
+// the others are asked in one check when there is one (most cases name one account and
+// nothing else), else one bulk check. A conditional answer or an item's error is
+// ErrUnanswered.
 func (x *Index) askAnchors(ctx context.Context, user string, asks []anchorAsk) (bool, error) {
 	var unknown []anchorAsk
 	for _, a := range asks {
-		allowed, known := x.answers.get(user, a)
+		allowed, known := x.answers[a.anchor].get(user, a)
 		if known && allowed {
 			return true, nil
 		}
@@ -447,25 +477,29 @@ func (x *Index) askAnchors(ctx context.Context, user string, asks []anchorAsk) (
 	}
 	any := false
 	for i, a := range unknown {
-		x.answers.put(user, a, allowed[i])
+		x.answers[a.anchor].put(user, a, allowed[i])
 		any = any || allowed[i]
 	}
 	return any, nil
 }
 
-// askSpiceDB asks SpiceDB whether user holds each of asks, at the lookups' revision; x.mu
-// is read-locked. A conditional answer or an item's error is an error.
+// askSpiceDB asks SpiceDB whether user holds each of asks, at their anchors' revision;
+// x.mu is read-locked. A conditional answer or an item's error is an error.
 func (x *Index) askSpiceDB(ctx context.Context, user string, asks []anchorAsk) ([]bool, error) {
 	subject := &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: user}}
 	perms := make([]v1.CheckPermissionResponse_Permissionship, len(asks))
 	errs := make([]string, len(asks))
-	err := x.atAnchorsRevision(ctx, func(at *v1.ZedToken) error {
+	var anchors anchorSet
+	for _, a := range asks {
+		anchors |= 1 << a.anchor
+	}
+	err := x.atAnchorsRevision(ctx, x.anchorsRevision(anchors), func(at *v1.ZedToken) error {
 		if len(asks) == 1 {
 			// Cheaper than a bulk check of one item.
 			a := asks[0]
 			resp, err := x.src.Permissions().CheckPermission(ctx, &v1.CheckPermissionRequest{
 				Consistency: spice.AtExactSnapshot(at.GetToken()),
-				Resource:    &v1.ObjectReference{ObjectType: a.typ, ObjectId: a.id}, Permission: a.permission, Subject: subject,
+				Resource:    &v1.ObjectReference{ObjectType: a.anchor.resourceType(), ObjectId: a.id}, Permission: a.anchor.permission(), Subject: subject,
 			})
 			perms[0] = resp.GetPermissionship()
 			return err
@@ -473,7 +507,7 @@ func (x *Index) askSpiceDB(ctx context.Context, user string, asks []anchorAsk) (
 		items := make([]*v1.CheckBulkPermissionsRequestItem, len(asks))
 		for i, a := range asks {
 			items[i] = &v1.CheckBulkPermissionsRequestItem{
-				Resource: &v1.ObjectReference{ObjectType: a.typ, ObjectId: a.id}, Permission: a.permission, Subject: subject,
+				Resource: &v1.ObjectReference{ObjectType: a.anchor.resourceType(), ObjectId: a.id}, Permission: a.anchor.permission(), Subject: subject,
 			}
 		}
 		resp, err := x.src.Permissions().CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{
@@ -497,9 +531,9 @@ func (x *Index) askSpiceDB(ctx context.Context, user string, asks []anchorAsk) (
 	for i, a := range asks {
 		switch {
 		case errs[i] != "":
-			return nil, fmt.Errorf("checking %s:%s#%s of user:%s: %s", a.typ, a.id, a.permission, user, errs[i])
+			return nil, fmt.Errorf("checking %s:%s#%s of user:%s: %s", a.anchor.resourceType(), a.id, a.anchor.permission(), user, errs[i])
 		case perms[i] == v1.CheckPermissionResponse_PERMISSIONSHIP_CONDITIONAL_PERMISSION:
-			return nil, fmt.Errorf("%s:%s#%s of user:%s is conditional", a.typ, a.id, a.permission, user)
+			return nil, fmt.Errorf("%s:%s#%s of user:%s is conditional", a.anchor.resourceType(), a.id, a.anchor.permission(), user)
 		}
 		allowed[i] = perms[i] == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION
 	}
@@ -643,8 +677,12 @@ func (x *Index) follow(ctx context.Context) error {
 	}
 	g.settle()
 	x.mu.Lock()
-	x.anchorDeps, x.anchorsAt, x.anchorsSet = deps, head, time.Time{} // read only once the state is set below
-	x.answers.clear()
+	// Read only once the state is set below.
+	x.anchorDeps = deps
+	for a := range anchorCount {
+		x.anchorsAt[a], x.anchorsSet[a] = head, time.Time{}
+		x.answers[a].clear()
+	}
 	x.mu.Unlock()
 	x.setState(g, head, "")
 	x.mu.Lock()
@@ -685,13 +723,14 @@ const maxChangeBytes = 1 << 30
 func (x *Index) applyChanges(updates []*v1.RelationshipUpdate, through *v1.ZedToken) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	anchorsChanged := x.anchorDeps == nil
+	var changed anchorSet
+	if x.anchorDeps == nil {
+		changed = everyAnchor
+	}
 	for _, u := range updates {
 		rel := u.GetRelationship()
 		key := rel.GetResource().GetObjectType() + "#" + rel.GetRelation()
-		if x.anchorDeps[key] {
-			anchorsChanged = true
-		}
+		changed |= x.anchorDeps[key]
 		if _, held := edgeRelations[key]; !held && key != "case#open" {
 			continue // read by SpiceDB's part of a view listing only
 		}
@@ -713,9 +752,12 @@ func (x *Index) applyChanges(updates []*v1.RelationshipUpdate, through *v1.ZedTo
 	if through.GetToken() != "" {
 		// Moved at least every anchorsRefresh, so it stays well inside the history the
 		// datastore keeps while writes go on.
-		if anchorsChanged || time.Since(x.anchorsSet) >= anchorsRefresh {
-			x.anchorsAt, x.anchorsSet = through, time.Now()
-			x.answers.clear()
+		now := time.Now()
+		for a := range anchorCount {
+			if changed.has(a) || now.Sub(x.anchorsSet[a]) >= anchorsRefresh {
+				x.anchorsAt[a], x.anchorsSet[a] = through, now
+				x.answers[a].clear()
+			}
 		}
 		x.at = through
 		close(x.advanced)
@@ -737,8 +779,11 @@ func (x *Index) setState(g *graph, at *v1.ZedToken, reason string) {
 }
 
 func (x *Index) stopAnsweringLocked(reason string) {
-	x.state, x.at, x.anchorsAt, x.reason = nil, nil, nil, reason
-	x.answers.clear()
+	x.state, x.at, x.reason = nil, nil, reason
+	for a := range anchorCount {
+		x.anchorsAt[a] = nil
+		x.answers[a].clear()
+	}
 	close(x.advanced)
 	x.advanced = make(chan struct{})
 }

@@ -107,19 +107,46 @@ func relationSources(text string) (map[string]string, error) {
 	return out, nil
 }
 
-// anchorPermissions are what a view listing asks SpiceDB (see Index.viewAnchors).
-var anchorPermissions = [][2]string{
-	{"account", "view_all_cases"}, {"account", "partner_any"}, {"account", "partner_update"},
-	{"sold_product", "case_reader"}, {"install_base", "case_reader"},
+// anchor is one of the permissions a view listing or check asks SpiceDB about: what
+// case#view reads beyond the case's own relationships (see Index.viewAnchors).
+type anchor uint8
+
+const (
+	viewAllCases anchor = iota
+	partnerAny
+	partnerUpdate
+	soldProductReader
+	installBaseReader
+	anchorCount
+)
+
+// anchorPermissions are each anchor's resource type and permission.
+var anchorPermissions = [anchorCount][2]string{
+	viewAllCases:      {"account", "view_all_cases"},
+	partnerAny:        {"account", "partner_any"},
+	partnerUpdate:     {"account", "partner_update"},
+	soldProductReader: {"sold_product", "case_reader"},
+	installBaseReader: {"install_base", "case_reader"},
 }
 
-// anchorDependencies returns every relation ("type#relation") SpiceDB may read to answer
-// the anchor permissions under the schema text: their answers at two revisions are equal
-// when no relationship of these relations changed in between. It walks each permission's
-// rewrite through computed usersets, arrows (the tupleset relation, then the computed
-// relation on each type it allows) and subject relations. Anything it does not know is an
-// error: the caller then treats every change as one.
-func anchorDependencies(text string) (map[string]bool, error) {
+func (a anchor) resourceType() string { return anchorPermissions[a][0] }
+func (a anchor) permission() string   { return anchorPermissions[a][1] }
+
+// anchorSet is a set of anchors, a bit each.
+type anchorSet uint8
+
+const everyAnchor anchorSet = 1<<anchorCount - 1
+
+func (s anchorSet) has(a anchor) bool { return s&(1<<a) != 0 }
+
+// anchorDependencies returns, for every relation ("type#relation") SpiceDB may read to
+// answer an anchor under the schema text, the anchors that read it: an anchor's answers
+// at two revisions are equal when no relationship of a relation it reads changed in
+// between. It walks each permission's rewrite through computed usersets, arrows (the
+// tupleset relation, then the computed relation on each type it allows) and subject
+// relations. Anything it does not know is an error: the caller then treats every change
+// as one to every anchor.
+func anchorDependencies(text string) (map[string]anchorSet, error) {
 	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source(schema.FileName), SchemaString: text}, compiler.AllowUnprefixedObjectType())
 	if err != nil {
 		return nil, fmt.Errorf("compiling: %w", err)
@@ -130,8 +157,8 @@ func anchorDependencies(text string) (map[string]bool, error) {
 			relations[def.GetName()+"#"+rel.GetName()] = rel
 		}
 	}
-	deps := map[string]bool{}
-	visited := map[string]bool{}
+	var deps map[string]bool
+	var visited map[string]bool
 	var walk func(typ, name string) error
 	var walkRewrite func(typ string, rw *core.UsersetRewrite) error
 	walk = func(typ, name string) error {
@@ -207,10 +234,15 @@ func anchorDependencies(text string) (map[string]bool, error) {
 		}
 		return nil
 	}
-	for _, p := range anchorPermissions {
-		if err := walk(p[0], p[1]); err != nil {
+	out := map[string]anchorSet{}
+	for a := range anchorCount {
+		deps, visited = map[string]bool{}, map[string]bool{}
+		if err := walk(a.resourceType(), a.permission()); err != nil {
 			return nil, err
 		}
+		for key := range deps {
+			out[key] |= 1 << a
+		}
 	}
-	return deps, nil
+	return out, nil
 }
