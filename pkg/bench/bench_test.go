@@ -45,7 +45,7 @@ func TestBenchSmall(t *testing.T) {
 		results     int
 	}{
 		{"bulk_check", "100_items", 0}, {"bulk_check_raw", "100_items", 0},
-		{"lookup", "admin_cases", 200}, {"lookup_raw", "admin_cases", 200}, {"lookup_first", "admin_cases", 200},
+		{"lookup", "admin_cases", 200}, {"lookup_raw", "admin_cases", 200}, {"lookup_first", "admin_cases", 200}, {"lookup_after_role", "admin_cases", 200},
 		{"lookup", "district_open_cases", -1}, {"lookup", "partner_member_cases", -1},
 		{"write", "grant_partner", 0}, {"write", "revoke_partner", 0}, {"write", "approve_join_request", 0},
 	} {
@@ -177,6 +177,7 @@ func TestBenchSmallWithSQLBaseline(t *testing.T) {
 			t.Errorf("sql_lookup %s: figure missing or empty: %+v", name, f)
 		}
 		ratio("lookup_first", name, 1)
+		ratio("lookup_after_role", name, 1)
 		ratio("lookup", name, 1)
 	}
 	if len(rep.Profiles) != 2 {
